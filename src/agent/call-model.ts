@@ -1,0 +1,75 @@
+import pRetry from 'p-retry';
+import type { Model, ModelRequest, ModelResponse } from '../model/model';
+import { ModelError } from '../model/model-error';
+import { sleep } from '../internal/sleep';
+import type { AgentEvent } from './events';
+
+/** How model calls are retried. */
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  maxRetries: number;
+  /** First backoff delay; doubles each retry, with full jitter. */
+  minDelayMs: number;
+  /** Longest backoff, and the longest `retry-after` honored (a longer one fails the call). */
+  maxDelayMs: number;
+}
+
+interface CallContext {
+  runId: string;
+  turn: number;
+  retry: RetryPolicy;
+  signal: AbortSignal;
+  emit(event: AgentEvent): void;
+}
+
+/** The delay before retry number `retry` (0-based): the server's wish, else jittered backoff. */
+export function retryDelay(error: ModelError, retry: number, policy: RetryPolicy): number {
+  if (error.retryAfterMs !== undefined) return error.retryAfterMs;
+  const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** retry);
+  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
+}
+
+/**
+ * Calls the model (streaming when it can), retrying retryable {@link ModelError}s. Each retry is
+ * announced with a `model-retry` event before its delay starts.
+ */
+export async function callModel(model: Model, request: ModelRequest, context: CallContext): Promise<ModelResponse> {
+  const { signal, retry } = context;
+  return pRetry(() => attempt(model, request, context), {
+    retries: retry.maxRetries,
+    // p-retry cannot take a server-given delay, so it only counts and we sleep in shouldRetry.
+    minTimeout: 0,
+    maxTimeout: 0,
+    signal,
+    async shouldRetry({ error, attemptNumber }) {
+      if (signal.aborted || !ModelError.isInstance(error) || !error.retryable) return false;
+      const delayMs = retryDelay(error, attemptNumber - 1, retry);
+      if (delayMs > retry.maxDelayMs) return false;
+      context.emit({
+        type: 'model-retry',
+        runId: context.runId,
+        turn: context.turn,
+        attempt: attemptNumber,
+        delayMs,
+        error: { kind: error.kind, message: error.message, status: error.status },
+      });
+      await sleep(delayMs, signal);
+      return true;
+    },
+  });
+}
+
+async function attempt(model: Model, request: ModelRequest, context: CallContext): Promise<ModelResponse> {
+  if (!model.stream) return model.generate(request, { signal: context.signal });
+  for await (const part of model.stream(request, { signal: context.signal })) {
+    if (part.type === 'text-delta') {
+      context.emit({ type: 'text-delta', runId: context.runId, turn: context.turn, text: part.text });
+    } else if (part.type === 'finish') {
+      return part.response;
+    }
+  }
+  throw new ModelError(`[loopwork] ${model.provider} stream ended without a finish part`, {
+    kind: 'network',
+    provider: model.provider,
+  });
+}

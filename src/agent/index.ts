@@ -1,0 +1,15 @@
+export { AgentRun } from './agent-run';
+export { AGENT_DEFAULTS } from './defaults';
+export { estimateInputTokens } from './estimate-tokens';
+export type { AgentEvent, AgentEventListeners, AgentEventType, ToolFailureReason } from './events';
+export type { AgentHooks, ToolCallDecision } from './hooks';
+export type { Allowance, BudgetName, Budgets, Spent } from './limits';
+export { budgetsToWarn, outputAllowance, turnLimitReached } from './limits';
+export type { AgentOptions } from './options';
+export type { RunResult } from './result';
+export { runAgent, streamAgent } from './run-agent';
+export type { RunState, RunStatus, Suspension, TurnRecord } from './run-state';
+export { parseRunState, RUN_STATE_SCHEMA_VERSION } from './run-state';
+export type { StandardSchemaV1 } from './standard-schema';
+export type { Tool, ToolContext } from './tool';
+export { defineTool } from './tool';

@@ -1,0 +1,132 @@
+import { InvalidOptionError } from '../errors';
+import type { ImagePart, TextPart } from '../model/messages';
+import type { Model, ModelRequest } from '../model/model';
+import type { PriceTable } from '../model/pricing';
+import type { SessionStore } from '../store/session-store';
+import type { AgentEvent } from './events';
+import type { AgentHooks } from './hooks';
+import type { Budgets } from './limits';
+import type { RunState } from './run-state';
+import type { Tool } from './tool';
+
+/** Options of {@link runAgent} and {@link streamAgent}. Defaults are in `AGENT_DEFAULTS`. */
+export interface AgentOptions extends Budgets {
+  /** The model adapter to call. */
+  model: Model;
+  /** The user's message. Required for a new run; on a resumed run it is appended as a follow-up. */
+  prompt?: string | Array<TextPart | ImagePart>;
+  /** System prompt (kept in the run state, so a resumed run reuses it unless given again). */
+  system?: string;
+  /** Tools the model may call. Names must be unique. */
+  tools?: readonly Tool<any>[];
+  /** Identifies the run in events, idempotency keys and the checkpoint store. Defaults to a UUID. */
+  runId?: string;
+  /** A state to continue from (from a result, or loaded from your own storage). */
+  state?: RunState;
+  /**
+   * Where the run is checkpointed after every step, under `runId`. When no `state` is given and
+   * the store holds one for `runId`, the run continues from it: a crashed run re-started with
+   * the same options picks up where it stopped.
+   */
+  checkpoints?: SessionStore;
+  /** Answers to suspended tool calls, by tool call id; each becomes that call's result. */
+  answers?: Record<string, unknown>;
+  /** Model calls allowed over the whole run, resumes included. */
+  maxTurns?: number;
+  /** Wall-clock limit of this invocation; the run ends with status `timeout`. */
+  maxDurationMs?: number;
+  /** Aborts the run (status `aborted`); running tools see it on their own signal. */
+  signal?: AbortSignal;
+  /** Upper bound on output tokens of each model call before budgets clamp it. */
+  maxTokensPerCall?: number;
+  /** Smallest output room worth a call; less than this ends the run with `budget_exceeded`. */
+  minTokensPerCall?: number;
+  /** Extra or overriding prices, merged over the built-in table. */
+  prices?: PriceTable;
+  /** Tool calls of one turn that run at once. */
+  toolConcurrency?: number;
+  /** Default per-tool timeout (a tool's own `timeoutMs` wins). */
+  toolTimeoutMs?: number;
+  /** Retry policy for retryable model errors. */
+  retry?: { maxRetries?: number; minDelayMs?: number; maxDelayMs?: number };
+  /** Hooks around model and tool calls. */
+  hooks?: AgentHooks;
+  /** Replaces the built-in prompt-token estimate used for budget checks. */
+  estimateInputTokens?: (request: ModelRequest) => number;
+  /** Stop sequences for every model call. */
+  stopSequences?: string[];
+  /** Passed untouched to the model adapter. */
+  providerOptions?: Record<string, unknown>;
+  /** Fraction of a budget at which `budget-warning` is emitted. */
+  budgetWarningAt?: number;
+  /** Called with every event, in order. */
+  onEvent?: (event: AgentEvent) => void;
+}
+
+function fail(option: string, rule: string, value: unknown): never {
+  throw new InvalidOptionError(`${option} must be ${rule}, got ${describe(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  return value === null ? 'null' : typeof value;
+}
+
+function positiveInteger(option: string, value: unknown): void {
+  if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
+    fail(option, 'a positive integer', value);
+  }
+}
+
+function positiveNumber(option: string, value: unknown): void {
+  if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value > 0)) {
+    fail(option, 'a positive finite number', value);
+  }
+}
+
+function nonNegativeInteger(option: string, value: unknown): void {
+  if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) {
+    fail(option, 'a non-negative integer', value);
+  }
+}
+
+/** Throws {@link InvalidOptionError} naming the first option that cannot work. */
+export function validateAgentOptions(options: AgentOptions): void {
+  if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const model = options.model as Partial<Model> | undefined;
+  if (!model || typeof model.generate !== 'function' || model.specificationVersion !== 'loopwork.model.v1') {
+    fail('model', 'a loopwork model adapter (specificationVersion "loopwork.model.v1")', model);
+  }
+  for (const key of ['maxTurns', 'maxInputTokens', 'maxOutputTokens', 'maxTotalTokens'] as const) {
+    positiveInteger(key, options[key]);
+  }
+  for (const key of ['maxTokensPerCall', 'minTokensPerCall', 'toolConcurrency', 'toolTimeoutMs'] as const) {
+    positiveInteger(key, options[key]);
+  }
+  positiveNumber('maxCostUsd', options.maxCostUsd);
+  positiveNumber('maxDurationMs', options.maxDurationMs);
+  nonNegativeInteger('retry.maxRetries', options.retry?.maxRetries);
+  nonNegativeInteger('retry.minDelayMs', options.retry?.minDelayMs);
+  nonNegativeInteger('retry.maxDelayMs', options.retry?.maxDelayMs);
+  const threshold = options.budgetWarningAt;
+  if (threshold !== undefined && !(typeof threshold === 'number' && threshold > 0 && threshold <= 1)) {
+    fail('budgetWarningAt', 'a number in (0, 1]', threshold);
+  }
+  if (options.runId !== undefined && (typeof options.runId !== 'string' || options.runId.length === 0)) {
+    fail('runId', 'a non-empty string', options.runId);
+  }
+  if (options.prompt === undefined && options.state === undefined && options.checkpoints === undefined) {
+    throw new InvalidOptionError('prompt is required to start a run (or pass state / checkpoints to continue one)');
+  }
+  if (options.prompt !== undefined && typeof options.prompt !== 'string' && !Array.isArray(options.prompt)) {
+    fail('prompt', 'a string or an array of text and image parts', options.prompt);
+  }
+  const names = new Set<string>();
+  for (const tool of options.tools ?? []) {
+    if (names.has(tool.name)) {
+      throw new InvalidOptionError(`tools: two tools are named "${tool.name}"; tool names must be unique`);
+    }
+    names.add(tool.name);
+  }
+}

@@ -1,0 +1,55 @@
+import type { LoopworkError } from '../errors';
+import { type Message, textOf } from '../model/messages';
+import { addUsage, emptyUsage, type Usage } from '../model/usage';
+import type { BudgetName } from './limits';
+import type { RunState, RunStatus, Suspension, TurnRecord } from './run-state';
+
+/** How a run ended. */
+export interface RunResult {
+  runId: string;
+  status: Exclude<RunStatus, 'running'>;
+  /** Text of the last assistant message ('' when there is none). */
+  text: string;
+  messages: Message[];
+  /** Usage and cost of every model call, resumed parts included. */
+  turns: TurnRecord[];
+  /** Sum of `turns[].usage`. */
+  usage: Usage;
+  /** Sum of `turns[].costUsd`; 0 for a model with no known price. */
+  costUsd: number;
+  /** The state to continue from (`runAgent({ state, ... })`). */
+  state: RunState;
+  /** Tool calls waiting for answers when the status is `suspended`. */
+  suspensions: Suspension[];
+  /** The budget that ended the run, when the status is `budget_exceeded`. */
+  budget?: BudgetName;
+  /** What went wrong, when the status is `failed`. */
+  error?: LoopworkError | Error;
+}
+
+/** Usage and cost summed over turns. */
+export function spentSoFar(turns: readonly TurnRecord[]): { usage: Usage; costUsd: number } {
+  let usage = emptyUsage();
+  let costUsd = 0;
+  for (const turn of turns) {
+    usage = addUsage(usage, turn.usage);
+    costUsd += turn.costUsd;
+  }
+  return { usage, costUsd };
+}
+
+/** Builds the result of a run from its final state. */
+export function resultOf(state: RunState, extra: Pick<RunResult, 'budget' | 'error'> = {}): RunResult {
+  const lastAssistant = state.messages.findLast((m) => m.role === 'assistant');
+  return {
+    runId: state.runId,
+    status: state.status === 'running' ? 'failed' : state.status,
+    text: lastAssistant?.role === 'assistant' ? textOf(lastAssistant) : '',
+    messages: state.messages,
+    turns: state.turns,
+    ...spentSoFar(state.turns),
+    state,
+    suspensions: state.suspensions,
+    ...extra,
+  };
+}

@@ -1,0 +1,250 @@
+import { type ToolCallPart, toolCallsOf } from '../model/messages';
+import type { ModelRequest } from '../model/model';
+import { costOf } from '../model/pricing';
+import { AgentRun } from './agent-run';
+import { callModel } from './call-model';
+import { AGENT_DEFAULTS } from './defaults';
+import { estimateInputTokens } from './estimate-tokens';
+import type { AgentEvent } from './events';
+import { type BudgetName, budgetsToWarn, outputAllowance, turnLimitReached } from './limits';
+import { type AgentOptions, validateAgentOptions } from './options';
+import { type PreparedRun, prepareRun } from './prepare-run';
+import { type RunResult, resultOf, spentSoFar } from './result';
+import type { RunState, RunStatus } from './run-state';
+import { runToolCalls } from './run-tools';
+
+/** What the loop does next, decided from the state alone (so a resumed run decides the same). */
+type NextStep =
+  | { type: 'call-model' }
+  | { type: 'run-tools'; calls: ToolCallPart[]; pending: ToolCallPart[] }
+  | { type: 'finish'; status: Exclude<RunStatus, 'running'>; budget?: BudgetName };
+
+function nextStep(state: RunState): NextStep {
+  if (state.suspensions.length > 0) return { type: 'finish', status: 'suspended' };
+  const last = state.messages.at(-1);
+  if (last?.role !== 'assistant') return { type: 'call-model' };
+  const calls = toolCallsOf(last);
+  if (calls.length === 0) return { type: 'finish', status: 'completed' };
+  const done = new Set(state.toolResults.map((result) => result.toolCallId));
+  return { type: 'run-tools', calls, pending: calls.filter((call) => !done.has(call.id)) };
+}
+
+/**
+ * Runs an agent to the end and resolves with its result.
+ *
+ * The algorithm (docs/agent-loop.md has it as pseudocode):
+ * 1. Load the state to continue from (given, or from `checkpoints`), or start one from `prompt`.
+ * 2. Decide the next step from the state: call the model, run pending tool calls, or finish.
+ * 3. Before a model call: stop at `maxTurns`; estimate the prompt; clamp the call's output so that
+ *    no budget can be passed even in the worst case, or stop with `budget_exceeded` if not even
+ *    `minTokensPerCall` fits.
+ * 4. Call the model (retrying retryable errors), append its message, record usage and cost, checkpoint.
+ * 5. Run its tool calls (validated, hooked, at most `toolConcurrency` at once), checkpointing each
+ *    result; then append them as one tool message, checkpoint, and go to 2.
+ * 6. Abort and `maxDurationMs` stop the run at once; anything thrown ends it as `failed`. The
+ *    final state is checkpointed, so every ending can be continued.
+ *
+ * @example
+ * ```ts
+ * const result = await runAgent({ model, prompt: 'What is 2 + 3?', tools: [add], maxCostUsd: 0.5 });
+ * console.log(result.status, result.text, result.costUsd);
+ * ```
+ */
+export function runAgent(options: AgentOptions): Promise<RunResult> {
+  validateAgentOptions(options);
+  return execute(options, options.onEvent ?? (() => {}));
+}
+
+/**
+ * Starts an agent and returns its {@link AgentRun}: iterate it (or listen with `on`) for events,
+ * await `result` for the end.
+ *
+ * @example
+ * ```ts
+ * const run = streamAgent({ model, prompt: 'Plan a trip', tools });
+ * for await (const event of run) if (event.type === 'text-delta') process.stdout.write(event.text);
+ * const { status, costUsd } = await run.result;
+ * ```
+ */
+export function streamAgent(options: AgentOptions): AgentRun {
+  validateAgentOptions(options);
+  return new AgentRun((emit) =>
+    execute(options, (event) => {
+      emit(event);
+      options.onEvent?.(event);
+    }),
+  );
+}
+
+async function execute(options: AgentOptions, emit: (event: AgentEvent) => void): Promise<RunResult> {
+  const run = await prepareRun(options);
+  const controller = new AbortController();
+  let stopCause: 'aborted' | 'timeout' | undefined;
+  const stop = (cause: 'aborted' | 'timeout') => {
+    stopCause ??= cause;
+    controller.abort(new Error(`run ${cause}`));
+  };
+  const onAbort = () => stop('aborted');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  if (options.signal?.aborted) stop('aborted');
+  const timer =
+    options.maxDurationMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.maxDurationMs);
+
+  const { state } = run;
+  emit({ type: 'run-started', runId: state.runId, resumed: run.resumed, turnsSoFar: state.turns.length });
+  let ending: NextStep & { type: 'finish' };
+  let error: Error | undefined;
+  try {
+    ending = await loop(options, run, controller.signal, emit);
+  } catch (thrown) {
+    error = stopCause ? undefined : (thrown as Error);
+    ending = { type: 'finish', status: stopCause ?? 'failed' };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+  return finish(run, ending, error, emit);
+}
+
+async function loop(
+  options: AgentOptions,
+  run: PreparedRun,
+  signal: AbortSignal,
+  emit: (event: AgentEvent) => void,
+): Promise<NextStep & { type: 'finish' }> {
+  const { state } = run;
+  const warned = new Set<BudgetName>();
+  while (true) {
+    signal.throwIfAborted();
+    const step = nextStep(state);
+    if (step.type === 'finish') return step;
+    if (step.type === 'run-tools') {
+      await runTools(options, run, step, signal, emit);
+      continue;
+    }
+    if (turnLimitReached(state.turns.length, options.maxTurns ?? AGENT_DEFAULTS.maxTurns)) {
+      return { type: 'finish', status: 'max_turns' };
+    }
+    const stopped = await takeTurn(options, run, signal, emit);
+    if (stopped) return stopped;
+    for (const warning of budgetsToWarn(options, spentSoFar(state.turns), options.budgetWarningAt ?? AGENT_DEFAULTS.budgetWarningAt, warned)) {
+      warned.add(warning.budget);
+      emit({ type: 'budget-warning', runId: state.runId, ...warning });
+    }
+  }
+}
+
+/** One model call: prepare, clamp to the budgets, call, record, checkpoint. */
+async function takeTurn(
+  options: AgentOptions,
+  run: PreparedRun,
+  signal: AbortSignal,
+  emit: (event: AgentEvent) => void,
+): Promise<(NextStep & { type: 'finish' }) | undefined> {
+  const { state } = run;
+  const turn = state.turns.length + 1;
+  const perCallCap = options.maxTokensPerCall ?? AGENT_DEFAULTS.maxTokensPerCall;
+  let request: ModelRequest = {
+    ...(state.system === undefined ? {} : { system: state.system }),
+    messages: state.messages,
+    ...(run.toolSpecs.length > 0 ? { tools: run.toolSpecs } : {}),
+    maxOutputTokens: perCallCap,
+    ...(options.stopSequences ? { stopSequences: options.stopSequences } : {}),
+    ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
+  };
+  request = (await options.hooks?.beforeModelCall?.({ runId: state.runId, turn, request, state })) ?? request;
+  const estimatedInputTokens = options.estimateInputTokens?.(request) ?? estimateInputTokens(request, state);
+  const allowance = outputAllowance(options, spentSoFar(state.turns), estimatedInputTokens, Math.min(request.maxOutputTokens, perCallCap), run.price);
+  const minimum = Math.min(options.minTokensPerCall ?? AGENT_DEFAULTS.minTokensPerCall, perCallCap);
+  if (allowance.maxTokens < minimum) {
+    return { type: 'finish', status: 'budget_exceeded', ...(allowance.limitedBy ? { budget: allowance.limitedBy } : {}) };
+  }
+  request = { ...request, maxOutputTokens: allowance.maxTokens };
+
+  emit({ type: 'turn-started', runId: state.runId, turn, maxOutputTokens: allowance.maxTokens, estimatedInputTokens });
+  const response = await callModel(options.model, request, {
+    runId: state.runId,
+    turn,
+    signal,
+    emit,
+    retry: {
+      maxRetries: options.retry?.maxRetries ?? AGENT_DEFAULTS.maxRetries,
+      minDelayMs: options.retry?.minDelayMs ?? AGENT_DEFAULTS.retryMinDelayMs,
+      maxDelayMs: options.retry?.maxDelayMs ?? AGENT_DEFAULTS.retryMaxDelayMs,
+    },
+  });
+  signal.throwIfAborted();
+  await options.hooks?.afterModelCall?.({ runId: state.runId, turn, request, response });
+
+  const costUsd = run.price ? costOf(response.usage, run.price) : 0;
+  state.messages = [...state.messages, response.message];
+  state.turns = [...state.turns, { turn, modelId: options.model.modelId, usage: response.usage, costUsd, stopReason: response.stopReason }];
+  emit({ type: 'turn-finished', runId: state.runId, turn, usage: response.usage, costUsd, stopReason: response.stopReason });
+  await run.checkpoint(state);
+
+  const truncatedByBudget = response.stopReason === 'max_tokens' && allowance.limitedBy !== undefined;
+  if (truncatedByBudget && toolCallsOf(response.message).length === 0) {
+    return { type: 'finish', status: 'budget_exceeded', budget: allowance.limitedBy };
+  }
+  return undefined;
+}
+
+/** Runs the pending tool calls of the last assistant message, then appends all their results. */
+async function runTools(
+  options: AgentOptions,
+  run: PreparedRun,
+  step: NextStep & { type: 'run-tools' },
+  signal: AbortSignal,
+  emit: (event: AgentEvent) => void,
+): Promise<void> {
+  const { state } = run;
+  const outcome = await runToolCalls(step.pending, {
+    runId: state.runId,
+    turn: state.turns.length,
+    tools: run.tools,
+    hooks: options.hooks ?? {},
+    concurrency: options.toolConcurrency ?? AGENT_DEFAULTS.toolConcurrency,
+    defaultTimeoutMs: options.toolTimeoutMs ?? AGENT_DEFAULTS.toolTimeoutMs,
+    signal,
+    emit,
+    onResult: async (result) => {
+      state.toolResults = [...state.toolResults, result];
+      await run.checkpoint(state);
+    },
+  });
+  if (outcome.suspensions.length > 0) {
+    state.suspensions = outcome.suspensions;
+    return;
+  }
+  const byId = new Map(state.toolResults.map((result) => [result.toolCallId, result]));
+  const results = step.calls.map((call) => byId.get(call.id)).filter((result) => result !== undefined);
+  state.messages = [...state.messages, { role: 'tool', content: results }];
+  state.toolResults = [];
+  await run.checkpoint(state);
+}
+
+async function finish(
+  run: PreparedRun,
+  ending: NextStep & { type: 'finish' },
+  error: Error | undefined,
+  emit: (event: AgentEvent) => void,
+): Promise<RunResult> {
+  const { state } = run;
+  state.status = ending.status;
+  if (error) state.error = { code: (error as { code?: string }).code ?? 'error', message: error.message };
+  let saveError: Error | undefined;
+  try {
+    await run.checkpoint(state);
+  } catch (thrown) {
+    saveError = thrown as Error;
+    state.status = 'failed';
+    state.error = { code: (saveError as { code?: string }).code ?? 'error', message: saveError.message };
+  }
+  const result = resultOf(state, {
+    ...(ending.budget ? { budget: ending.budget } : {}),
+    ...((saveError ?? error) ? { error: (saveError ?? error) as Error } : {}),
+  });
+  if (result.status === 'suspended') emit({ type: 'suspended', runId: state.runId, suspensions: state.suspensions });
+  emit({ type: 'run-finished', runId: state.runId, status: result.status, turns: state.turns.length, usage: result.usage, costUsd: result.costUsd });
+  return result;
+}

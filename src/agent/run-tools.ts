@@ -1,0 +1,183 @@
+import type { ToolCallPart, ToolResultPart } from '../model/messages';
+import type { AgentEvent, ToolFailureReason } from './events';
+import type { AgentHooks } from './hooks';
+import type { Suspension } from './run-state';
+import type { StandardSchemaV1 } from './standard-schema';
+import type { Tool } from './tool';
+
+/** Everything tool execution needs from the loop. */
+export interface ToolRunContext {
+  runId: string;
+  turn: number;
+  tools: ReadonlyMap<string, Tool>;
+  hooks: AgentHooks;
+  concurrency: number;
+  defaultTimeoutMs: number;
+  /** The run's signal: aborting it abandons every running tool. */
+  signal: AbortSignal;
+  emit(event: AgentEvent): void;
+  /** Called once per finished call, in completion order, before the next one is reported. */
+  onResult(result: ToolResultPart): Promise<void>;
+}
+
+/** What one batch of tool calls produced. */
+export interface ToolBatchOutcome {
+  results: ToolResultPart[];
+  suspensions: Suspension[];
+}
+
+class SuspendSignal {
+  constructor(readonly payload: unknown) {}
+}
+
+class ToolFailure {
+  constructor(
+    readonly reason: ToolFailureReason,
+    readonly message: string,
+  ) {}
+}
+
+type CallOutcome = { output: string } | ToolFailure | SuspendSignal;
+
+/**
+ * Runs tool calls with at most `concurrency` at once. Every failure — unknown tool, invalid
+ * input, a denial, a throw, a timeout — becomes an error result the model can act on; only an
+ * abort of the run itself rejects.
+ */
+export async function runToolCalls(
+  calls: readonly ToolCallPart[],
+  context: ToolRunContext,
+): Promise<ToolBatchOutcome> {
+  const outcome: ToolBatchOutcome = { results: [], suspensions: [] };
+  let next = 0;
+  // A chain keeps result reporting (and so checkpoint writes) in order, one at a time.
+  let reported = Promise.resolve();
+  const worker = async () => {
+    while (next < calls.length) {
+      const call = calls[next++] as ToolCallPart;
+      const result = await runOne(call, context);
+      if (result instanceof SuspendSignal) {
+        outcome.suspensions.push({ toolCallId: call.id, toolName: call.name, payload: result.payload });
+        continue;
+      }
+      outcome.results.push(result);
+      reported = reported.then(() => context.onResult(result));
+      await reported;
+    }
+  };
+  const workers = Array.from({ length: Math.min(context.concurrency, calls.length) }, worker);
+  await Promise.all(workers);
+  return outcome;
+}
+
+async function runOne(call: ToolCallPart, context: ToolRunContext): Promise<ToolResultPart | SuspendSignal> {
+  const started = performance.now();
+  const base = { runId: context.runId, turn: context.turn, toolCallId: call.id, toolName: call.name };
+  context.emit({ type: 'tool-call-started', ...base, input: call.input });
+  const outcome = await decideAndExecute(call, context);
+  if (outcome instanceof SuspendSignal) return outcome;
+  const durationMs = performance.now() - started;
+  let output = outcome instanceof ToolFailure ? outcome.message : outcome.output;
+  const isError = outcome instanceof ToolFailure;
+  const replaced = await context.hooks.afterToolCall?.({
+    runId: context.runId,
+    turn: context.turn,
+    toolCall: call,
+    output,
+    isError,
+  });
+  if (replaced) output = replaced.output;
+  if (outcome instanceof ToolFailure) {
+    context.emit({ type: 'tool-call-failed', ...base, reason: outcome.reason, message: output, durationMs });
+  } else {
+    context.emit({ type: 'tool-call-finished', ...base, output, durationMs });
+  }
+  return { type: 'tool-result', toolCallId: call.id, toolName: call.name, output, isError };
+}
+
+async function decideAndExecute(call: ToolCallPart, context: ToolRunContext): Promise<CallOutcome> {
+  const tool = context.tools.get(call.name);
+  if (!tool) {
+    const known = [...context.tools.keys()].join(', ') || '(none)';
+    return new ToolFailure('unknown_tool', `Unknown tool "${call.name}". Available tools: ${known}.`);
+  }
+  const decision = await context.hooks.beforeToolCall?.({ runId: context.runId, turn: context.turn, toolCall: call });
+  if (decision?.action === 'deny') {
+    return new ToolFailure('denied', `Tool call "${call.name}" was denied: ${decision.message}`);
+  }
+  const rawInput = decision?.action === 'rewrite' ? decision.input : call.input;
+  const validated = await tool.input['~standard'].validate(rawInput);
+  if (validated.issues) {
+    return new ToolFailure(
+      'invalid_input',
+      `Invalid input for tool "${call.name}": ${describeIssues(validated.issues)}. Fix the input and call the tool again.`,
+    );
+  }
+  return execute(tool, validated.value, call, context);
+}
+
+async function execute(tool: Tool, input: unknown, call: ToolCallPart, context: ToolRunContext): Promise<CallOutcome> {
+  context.signal.throwIfAborted();
+  const timeoutMs = tool.timeoutMs ?? context.defaultTimeoutMs;
+  const timeout = new AbortController();
+  const signal = AbortSignal.any([context.signal, timeout.signal]);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<ToolFailure>((resolve) => {
+    timer = setTimeout(() => {
+      timeout.abort(new Error(`tool "${call.name}" timed out after ${timeoutMs} ms`));
+      resolve(new ToolFailure('timeout', `Tool "${call.name}" timed out after ${timeoutMs} ms and was stopped.`));
+    }, timeoutMs);
+  });
+  const toolContext = {
+    runId: context.runId,
+    toolCallId: call.id,
+    idempotencyKey: `${context.runId}:${call.id}`,
+    turn: context.turn,
+    signal,
+    suspend(payload?: unknown): never {
+      throw new SuspendSignal(payload);
+    },
+  };
+  const run = (async (): Promise<CallOutcome> => {
+    try {
+      return { output: serializeOutput(await tool.execute(input, toolContext)) };
+    } catch (error) {
+      if (error instanceof SuspendSignal) return error;
+      return new ToolFailure('threw', `Tool "${call.name}" failed: ${messageOf(error)}`);
+    }
+  })();
+  // The run's abort wins even over a tool that ignores its signal: the loop must stop promptly.
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(context.signal.reason);
+    context.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    const outcome = await Promise.race([run, timedOut, aborted]);
+    context.signal.throwIfAborted();
+    return outcome;
+  } finally {
+    clearTimeout(timer);
+    context.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function serializeOutput(value: unknown): string {
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value) ?? 'null';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
+  return issues
+    .map((issue) => {
+      const path = (issue.path ?? [])
+        .map((key) => String(typeof key === 'object' ? key.key : key))
+        .join('.');
+      return path ? `${path}: ${issue.message}` : issue.message;
+    })
+    .join('; ');
+}

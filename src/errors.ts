@@ -1,0 +1,80 @@
+const MARKER = Symbol.for('loopwork.error');
+
+/** Stable machine-readable codes carried by every {@link LoopworkError}. */
+export type LoopworkErrorCode =
+  | 'invalid_option'
+  | 'invalid_state'
+  | 'model_error'
+  | 'conflict'
+  | 'script_exhausted';
+
+/**
+ * Base class of every error loopwork throws.
+ *
+ * Use {@link LoopworkError.isInstance} rather than `instanceof`: it also recognizes errors thrown
+ * by another copy of the package (two versions in one `node_modules` tree).
+ */
+export class LoopworkError extends Error {
+  /** Stable code to branch on; messages may change, codes do not. */
+  readonly code: LoopworkErrorCode;
+  /** Whether trying the same operation again may succeed. */
+  readonly retryable: boolean;
+  constructor(
+    code: LoopworkErrorCode,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'LoopworkError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    Object.defineProperty(this, MARKER, { value: true });
+  }
+
+  /** True for any loopwork error, even one created by a different copy of the package. */
+  static isInstance(error: unknown): error is LoopworkError {
+    return typeof error === 'object' && error !== null && MARKER in error;
+  }
+}
+
+/** A caller passed an option or argument that cannot work. The message names the option. */
+export class InvalidOptionError extends LoopworkError {
+  constructor(message: string) {
+    super('invalid_option', message);
+    this.name = 'InvalidOptionError';
+  }
+
+  static isInstance(error: unknown): error is InvalidOptionError {
+    return LoopworkError.isInstance(error) && error.code === 'invalid_option';
+  }
+}
+
+/** Persisted run state failed validation (corrupt, or written by an incompatible version). */
+export class InvalidStateError extends LoopworkError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('invalid_state', message, options);
+    this.name = 'InvalidStateError';
+  }
+
+  static isInstance(error: unknown): error is InvalidStateError {
+    return LoopworkError.isInstance(error) && error.code === 'invalid_state';
+  }
+}
+
+/** An optimistic-concurrency write lost: someone else wrote since the version you read. */
+export class ConflictError extends LoopworkError {
+  constructor(
+    message: string,
+    /** The version the writer expected. */
+    readonly expectedVersion: number | null,
+    /** The version actually stored. */
+    readonly actualVersion: number | null,
+  ) {
+    super('conflict', message);
+    this.name = 'ConflictError';
+  }
+
+  static isInstance(error: unknown): error is ConflictError {
+    return LoopworkError.isInstance(error) && error.code === 'conflict';
+  }
+}

@@ -1,0 +1,26 @@
+export type {
+  AssistantMessage,
+  ImagePart,
+  Message,
+  TextPart,
+  ToolCallPart,
+  ToolMessage,
+  ToolResultPart,
+  UserMessage,
+} from './messages';
+export { textOf, toolCallsOf } from './messages';
+export type {
+  Model,
+  ModelCallOptions,
+  ModelRequest,
+  ModelResponse,
+  ModelStreamPart,
+  StopReason,
+  ToolSpec,
+} from './model';
+export type { ModelErrorKind, ModelErrorOptions } from './model-error';
+export { ModelError, modelErrorKindFromStatus, parseRetryAfter } from './model-error';
+export type { ModelPrice, PriceTable } from './pricing';
+export { costOf, defaultPrices, findPrice, worstCaseInputPerToken } from './pricing';
+export type { Usage } from './usage';
+export { addUsage, emptyUsage, promptTokens, totalTokens } from './usage';

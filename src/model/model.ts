@@ -1,0 +1,77 @@
+import type { AssistantMessage, Message, ToolCallPart } from './messages';
+import type { Usage } from './usage';
+
+/** A tool as the model sees it: name, description and a JSON Schema for its input. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  /** JSON Schema (an object schema) describing the tool's input. */
+  inputSchema: Record<string, unknown>;
+}
+
+/** One model call, in the provider-neutral shape. */
+export interface ModelRequest {
+  /** System prompt. */
+  system?: string;
+  /** The conversation so far. */
+  messages: Message[];
+  /** Tools the model may call; omitted or empty means none. */
+  tools?: ToolSpec[];
+  /** Upper bound on generated tokens for this call; the agent loop clamps it to the budgets. */
+  maxOutputTokens: number;
+  /** Sequences that end generation when produced. */
+  stopSequences?: string[];
+  /** Passed through untouched to the provider adapter, keyed by provider name. */
+  providerOptions?: Record<string, unknown>;
+}
+
+/** Why the model stopped generating, normalized across providers. */
+export type StopReason =
+  | 'end_turn'
+  | 'tool_use'
+  | 'max_tokens'
+  | 'stop_sequence'
+  | 'content_filter'
+  | 'other';
+
+/** The complete answer to one model call. */
+export interface ModelResponse {
+  /** The assistant message to append to the conversation. */
+  message: AssistantMessage;
+  stopReason: StopReason;
+  usage: Usage;
+  /** Provider-specific details (response id, raw stop reason …), never needed by the loop. */
+  providerMetadata?: Record<string, unknown>;
+}
+
+/** One piece of a streamed model call. The stream always ends with exactly one `finish` part. */
+export type ModelStreamPart =
+  | { type: 'text-delta'; text: string }
+  | { type: 'tool-call-start'; id: string; name: string }
+  | { type: 'tool-call-delta'; id: string; inputTextDelta: string }
+  | { type: 'tool-call'; toolCall: ToolCallPart }
+  | { type: 'finish'; response: ModelResponse };
+
+/** Per-call settings that are not part of the request itself. */
+export interface ModelCallOptions {
+  /** Aborts the call; adapters must stop network work and reject promptly. */
+  signal: AbortSignal;
+}
+
+/**
+ * The contract every model adapter implements (Anthropic, OpenAI, AI SDK, scripted, yours).
+ *
+ * Failures must be thrown as {@link ModelError} so the loop can decide whether to retry.
+ */
+export interface Model {
+  /** Contract version this object implements. */
+  readonly specificationVersion: 'loopwork.model.v1';
+  /** Provider name, for example `anthropic`; used in events, errors and price lookup. */
+  readonly provider: string;
+  /** Model id sent to the provider; the key of the price table. */
+  readonly modelId: string;
+  /** Makes one call and resolves with the complete response. */
+  generate(request: ModelRequest, options: ModelCallOptions): Promise<ModelResponse>;
+  /** Optional streaming form; when present the loop uses it and emits text deltas as events. */
+  stream?(request: ModelRequest, options: ModelCallOptions): AsyncIterable<ModelStreamPart>;
+}
