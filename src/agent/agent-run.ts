@@ -9,7 +9,10 @@ import type { RunResult } from './result';
  * run began is delivered, so it is safe to start iterating late. Listeners added with `on` see
  * events from the moment they are added.
  */
-export class AgentRun extends EventEmitter<AgentEventListeners> implements AsyncIterable<AgentEvent> {
+export class AgentRun
+  extends EventEmitter<AgentEventListeners>
+  implements AsyncIterable<AgentEvent>
+{
   /** Settles when the run ends; rejects only for errors before it starts (bad options, bad state). */
   readonly result: Promise<RunResult>;
   private readonly buffer: AgentEvent[] = [];

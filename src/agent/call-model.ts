@@ -1,7 +1,7 @@
 import pRetry from 'p-retry';
+import { sleep } from '../internal/sleep';
 import type { Model, ModelRequest, ModelResponse } from '../model/model';
 import { ModelError } from '../model/model-error';
-import { sleep } from '../internal/sleep';
 import type { AgentEvent } from './events';
 
 /** How model calls are retried. */
@@ -33,7 +33,11 @@ export function retryDelay(error: ModelError, retry: number, policy: RetryPolicy
  * Calls the model (streaming when it can), retrying retryable {@link ModelError}s. Each retry is
  * announced with a `model-retry` event before its delay starts.
  */
-export async function callModel(model: Model, request: ModelRequest, context: CallContext): Promise<ModelResponse> {
+export async function callModel(
+  model: Model,
+  request: ModelRequest,
+  context: CallContext,
+): Promise<ModelResponse> {
   const { signal, retry } = context;
   return pRetry(() => attempt(model, request, context), {
     retries: retry.maxRetries,
@@ -59,11 +63,20 @@ export async function callModel(model: Model, request: ModelRequest, context: Ca
   });
 }
 
-async function attempt(model: Model, request: ModelRequest, context: CallContext): Promise<ModelResponse> {
+async function attempt(
+  model: Model,
+  request: ModelRequest,
+  context: CallContext,
+): Promise<ModelResponse> {
   if (!model.stream) return model.generate(request, { signal: context.signal });
   for await (const part of model.stream(request, { signal: context.signal })) {
     if (part.type === 'text-delta') {
-      context.emit({ type: 'text-delta', runId: context.runId, turn: context.turn, text: part.text });
+      context.emit({
+        type: 'text-delta',
+        runId: context.runId,
+        turn: context.turn,
+        text: part.text,
+      });
     } else if (part.type === 'finish') {
       return part.response;
     }

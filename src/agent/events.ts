@@ -1,5 +1,5 @@
-import type { ModelErrorKind } from '../model/model-error';
 import type { StopReason } from '../model/model';
+import type { ModelErrorKind } from '../model/model-error';
 import type { Usage } from '../model/usage';
 import type { BudgetName } from './limits';
 import type { RunStatus, Suspension } from './run-state';
@@ -10,7 +10,13 @@ export type ToolFailureReason = 'unknown_tool' | 'invalid_input' | 'denied' | 't
 /** Every event a run emits, discriminated by `type`. All carry the `runId`. */
 export type AgentEvent =
   | { type: 'run-started'; runId: string; resumed: boolean; turnsSoFar: number }
-  | { type: 'turn-started'; runId: string; turn: number; maxOutputTokens: number; estimatedInputTokens: number }
+  | {
+      type: 'turn-started';
+      runId: string;
+      turn: number;
+      maxOutputTokens: number;
+      estimatedInputTokens: number;
+    }
   | { type: 'text-delta'; runId: string; turn: number; text: string }
   | {
       type: 'turn-finished';

@@ -1,5 +1,5 @@
-import type { ModelRequest, ModelResponse } from '../model/model';
 import type { ToolCallPart } from '../model/messages';
+import type { ModelRequest, ModelResponse } from '../model/model';
 import type { RunState } from './run-state';
 
 /** What a `beforeToolCall` hook decides. Returning nothing allows the call unchanged. */

@@ -11,5 +11,5 @@ export { runAgent, streamAgent } from './run-agent';
 export type { RunState, RunStatus, Suspension, TurnRecord } from './run-state';
 export { parseRunState, RUN_STATE_SCHEMA_VERSION } from './run-state';
 export type { StandardSchemaV1 } from './standard-schema';
-export type { Tool, ToolContext } from './tool';
+export type { AnyTool, Tool, ToolContext } from './tool';
 export { defineTool } from './tool';

@@ -57,7 +57,10 @@ export function outputAllowance(
     consider(budgets.maxOutputTokens - spent.usage.outputTokens, 'output_tokens');
   }
   if (budgets.maxTotalTokens !== undefined) {
-    consider(budgets.maxTotalTokens - totalTokens(spent.usage) - estimatedInputTokens, 'total_tokens');
+    consider(
+      budgets.maxTotalTokens - totalTokens(spent.usage) - estimatedInputTokens,
+      'total_tokens',
+    );
   }
   if (budgets.maxCostUsd !== undefined && price) {
     const inputCost = estimatedInputTokens * worstCaseInputPerToken(price);
@@ -86,6 +89,9 @@ export function budgetsToWarn(
     ['cost_usd', spent.costUsd, budgets.maxCostUsd],
   ];
   return checks
-    .filter(([budget, used, limit]) => limit !== undefined && used >= limit * threshold && !alreadyWarned.has(budget))
+    .filter(
+      ([budget, used, limit]) =>
+        limit !== undefined && used >= limit * threshold && !alreadyWarned.has(budget),
+    )
     .map(([budget, used, limit]) => ({ budget, used, limit: limit as number }));
 }

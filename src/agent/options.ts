@@ -7,7 +7,7 @@ import type { AgentEvent } from './events';
 import type { AgentHooks } from './hooks';
 import type { Budgets } from './limits';
 import type { RunState } from './run-state';
-import type { Tool } from './tool';
+import type { AnyTool } from './tool';
 
 /** Options of {@link runAgent} and {@link streamAgent}. Defaults are in `AGENT_DEFAULTS`. */
 export interface AgentOptions extends Budgets {
@@ -18,7 +18,7 @@ export interface AgentOptions extends Budgets {
   /** System prompt (kept in the run state, so a resumed run reuses it unless given again). */
   system?: string;
   /** Tools the model may call. Names must be unique. */
-  tools?: readonly Tool<any>[];
+  tools?: readonly AnyTool[];
   /** Identifies the run in events, idempotency keys and the checkpoint store. Defaults to a UUID. */
   runId?: string;
   /** A state to continue from (from a result, or loaded from your own storage). */
@@ -95,13 +95,22 @@ function nonNegativeInteger(option: string, value: unknown): void {
 export function validateAgentOptions(options: AgentOptions): void {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
   const model = options.model as Partial<Model> | undefined;
-  if (!model || typeof model.generate !== 'function' || model.specificationVersion !== 'loopwork.model.v1') {
+  if (
+    !model ||
+    typeof model.generate !== 'function' ||
+    model.specificationVersion !== 'loopwork.model.v1'
+  ) {
     fail('model', 'a loopwork model adapter (specificationVersion "loopwork.model.v1")', model);
   }
   for (const key of ['maxTurns', 'maxInputTokens', 'maxOutputTokens', 'maxTotalTokens'] as const) {
     positiveInteger(key, options[key]);
   }
-  for (const key of ['maxTokensPerCall', 'minTokensPerCall', 'toolConcurrency', 'toolTimeoutMs'] as const) {
+  for (const key of [
+    'maxTokensPerCall',
+    'minTokensPerCall',
+    'toolConcurrency',
+    'toolTimeoutMs',
+  ] as const) {
     positiveInteger(key, options[key]);
   }
   positiveNumber('maxCostUsd', options.maxCostUsd);
@@ -110,22 +119,40 @@ export function validateAgentOptions(options: AgentOptions): void {
   nonNegativeInteger('retry.minDelayMs', options.retry?.minDelayMs);
   nonNegativeInteger('retry.maxDelayMs', options.retry?.maxDelayMs);
   const threshold = options.budgetWarningAt;
-  if (threshold !== undefined && !(typeof threshold === 'number' && threshold > 0 && threshold <= 1)) {
+  if (
+    threshold !== undefined &&
+    !(typeof threshold === 'number' && threshold > 0 && threshold <= 1)
+  ) {
     fail('budgetWarningAt', 'a number in (0, 1]', threshold);
   }
-  if (options.runId !== undefined && (typeof options.runId !== 'string' || options.runId.length === 0)) {
+  if (
+    options.runId !== undefined &&
+    (typeof options.runId !== 'string' || options.runId.length === 0)
+  ) {
     fail('runId', 'a non-empty string', options.runId);
   }
-  if (options.prompt === undefined && options.state === undefined && options.checkpoints === undefined) {
-    throw new InvalidOptionError('prompt is required to start a run (or pass state / checkpoints to continue one)');
+  if (
+    options.prompt === undefined &&
+    options.state === undefined &&
+    options.checkpoints === undefined
+  ) {
+    throw new InvalidOptionError(
+      'prompt is required to start a run (or pass state / checkpoints to continue one)',
+    );
   }
-  if (options.prompt !== undefined && typeof options.prompt !== 'string' && !Array.isArray(options.prompt)) {
+  if (
+    options.prompt !== undefined &&
+    typeof options.prompt !== 'string' &&
+    !Array.isArray(options.prompt)
+  ) {
     fail('prompt', 'a string or an array of text and image parts', options.prompt);
   }
   const names = new Set<string>();
   for (const tool of options.tools ?? []) {
     if (names.has(tool.name)) {
-      throw new InvalidOptionError(`tools: two tools are named "${tool.name}"; tool names must be unique`);
+      throw new InvalidOptionError(
+        `tools: two tools are named "${tool.name}"; tool names must be unique`,
+      );
     }
     names.add(tool.name);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError } from '../errors';
-import { toolCallsOf, type ToolResultPart } from '../model/messages';
+import { type ToolResultPart, toolCallsOf } from '../model/messages';
 import type { ToolSpec } from '../model/model';
 import { defaultPrices, findPrice, type ModelPrice } from '../model/pricing';
 import type { SessionStore } from '../store/session-store';
@@ -35,17 +35,23 @@ export async function prepareRun(options: AgentOptions): Promise<PreparedRun> {
   const runId = options.runId ?? options.state?.runId ?? randomUUID();
   const stored = options.checkpoints ? await options.checkpoints.load(runId) : undefined;
   const given = options.state ?? stored?.state;
-  const state = given ? continueState(parseRunState(given), runId, options) : newState(runId, options);
+  const state = given
+    ? continueState(parseRunState(given), runId, options)
+    : newState(runId, options);
   const checkpoint = checkpointer(options.checkpoints, runId, stored?.version ?? null);
   return { state, resumed: given !== undefined, tools, toolSpecs, price, checkpoint };
 }
 
 function newState(runId: string, options: AgentOptions): RunState {
   if (options.prompt === undefined) {
-    throw new InvalidOptionError(`prompt is required: there is no saved state for run "${runId}" to continue`);
+    throw new InvalidOptionError(
+      `prompt is required: there is no saved state for run "${runId}" to continue`,
+    );
   }
   if (options.answers !== undefined) {
-    throw new InvalidOptionError(`answers: run "${runId}" is new, so it has no suspended tool calls to answer`);
+    throw new InvalidOptionError(
+      `answers: run "${runId}" is new, so it has no suspended tool calls to answer`,
+    );
   }
   return {
     schemaVersion: RUN_STATE_SCHEMA_VERSION,
@@ -84,7 +90,9 @@ function applyAnswers(state: RunState, answers: Record<string, unknown>): void {
     const suspension = state.suspensions.find((s) => s.toolCallId === toolCallId);
     if (!suspension) {
       const waiting = state.suspensions.map((s) => s.toolCallId).join(', ') || 'none';
-      throw new InvalidOptionError(`answers: no suspended tool call "${toolCallId}" (waiting: ${waiting})`);
+      throw new InvalidOptionError(
+        `answers: no suspended tool call "${toolCallId}" (waiting: ${waiting})`,
+      );
     }
     const result: ToolResultPart = {
       type: 'tool-result',

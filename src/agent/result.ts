@@ -39,7 +39,10 @@ export function spentSoFar(turns: readonly TurnRecord[]): { usage: Usage; costUs
 }
 
 /** Builds the result of a run from its final state. */
-export function resultOf(state: RunState, extra: Pick<RunResult, 'budget' | 'error'> = {}): RunResult {
+export function resultOf(
+  state: RunState,
+  extra: Pick<RunResult, 'budget' | 'error'> = {},
+): RunResult {
   const lastAssistant = state.messages.findLast((m) => m.role === 'assistant');
   return {
     runId: state.runId,

@@ -76,7 +76,10 @@ export function streamAgent(options: AgentOptions): AgentRun {
   );
 }
 
-async function execute(options: AgentOptions, emit: (event: AgentEvent) => void): Promise<RunResult> {
+async function execute(
+  options: AgentOptions,
+  emit: (event: AgentEvent) => void,
+): Promise<RunResult> {
   const run = await prepareRun(options);
   const controller = new AbortController();
   let stopCause: 'aborted' | 'timeout' | undefined;
@@ -88,10 +91,17 @@ async function execute(options: AgentOptions, emit: (event: AgentEvent) => void)
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted) stop('aborted');
   const timer =
-    options.maxDurationMs === undefined ? undefined : setTimeout(() => stop('timeout'), options.maxDurationMs);
+    options.maxDurationMs === undefined
+      ? undefined
+      : setTimeout(() => stop('timeout'), options.maxDurationMs);
 
   const { state } = run;
-  emit({ type: 'run-started', runId: state.runId, resumed: run.resumed, turnsSoFar: state.turns.length });
+  emit({
+    type: 'run-started',
+    runId: state.runId,
+    resumed: run.resumed,
+    turnsSoFar: state.turns.length,
+  });
   let ending: NextStep & { type: 'finish' };
   let error: Error | undefined;
   try {
@@ -127,7 +137,12 @@ async function loop(
     }
     const stopped = await takeTurn(options, run, signal, emit);
     if (stopped) return stopped;
-    for (const warning of budgetsToWarn(options, spentSoFar(state.turns), options.budgetWarningAt ?? AGENT_DEFAULTS.budgetWarningAt, warned)) {
+    for (const warning of budgetsToWarn(
+      options,
+      spentSoFar(state.turns),
+      options.budgetWarningAt ?? AGENT_DEFAULTS.budgetWarningAt,
+      warned,
+    )) {
       warned.add(warning.budget);
       emit({ type: 'budget-warning', runId: state.runId, ...warning });
     }
@@ -152,16 +167,35 @@ async function takeTurn(
     ...(options.stopSequences ? { stopSequences: options.stopSequences } : {}),
     ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
   };
-  request = (await options.hooks?.beforeModelCall?.({ runId: state.runId, turn, request, state })) ?? request;
-  const estimatedInputTokens = options.estimateInputTokens?.(request) ?? estimateInputTokens(request, state);
-  const allowance = outputAllowance(options, spentSoFar(state.turns), estimatedInputTokens, Math.min(request.maxOutputTokens, perCallCap), run.price);
+  request =
+    (await options.hooks?.beforeModelCall?.({ runId: state.runId, turn, request, state })) ??
+    request;
+  const estimatedInputTokens =
+    options.estimateInputTokens?.(request) ?? estimateInputTokens(request, state);
+  const allowance = outputAllowance(
+    options,
+    spentSoFar(state.turns),
+    estimatedInputTokens,
+    Math.min(request.maxOutputTokens, perCallCap),
+    run.price,
+  );
   const minimum = Math.min(options.minTokensPerCall ?? AGENT_DEFAULTS.minTokensPerCall, perCallCap);
   if (allowance.maxTokens < minimum) {
-    return { type: 'finish', status: 'budget_exceeded', ...(allowance.limitedBy ? { budget: allowance.limitedBy } : {}) };
+    return {
+      type: 'finish',
+      status: 'budget_exceeded',
+      ...(allowance.limitedBy ? { budget: allowance.limitedBy } : {}),
+    };
   }
   request = { ...request, maxOutputTokens: allowance.maxTokens };
 
-  emit({ type: 'turn-started', runId: state.runId, turn, maxOutputTokens: allowance.maxTokens, estimatedInputTokens });
+  emit({
+    type: 'turn-started',
+    runId: state.runId,
+    turn,
+    maxOutputTokens: allowance.maxTokens,
+    estimatedInputTokens,
+  });
   const response = await callModel(options.model, request, {
     runId: state.runId,
     turn,
@@ -178,11 +212,28 @@ async function takeTurn(
 
   const costUsd = run.price ? costOf(response.usage, run.price) : 0;
   state.messages = [...state.messages, response.message];
-  state.turns = [...state.turns, { turn, modelId: options.model.modelId, usage: response.usage, costUsd, stopReason: response.stopReason }];
-  emit({ type: 'turn-finished', runId: state.runId, turn, usage: response.usage, costUsd, stopReason: response.stopReason });
+  state.turns = [
+    ...state.turns,
+    {
+      turn,
+      modelId: options.model.modelId,
+      usage: response.usage,
+      costUsd,
+      stopReason: response.stopReason,
+    },
+  ];
+  emit({
+    type: 'turn-finished',
+    runId: state.runId,
+    turn,
+    usage: response.usage,
+    costUsd,
+    stopReason: response.stopReason,
+  });
   await run.checkpoint(state);
 
-  const truncatedByBudget = response.stopReason === 'max_tokens' && allowance.limitedBy !== undefined;
+  const truncatedByBudget =
+    response.stopReason === 'max_tokens' && allowance.limitedBy !== undefined;
   if (truncatedByBudget && toolCallsOf(response.message).length === 0) {
     return { type: 'finish', status: 'budget_exceeded', budget: allowance.limitedBy };
   }
@@ -217,7 +268,9 @@ async function runTools(
     return;
   }
   const byId = new Map(state.toolResults.map((result) => [result.toolCallId, result]));
-  const results = step.calls.map((call) => byId.get(call.id)).filter((result) => result !== undefined);
+  const results = step.calls
+    .map((call) => byId.get(call.id))
+    .filter((result) => result !== undefined);
   state.messages = [...state.messages, { role: 'tool', content: results }];
   state.toolResults = [];
   await run.checkpoint(state);
@@ -231,20 +284,32 @@ async function finish(
 ): Promise<RunResult> {
   const { state } = run;
   state.status = ending.status;
-  if (error) state.error = { code: (error as { code?: string }).code ?? 'error', message: error.message };
+  if (error)
+    state.error = { code: (error as { code?: string }).code ?? 'error', message: error.message };
   let saveError: Error | undefined;
   try {
     await run.checkpoint(state);
   } catch (thrown) {
     saveError = thrown as Error;
     state.status = 'failed';
-    state.error = { code: (saveError as { code?: string }).code ?? 'error', message: saveError.message };
+    state.error = {
+      code: (saveError as { code?: string }).code ?? 'error',
+      message: saveError.message,
+    };
   }
   const result = resultOf(state, {
     ...(ending.budget ? { budget: ending.budget } : {}),
     ...((saveError ?? error) ? { error: (saveError ?? error) as Error } : {}),
   });
-  if (result.status === 'suspended') emit({ type: 'suspended', runId: state.runId, suspensions: state.suspensions });
-  emit({ type: 'run-finished', runId: state.runId, status: result.status, turns: state.turns.length, usage: result.usage, costUsd: result.costUsd });
+  if (result.status === 'suspended')
+    emit({ type: 'suspended', runId: state.runId, suspensions: state.suspensions });
+  emit({
+    type: 'run-finished',
+    runId: state.runId,
+    status: result.status,
+    turns: state.turns.length,
+    usage: result.usage,
+    costUsd: result.costUsd,
+  });
   return result;
 }

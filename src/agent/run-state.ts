@@ -85,7 +85,10 @@ const toolResultPart = z.object({
   isError: z.boolean(),
 });
 const messageSchema = z.discriminatedUnion('role', [
-  z.object({ role: z.literal('user'), content: z.union([z.string(), z.array(z.union([textPart, imagePart]))]) }),
+  z.object({
+    role: z.literal('user'),
+    content: z.union([z.string(), z.array(z.union([textPart, imagePart]))]),
+  }),
   z.object({ role: z.literal('assistant'), content: z.array(z.union([textPart, toolCallPart])) }),
   z.object({ role: z.literal('tool'), content: z.array(toolResultPart) }),
 ]);
@@ -93,7 +96,16 @@ const messageSchema = z.discriminatedUnion('role', [
 const runStateSchema = z.object({
   schemaVersion: z.literal(RUN_STATE_SCHEMA_VERSION),
   runId: z.string().min(1),
-  status: z.enum(['running', 'completed', 'max_turns', 'budget_exceeded', 'timeout', 'aborted', 'suspended', 'failed']),
+  status: z.enum([
+    'running',
+    'completed',
+    'max_turns',
+    'budget_exceeded',
+    'timeout',
+    'aborted',
+    'suspended',
+    'failed',
+  ]),
   system: z.string().optional(),
   messages: z.array(messageSchema),
   turns: z.array(
@@ -102,11 +114,20 @@ const runStateSchema = z.object({
       modelId: z.string(),
       usage: usageSchema,
       costUsd: z.number().nonnegative(),
-      stopReason: z.enum(['end_turn', 'tool_use', 'max_tokens', 'stop_sequence', 'content_filter', 'other']),
+      stopReason: z.enum([
+        'end_turn',
+        'tool_use',
+        'max_tokens',
+        'stop_sequence',
+        'content_filter',
+        'other',
+      ]),
     }),
   ),
   toolResults: z.array(toolResultPart),
-  suspensions: z.array(z.object({ toolCallId: z.string(), toolName: z.string(), payload: z.unknown() })),
+  suspensions: z.array(
+    z.object({ toolCallId: z.string(), toolName: z.string(), payload: z.unknown() }),
+  ),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
 });
 

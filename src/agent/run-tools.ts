@@ -57,7 +57,11 @@ export async function runToolCalls(
       const call = calls[next++] as ToolCallPart;
       const result = await runOne(call, context);
       if (result instanceof SuspendSignal) {
-        outcome.suspensions.push({ toolCallId: call.id, toolName: call.name, payload: result.payload });
+        outcome.suspensions.push({
+          toolCallId: call.id,
+          toolName: call.name,
+          payload: result.payload,
+        });
         continue;
       }
       outcome.results.push(result);
@@ -70,9 +74,17 @@ export async function runToolCalls(
   return outcome;
 }
 
-async function runOne(call: ToolCallPart, context: ToolRunContext): Promise<ToolResultPart | SuspendSignal> {
+async function runOne(
+  call: ToolCallPart,
+  context: ToolRunContext,
+): Promise<ToolResultPart | SuspendSignal> {
   const started = performance.now();
-  const base = { runId: context.runId, turn: context.turn, toolCallId: call.id, toolName: call.name };
+  const base = {
+    runId: context.runId,
+    turn: context.turn,
+    toolCallId: call.id,
+    toolName: call.name,
+  };
   context.emit({ type: 'tool-call-started', ...base, input: call.input });
   const outcome = await decideAndExecute(call, context);
   if (outcome instanceof SuspendSignal) return outcome;
@@ -88,7 +100,13 @@ async function runOne(call: ToolCallPart, context: ToolRunContext): Promise<Tool
   });
   if (replaced) output = replaced.output;
   if (outcome instanceof ToolFailure) {
-    context.emit({ type: 'tool-call-failed', ...base, reason: outcome.reason, message: output, durationMs });
+    context.emit({
+      type: 'tool-call-failed',
+      ...base,
+      reason: outcome.reason,
+      message: output,
+      durationMs,
+    });
   } else {
     context.emit({ type: 'tool-call-finished', ...base, output, durationMs });
   }
@@ -99,9 +117,16 @@ async function decideAndExecute(call: ToolCallPart, context: ToolRunContext): Pr
   const tool = context.tools.get(call.name);
   if (!tool) {
     const known = [...context.tools.keys()].join(', ') || '(none)';
-    return new ToolFailure('unknown_tool', `Unknown tool "${call.name}". Available tools: ${known}.`);
+    return new ToolFailure(
+      'unknown_tool',
+      `Unknown tool "${call.name}". Available tools: ${known}.`,
+    );
   }
-  const decision = await context.hooks.beforeToolCall?.({ runId: context.runId, turn: context.turn, toolCall: call });
+  const decision = await context.hooks.beforeToolCall?.({
+    runId: context.runId,
+    turn: context.turn,
+    toolCall: call,
+  });
   if (decision?.action === 'deny') {
     return new ToolFailure('denied', `Tool call "${call.name}" was denied: ${decision.message}`);
   }
@@ -116,7 +141,12 @@ async function decideAndExecute(call: ToolCallPart, context: ToolRunContext): Pr
   return execute(tool, validated.value, call, context);
 }
 
-async function execute(tool: Tool, input: unknown, call: ToolCallPart, context: ToolRunContext): Promise<CallOutcome> {
+async function execute(
+  tool: Tool,
+  input: unknown,
+  call: ToolCallPart,
+  context: ToolRunContext,
+): Promise<CallOutcome> {
   context.signal.throwIfAborted();
   const timeoutMs = tool.timeoutMs ?? context.defaultTimeoutMs;
   const timeout = new AbortController();
@@ -125,7 +155,12 @@ async function execute(tool: Tool, input: unknown, call: ToolCallPart, context: 
   const timedOut = new Promise<ToolFailure>((resolve) => {
     timer = setTimeout(() => {
       timeout.abort(new Error(`tool "${call.name}" timed out after ${timeoutMs} ms`));
-      resolve(new ToolFailure('timeout', `Tool "${call.name}" timed out after ${timeoutMs} ms and was stopped.`));
+      resolve(
+        new ToolFailure(
+          'timeout',
+          `Tool "${call.name}" timed out after ${timeoutMs} ms and was stopped.`,
+        ),
+      );
     }, timeoutMs);
   });
   const toolContext = {

@@ -13,7 +13,6 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
   };
 }
 
-// biome-ignore lint/style/noNamespace: the Standard Schema spec ships its helper types this way.
 export declare namespace StandardSchemaV1 {
   type Result<Output> =
     | { readonly value: Output; readonly issues?: undefined }

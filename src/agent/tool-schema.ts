@@ -34,7 +34,10 @@ async function toJsonSchema(tool: Tool): Promise<Record<string, unknown>> {
   }
   if ('_def' in schema && tool.input['~standard'].vendor === 'zod') {
     const convert = await loadZod3Converter(tool.name);
-    const { $schema: _, ...json } = convert(schema, { $refStrategy: 'none', target: 'jsonSchema7' });
+    const { $schema: _, ...json } = convert(schema, {
+      $refStrategy: 'none',
+      target: 'jsonSchema7',
+    });
     return json;
   }
   throw new InvalidOptionError(

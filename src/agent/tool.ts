@@ -38,6 +38,12 @@ export interface Tool<Input = unknown> {
 }
 
 /**
+ * A tool of any input type, as held in a list of tools.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: `execute` takes its input contravariantly, so a list typed Tool<unknown>[] would refuse every real tool.
+export type AnyTool = Tool<any>;
+
+/**
  * Defines a tool whose `execute` input type is inferred from its zod schema.
  *
  * @example

@@ -30,7 +30,9 @@ export interface ScriptedTurn {
   /** Overrides the stop reason. */
   stopReason?: StopReason;
   /** Fail this call instead of answering (consumes the turn). */
-  error?: ModelError | { kind: ModelErrorKind; message?: string; status?: number; retryAfterMs?: number };
+  error?:
+    | ModelError
+    | { kind: ModelErrorKind; message?: string; status?: number; retryAfterMs?: number };
   /** Wait this long before answering (abortable through the call's signal). */
   delayMs?: number;
 }
@@ -47,7 +49,8 @@ export interface ScriptedModelOptions {
 
 const BYTES_PER_TOKEN = 4;
 const encoder = new TextEncoder();
-const tokensOf = (value: unknown) => Math.ceil(encoder.encode(JSON.stringify(value)).length / BYTES_PER_TOKEN);
+const tokensOf = (value: unknown) =>
+  Math.ceil(encoder.encode(JSON.stringify(value)).length / BYTES_PER_TOKEN);
 
 /**
  * A model that replays scripted turns, for testing agents without a provider. It records every
@@ -83,10 +86,14 @@ export class ScriptedModel implements Model {
     return response;
   }
 
-  private async *streamTurn(request: ModelRequest, options: ModelCallOptions): AsyncIterable<ModelStreamPart> {
+  private async *streamTurn(
+    request: ModelRequest,
+    options: ModelCallOptions,
+  ): AsyncIterable<ModelStreamPart> {
     const { response, chunks } = await this.play(request, options);
     for (const text of chunks) yield { type: 'text-delta', text };
-    for (const part of response.message.content) if (part.type === 'tool-call') yield { type: 'tool-call', toolCall: part };
+    for (const part of response.message.content)
+      if (part.type === 'tool-call') yield { type: 'tool-call', toolCall: part };
     yield { type: 'finish', response };
   }
 

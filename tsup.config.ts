@@ -1,0 +1,36 @@
+import { rmSync } from 'node:fs';
+import { defineConfig, type Options } from 'tsup';
+
+const entry = {
+  index: 'src/index.ts',
+  'testing/index': 'src/testing/index.ts',
+};
+
+const shared = {
+  entry,
+  outDir: 'dist',
+  target: 'node20',
+  platform: 'node',
+  dts: true,
+  sourcemap: true,
+  splitting: true,
+  treeshake: true,
+  // The two configs below build in parallel, and tsup's per-config `clean` (including the one its
+  // dts step runs) would delete the other format's fresh output. We wipe dist once, up front.
+  clean: false,
+} satisfies Options;
+
+export default defineConfig(() => {
+  rmSync('dist', { recursive: true, force: true });
+  return [
+    { ...shared, name: 'esm', format: ['esm'] },
+    {
+      ...shared,
+      name: 'cjs',
+      format: ['cjs'],
+      // p-retry (and its dependency is-network-error) are ESM-only: `require()` of them fails on
+      // Node 20, so the CommonJS build carries its own copy. The ESM build imports them normally.
+      noExternal: ['p-retry', 'is-network-error'],
+    },
+  ];
+});
