@@ -6,6 +6,9 @@ export type LoopworkErrorCode =
   | 'invalid_state'
   | 'model_error'
   | 'conflict'
+  | 'lease_lost'
+  | 'invalid_transition'
+  | 'invalid_payload'
   | 'script_exhausted';
 
 /**
@@ -76,5 +79,29 @@ export class ConflictError extends LoopworkError {
 
   static isInstance(error: unknown): error is ConflictError {
     return LoopworkError.isInstance(error) && error.code === 'conflict';
+  }
+}
+
+/** A queue operation named a delivery whose lease had run out (the message may be with someone else now). */
+export class LeaseLostError extends LoopworkError {
+  constructor(message: string) {
+    super('lease_lost', message);
+    this.name = 'LeaseLostError';
+  }
+
+  static isInstance(error: unknown): error is LeaseLostError {
+    return LoopworkError.isInstance(error) && error.code === 'lease_lost';
+  }
+}
+
+/** A task payload failed its schema. The message names the task type and the field. */
+export class InvalidPayloadError extends LoopworkError {
+  constructor(message: string) {
+    super('invalid_payload', message);
+    this.name = 'InvalidPayloadError';
+  }
+
+  static isInstance(error: unknown): error is InvalidPayloadError {
+    return LoopworkError.isInstance(error) && error.code === 'invalid_payload';
   }
 }

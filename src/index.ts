@@ -5,7 +5,16 @@
  */
 export * from './agent/index';
 export type { LoopworkErrorCode } from './errors';
-export { ConflictError, InvalidOptionError, InvalidStateError, LoopworkError } from './errors';
-export { createMemorySessionStore } from './memory/memory-session-store';
+export {
+  ConflictError,
+  InvalidOptionError,
+  InvalidPayloadError,
+  InvalidStateError,
+  LeaseLostError,
+  LoopworkError,
+} from './errors';
+export * from './memory/index';
 export * from './model/index';
-export type { SessionStore, StoredRunState } from './store/session-store';
+export * from './queue/index';
+export * from './store/index';
+export * from './stream/index';

@@ -1,8 +1,8 @@
+import { describeIssues } from '../internal/describe-issues';
 import type { ToolCallPart, ToolResultPart } from '../model/messages';
 import type { AgentEvent, ToolFailureReason } from './events';
 import type { AgentHooks } from './hooks';
 import type { Suspension } from './run-state';
-import type { StandardSchemaV1 } from './standard-schema';
 import type { Tool } from './tool';
 
 /** Everything tool execution needs from the loop. */
@@ -173,6 +173,14 @@ async function execute(
       throw new SuspendSignal(payload);
     },
   };
+  // The run's abort wins even over a tool that ignores its signal: the loop must stop promptly.
+  // Listen before the tool starts: its synchronous part may abort the run, and a listener added
+  // to an already-aborted signal never fires.
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(context.signal.reason);
+    context.signal.addEventListener('abort', onAbort, { once: true });
+  });
   const run = (async (): Promise<CallOutcome> => {
     try {
       return { output: serializeOutput(await tool.execute(input, toolContext)) };
@@ -181,12 +189,6 @@ async function execute(
       return new ToolFailure('threw', `Tool "${call.name}" failed: ${messageOf(error)}`);
     }
   })();
-  // The run's abort wins even over a tool that ignores its signal: the loop must stop promptly.
-  let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(context.signal.reason);
-    context.signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
     const outcome = await Promise.race([run, timedOut, aborted]);
     context.signal.throwIfAborted();
@@ -204,15 +206,4 @@ function serializeOutput(value: unknown): string {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
-  return issues
-    .map((issue) => {
-      const path = (issue.path ?? [])
-        .map((key) => String(typeof key === 'object' ? key.key : key))
-        .join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }

@@ -1,0 +1,9 @@
+export type { MemoryQueueOptions } from './memory-queue';
+export { createMemoryQueue } from './memory-queue';
+export { createMemorySessionStore } from './memory-session-store';
+export {
+  createMemoryBlobStore,
+  createMemoryEventLog,
+  createMemoryHeartbeatStore,
+  createMemoryRunStore,
+} from './memory-stores';

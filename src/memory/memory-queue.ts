@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidOptionError, LeaseLostError } from '../errors';
+import type {
+  ClaimedMessage,
+  ClaimOptions,
+  DeadLetter,
+  EnqueueOptions,
+  Priority,
+  Queue,
+} from '../queue/queue';
+
+/** Options of {@link createMemoryQueue}. */
+export interface MemoryQueueOptions {
+  /** A message claimed this many times is dead-lettered instead of delivered again. @defaultValue unlimited */
+  maxDeliveries?: number;
+  /** Clock, for tests. @defaultValue Date.now */
+  now?: () => number;
+}
+
+interface Entry {
+  id: string;
+  queue: string;
+  body: string;
+  rank: number;
+  seq: number;
+  availableAt: number;
+  deliveryCount: number;
+  dedupeId?: string;
+  groupId?: string;
+  lease?: { receipt: string; consumer: string; expiresAt: number };
+}
+
+const RANK: Record<Priority, number> = { high: 0, normal: 1, low: 2 };
+
+/**
+ * In-process {@link Queue}: the embedded default and the reference every adapter is tested
+ * against. Supports priority, delay, dedupe and groups. State lives in this process only, so
+ * it is for tests, single-process services and examples.
+ *
+ * @example
+ * ```ts
+ * const queue = createMemoryQueue({ maxDeliveries: 5 });
+ * await queue.enqueue('emails', JSON.stringify({ to: 'a@b.c' }), { priority: 'high' });
+ * const [message] = await queue.claim(['emails'], { consumer: 'w1', leaseMs: 30_000 });
+ * ```
+ */
+export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
+  const now = options.now ?? Date.now;
+  const maxDeliveries = options.maxDeliveries ?? Number.POSITIVE_INFINITY;
+  const entries = new Map<string, Entry>();
+  const dedupe = new Map<string, string>();
+  const dead = new Map<string, DeadLetter[]>();
+  const waiters = new Set<() => void>();
+  let seq = 0;
+  let closed = false;
+
+  const wakeAll = () => {
+    for (const wake of [...waiters]) wake();
+  };
+  const leased = (entry: Entry, at: number) =>
+    entry.lease !== undefined && entry.lease.expiresAt > at;
+  const remove = (entry: Entry) => {
+    entries.delete(entry.id);
+    if (entry.dedupeId !== undefined) dedupe.delete(`${entry.queue}\0${entry.dedupeId}`);
+  };
+  const owned = (message: ClaimedMessage, operation: string): Entry => {
+    const entry = entries.get(message.id);
+    if (!entry || entry.lease?.receipt !== message.receipt) {
+      throw new LeaseLostError(
+        `[loopwork:memory] cannot ${operation} message ${message.id} of "${message.queue}": its lease was lost (delivered again or settled elsewhere)`,
+      );
+    }
+    return entry;
+  };
+
+  function ready(queues: ReadonlySet<string>, at: number): Entry[] {
+    const busyGroups = new Set<string>();
+    const firstOfGroup = new Map<string, Entry>();
+    for (const entry of entries.values()) {
+      if (!queues.has(entry.queue) || entry.groupId === undefined) continue;
+      const key = `${entry.queue}\0${entry.groupId}`;
+      if (leased(entry, at)) busyGroups.add(key);
+      const first = firstOfGroup.get(key);
+      if (!first || entry.seq < first.seq) firstOfGroup.set(key, entry);
+    }
+    const candidates: Entry[] = [];
+    for (const entry of entries.values()) {
+      if (!queues.has(entry.queue) || entry.availableAt > at || leased(entry, at)) continue;
+      if (entry.groupId !== undefined) {
+        const key = `${entry.queue}\0${entry.groupId}`;
+        if (busyGroups.has(key) || firstOfGroup.get(key) !== entry) continue;
+      }
+      candidates.push(entry);
+    }
+    return candidates.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+  }
+
+  function take(queues: ReadonlySet<string>, claim: ClaimOptions): ClaimedMessage[] {
+    const at = now();
+    const taken: ClaimedMessage[] = [];
+    for (const entry of ready(queues, at)) {
+      if (taken.length >= (claim.max ?? 1)) break;
+      if (entry.deliveryCount >= maxDeliveries) {
+        moveToDead(
+          entry,
+          `delivered ${entry.deliveryCount} times without being settled (maxDeliveries ${maxDeliveries})`,
+        );
+        continue;
+      }
+      if (
+        entry.groupId !== undefined &&
+        taken.some((m) => m.groupId === entry.groupId && m.queue === entry.queue)
+      )
+        continue;
+      entry.deliveryCount += 1;
+      entry.lease = {
+        receipt: randomUUID(),
+        consumer: claim.consumer,
+        expiresAt: at + claim.leaseMs,
+      };
+      taken.push({
+        id: entry.id,
+        queue: entry.queue,
+        body: entry.body,
+        deliveryCount: entry.deliveryCount,
+        receipt: entry.lease.receipt,
+        ...(entry.groupId === undefined ? {} : { groupId: entry.groupId }),
+      });
+    }
+    return taken;
+  }
+
+  function moveToDead(entry: Entry, reason: string): void {
+    remove(entry);
+    const list = dead.get(entry.queue) ?? [];
+    list.push({
+      id: entry.id,
+      queue: entry.queue,
+      body: entry.body,
+      reason,
+      deliveryCount: entry.deliveryCount,
+    });
+    dead.set(entry.queue, list);
+  }
+
+  /** Milliseconds until something in these queues may become claimable (a delay or a lease ends). */
+  function nextChange(queues: ReadonlySet<string>, at: number): number {
+    let soonest = Number.POSITIVE_INFINITY;
+    for (const entry of entries.values()) {
+      if (!queues.has(entry.queue)) continue;
+      const when = Math.max(entry.availableAt, entry.lease?.expiresAt ?? 0);
+      if (when > at) soonest = Math.min(soonest, when - at);
+    }
+    return soonest;
+  }
+
+  return {
+    specificationVersion: 'loopwork.queue.v1',
+    adapter: 'memory',
+    capabilities: { priority: true, delay: true, dedupe: true, groups: true },
+
+    async enqueue(queue, body, enqueueOptions: EnqueueOptions = {}) {
+      if (closed) throw new InvalidOptionError('[loopwork:memory] enqueue on a closed queue');
+      const dedupeKey =
+        enqueueOptions.dedupeId === undefined ? undefined : `${queue}\0${enqueueOptions.dedupeId}`;
+      const existing = dedupeKey === undefined ? undefined : dedupe.get(dedupeKey);
+      if (existing !== undefined) return { id: existing, deduplicated: true };
+      const entry: Entry = {
+        id: randomUUID(),
+        queue,
+        body,
+        rank: RANK[enqueueOptions.priority ?? 'normal'],
+        seq: seq++,
+        availableAt: now() + (enqueueOptions.delayMs ?? 0),
+        deliveryCount: 0,
+        ...(enqueueOptions.dedupeId === undefined ? {} : { dedupeId: enqueueOptions.dedupeId }),
+        ...(enqueueOptions.groupId === undefined ? {} : { groupId: enqueueOptions.groupId }),
+      };
+      entries.set(entry.id, entry);
+      if (dedupeKey !== undefined) dedupe.set(dedupeKey, entry.id);
+      wakeAll();
+      return { id: entry.id, deduplicated: false };
+    },
+
+    async claim(queues, claim) {
+      const names = new Set(queues);
+      const deadline = now() + (claim.waitMs ?? 0);
+      while (!closed && !claim.signal?.aborted) {
+        const taken = take(names, claim);
+        const remaining = deadline - now();
+        if (taken.length > 0 || remaining <= 0) return taken;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            waiters.delete(done);
+            claim.signal?.removeEventListener('abort', done);
+            resolve();
+          };
+          const timer = setTimeout(done, Math.min(remaining, nextChange(names, now())));
+          waiters.add(done);
+          claim.signal?.addEventListener('abort', done, { once: true });
+        });
+      }
+      return [];
+    },
+
+    async ack(message) {
+      remove(owned(message, 'ack'));
+      wakeAll();
+    },
+
+    async release(message, releaseOptions = {}) {
+      const entry = owned(message, 'release');
+      delete entry.lease;
+      entry.availableAt = now() + (releaseOptions.delayMs ?? 0);
+      wakeAll();
+    },
+
+    async extend(message, leaseMs) {
+      const entry = owned(message, 'extend');
+      if (entry.lease) entry.lease.expiresAt = now() + leaseMs;
+    },
+
+    async deadLetter(message, reason) {
+      moveToDead(owned(message, 'dead-letter'), reason);
+      wakeAll();
+    },
+
+    async deadLetters(queue, listOptions = {}) {
+      return (dead.get(queue) ?? []).slice(0, listOptions.limit ?? Number.POSITIVE_INFINITY);
+    },
+
+    async close() {
+      closed = true;
+      wakeAll();
+    },
+  };
+}

@@ -1,0 +1,27 @@
+export type { AgentTaskOptions, AgentTaskPayload, AgentTaskSettings } from './agent-task';
+export { agentTask } from './agent-task';
+export type { DispatchOptions, Dispatcher, DispatchResult } from './dispatcher';
+export { createDispatcher } from './dispatcher';
+export type {
+  ClaimedMessage,
+  ClaimOptions,
+  DeadLetter,
+  EnqueueOptions,
+  Priority,
+  Queue,
+  QueueCapabilities,
+} from './queue';
+export type { TaskDefinition, TaskEnvelope, TaskOptions } from './task';
+export { defineTask, parseEnvelope, parsePayload } from './task';
+export type { Watchdog, WatchdogOptions, WatchdogReport } from './watchdog';
+export { createWatchdog } from './watchdog';
+export type {
+  JobOutcome,
+  TaskContext,
+  TaskHandler,
+  TaskOutcome,
+  Worker,
+  WorkerOptions,
+  WorkerStats,
+} from './worker';
+export { createWorker, handleTask, JOB_EXIT_CODES, stopOnSignals } from './worker';

@@ -1,0 +1,92 @@
+/** How urgently a message should be claimed; adapters map the levels onto what they have. */
+export type Priority = 'high' | 'normal' | 'low';
+
+/** Options of {@link Queue.enqueue}. */
+export interface EnqueueOptions {
+  /** Claimed before lower levels once available. @defaultValue 'normal' */
+  priority?: Priority;
+  /** Not claimable until this many milliseconds from now. */
+  delayMs?: number;
+  /** While a message with this id is still in the queue (ready, delayed or leased), enqueueing another is a no-op. */
+  dedupeId?: string;
+  /** Messages of one group are leased one at a time, in enqueue order. */
+  groupId?: string;
+}
+
+/** A message held under a lease by one consumer. */
+export interface ClaimedMessage {
+  /** Stable id of the message across deliveries. */
+  id: string;
+  /** Queue it was claimed from. */
+  queue: string;
+  /** The body exactly as enqueued. */
+  body: string;
+  /** 1 on the first delivery, then +1 each time the message is delivered again. */
+  deliveryCount: number;
+  /** Opaque token of this delivery; operations on a lost lease are refused. */
+  receipt: string;
+  groupId?: string;
+}
+
+/** A message taken out of circulation, with why. */
+export interface DeadLetter {
+  id: string;
+  queue: string;
+  body: string;
+  reason: string;
+  deliveryCount: number;
+}
+
+/** What an adapter supports; the conformance suite skips nothing it does not declare. */
+export interface QueueCapabilities {
+  priority: boolean;
+  delay: boolean;
+  dedupe: boolean;
+  groups: boolean;
+}
+
+/** Options of {@link Queue.claim}. */
+export interface ClaimOptions {
+  /** Name of the claiming consumer (worker); used for recovery and diagnostics. */
+  consumer: string;
+  /** The lease: unless extended or settled within it, the message is delivered again. */
+  leaseMs: number;
+  /** Most messages to return. @defaultValue 1 */
+  max?: number;
+  /** Wait this long for a message when none is ready (long poll). @defaultValue 0 */
+  waitMs?: number;
+  /** Ends the wait early. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The queue contract every adapter implements (memory, Redis Streams, BullMQ, SQS).
+ * Delivery is at least once: a message whose lease runs out is delivered again, to anyone.
+ */
+export interface Queue {
+  /** Contract version this object implements. */
+  readonly specificationVersion: 'loopwork.queue.v1';
+  /** Adapter name, used in error messages (`memory`, `redis` …). */
+  readonly adapter: string;
+  readonly capabilities: QueueCapabilities;
+  /** Adds a message; resolves with its id (the existing one when deduplicated). */
+  enqueue(
+    queue: string,
+    body: string,
+    options?: EnqueueOptions,
+  ): Promise<{ id: string; deduplicated: boolean }>;
+  /** Leases up to `max` ready messages from the queues, in priority order, waiting up to `waitMs`. */
+  claim(queues: readonly string[], options: ClaimOptions): Promise<ClaimedMessage[]>;
+  /** Settles a message for good. Rejects with `LeaseLostError` when the lease was lost. */
+  ack(message: ClaimedMessage): Promise<void>;
+  /** Returns a message for another delivery after `delayMs`. Rejects with `LeaseLostError` when the lease was lost. */
+  release(message: ClaimedMessage, options?: { delayMs?: number }): Promise<void>;
+  /** Extends the lease to `leaseMs` from now (the queue-level heartbeat). Rejects with `LeaseLostError` when lost. */
+  extend(message: ClaimedMessage, leaseMs: number): Promise<void>;
+  /** Moves a message to the dead-letter store with a reason. Rejects with `LeaseLostError` when lost. */
+  deadLetter(message: ClaimedMessage, reason: string): Promise<void>;
+  /** Dead-lettered messages of a queue, oldest first. */
+  deadLetters(queue: string, options?: { limit?: number }): Promise<DeadLetter[]>;
+  /** Stops waiting claims (they resolve empty) and releases resources. Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,136 @@
+import type { StandardSchemaV1 } from '../agent/standard-schema';
+import { InvalidOptionError, InvalidPayloadError } from '../errors';
+import { describeIssues } from '../internal/describe-issues';
+import type { Priority } from './queue';
+
+/** A kind of work: its payload schema, where it is queued, and how long and how often it may run. */
+export interface TaskDefinition<Payload = unknown> {
+  /** Unique name, carried in every message. */
+  readonly type: string;
+  /** Validates payloads at dispatch and again on the worker. */
+  readonly payload: StandardSchemaV1<unknown, Payload>;
+  /** Queue the task is routed to; workers for this task claim from it. */
+  readonly queue: string;
+  /** A run taking longer is aborted and counts as a failed attempt. */
+  readonly timeoutMs: number;
+  /** Deliveries allowed (first run, retries and redeliveries after crashes) before giving up. */
+  readonly maxAttempts: number;
+  /** Delay before the retry after failed attempt `attempt` (1-based). */
+  retryDelayMs(attempt: number): number;
+  /** Default priority of dispatches. */
+  readonly priority: Priority;
+}
+
+/** Options of {@link defineTask}; only `type` and `payload` are required. */
+export interface TaskOptions<Schema extends StandardSchemaV1> {
+  type: string;
+  payload: Schema;
+  /** @defaultValue `loopwork:tasks:<type>` */
+  queue?: string;
+  /** @defaultValue 1_800_000 (30 minutes) */
+  timeoutMs?: number;
+  /** @defaultValue 3 */
+  maxAttempts?: number;
+  /** Exponential backoff between attempts, doubling from `minDelayMs`. @defaultValue { minDelayMs: 1000, maxDelayMs: 60000 } */
+  retryBackoff?: { minDelayMs: number; maxDelayMs: number };
+  /** @defaultValue 'normal' */
+  priority?: Priority;
+}
+
+const TYPE_PATTERN = /^[a-zA-Z0-9][\w.:-]{0,99}$/;
+
+/**
+ * Defines a task type. Share the definition between dispatchers and workers: it is the single
+ * source of truth for the payload shape, routing and retry policy.
+ *
+ * @example
+ * ```ts
+ * export const summarize = defineTask({
+ *   type: 'summarize',
+ *   payload: z.object({ url: z.string().url() }),
+ *   timeoutMs: 5 * 60_000,
+ * });
+ * ```
+ */
+export function defineTask<Schema extends StandardSchemaV1>(
+  options: TaskOptions<Schema>,
+): TaskDefinition<StandardSchemaV1.InferOutput<Schema>> {
+  if (typeof options.type !== 'string' || !TYPE_PATTERN.test(options.type)) {
+    throw new InvalidOptionError(
+      `type must be 1-100 letters, digits or "_.:-" starting with a letter or digit, got ${JSON.stringify(options.type)}`,
+    );
+  }
+  if (typeof options.payload?.['~standard']?.validate !== 'function') {
+    throw new InvalidOptionError(`payload of task "${options.type}" must be a zod schema`);
+  }
+  const { minDelayMs, maxDelayMs } = options.retryBackoff ?? {
+    minDelayMs: 1_000,
+    maxDelayMs: 60_000,
+  };
+  for (const [name, value] of Object.entries({
+    timeoutMs: options.timeoutMs,
+    maxAttempts: options.maxAttempts,
+  })) {
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new InvalidOptionError(
+        `${name} of task "${options.type}" must be a positive integer, got ${value}`,
+      );
+    }
+  }
+  return {
+    type: options.type,
+    payload: options.payload as StandardSchemaV1<unknown, StandardSchemaV1.InferOutput<Schema>>,
+    queue: options.queue ?? `loopwork:tasks:${options.type}`,
+    timeoutMs: options.timeoutMs ?? 30 * 60_000,
+    maxAttempts: options.maxAttempts ?? 3,
+    retryDelayMs: (attempt) => Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1)),
+    priority: options.priority ?? 'normal',
+  };
+}
+
+/** Validates a payload against its task's schema; throws {@link InvalidPayloadError} naming the field. */
+export async function parsePayload<Payload>(
+  task: TaskDefinition<Payload>,
+  payload: unknown,
+): Promise<Payload> {
+  const result = await task.payload['~standard'].validate(payload);
+  if (result.issues) {
+    throw new InvalidPayloadError(
+      `payload of task "${task.type}" is invalid: ${describeIssues(result.issues)}`,
+    );
+  }
+  return result.value;
+}
+
+/** The JSON body of every task message. */
+export interface TaskEnvelope {
+  /** Envelope format version. */
+  v: 1;
+  type: string;
+  runId: string;
+  /** The run's attempt this message belongs to; a message of an older attempt is dropped. */
+  attempt: number;
+  payload: unknown;
+  dispatchedAt: number;
+}
+
+/** Reads a message body; throws an Error saying what is malformed. */
+export function parseEnvelope(body: string): TaskEnvelope {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch (error) {
+    throw new Error(`body is not JSON (${(error as Error).message})`);
+  }
+  const envelope = value as Partial<TaskEnvelope> | null;
+  if (typeof envelope !== 'object' || envelope === null)
+    throw new Error('body is not a JSON object');
+  if (envelope.v !== 1)
+    throw new Error(`unsupported envelope version ${JSON.stringify(envelope.v)}`);
+  if (typeof envelope.type !== 'string') throw new Error('envelope has no string "type"');
+  if (typeof envelope.runId !== 'string' || envelope.runId === '')
+    throw new Error('envelope has no "runId"');
+  if (!Number.isInteger(envelope.attempt) || (envelope.attempt as number) < 1)
+    throw new Error('envelope has no valid "attempt"');
+  return envelope as TaskEnvelope;
+}

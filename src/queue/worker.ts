@@ -1,0 +1,480 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { InvalidOptionError, LeaseLostError, LoopworkError } from '../errors';
+import type { EventLog } from '../store/event-log';
+import type { HeartbeatStore } from '../store/heartbeat-store';
+import type { RunStore } from '../store/run-store';
+import type { ClaimedMessage, Queue } from './queue';
+import { parseEnvelope, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
+
+/** What a task handler receives besides its payload. */
+export interface TaskContext {
+  runId: string;
+  /** The run's attempt (raised by watchdog re-dispatches). */
+  attempt: number;
+  /** How many times this message has been delivered (1 on the first try). */
+  deliveryCount: number;
+  workerId: string;
+  /** Aborted on timeout, lost lease or shutdown; stop promptly and leave your state checkpointed. */
+  signal: AbortSignal;
+  /** Appends to the run's event log (a no-op without one); appends keep their order. */
+  emit(data: unknown): void;
+}
+
+/** How a handler ended, when not plainly completed. */
+export type TaskOutcome = { status: 'completed' } | { status: 'waiting_input' };
+
+/** A task type with the function that runs it. Create one with {@link handleTask}. */
+export interface TaskHandler<Payload = unknown> {
+  readonly task: TaskDefinition<Payload>;
+  run(payload: Payload, context: TaskContext): Promise<TaskOutcome | undefined | void>;
+}
+
+/** Binds a function to a task definition, typing its payload from the schema. */
+export function handleTask<Payload>(
+  task: TaskDefinition<Payload>,
+  run: TaskHandler<Payload>['run'],
+): TaskHandler<Payload> {
+  return { task, run };
+}
+
+/** How one claimed message ended on this worker. */
+export type JobOutcome =
+  | 'completed'
+  | 'waiting_input'
+  | 'retrying'
+  | 'failed'
+  | 'dead_lettered'
+  | 'interrupted'
+  | 'duplicate'
+  | 'lease_lost'
+  | 'idle';
+
+/** Exit codes of job mode, one per outcome, so a scheduler can tell how a job ended. */
+export const JOB_EXIT_CODES: Readonly<Record<JobOutcome, number>> = {
+  completed: 0,
+  waiting_input: 0,
+  duplicate: 0,
+  idle: 0,
+  failed: 1,
+  dead_lettered: 2,
+  retrying: 3,
+  interrupted: 4,
+  lease_lost: 5,
+};
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  queue: Queue;
+  runs: RunStore;
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types share one list.
+  handlers: readonly TaskHandler<any>[];
+  /** Where the worker and its runs beat; the watchdog reads them. */
+  heartbeats?: HeartbeatStore;
+  /** Where `context.emit` and the worker's task events go. */
+  events?: EventLog;
+  /** @defaultValue `<hostname>-<pid>-<random>` */
+  id?: string;
+  /** Tasks run at once in daemon mode. @defaultValue 1 */
+  concurrency?: number;
+  /** Lease per claim, renewed every third of it while a task runs. @defaultValue 60000 */
+  leaseMs?: number;
+  /** Heartbeat time to live; beats are sent every third of it. @defaultValue 90000 */
+  heartbeatTtlMs?: number;
+  /** Longest wait of one claim call. @defaultValue 5000 */
+  pollWaitMs?: number;
+  /** Time running tasks get to finish on `stop()` before they are interrupted and released. @defaultValue 30000 */
+  shutdownGraceMs?: number;
+  /** Called with errors the worker survived (a store that failed, a lost lease). @defaultValue console.error */
+  onError?: (error: unknown) => void;
+}
+
+/** A worker's vital signs; `lastClaimAt` exposes a worker that is alive but no longer consuming. */
+export interface WorkerStats {
+  id: string;
+  running: number;
+  processed: number;
+  /** Epoch ms of the last claim that returned a message. */
+  lastClaimAt: number | undefined;
+  /** Epoch ms of the last claim call that returned (with or without messages). */
+  lastPollAt: number | undefined;
+}
+
+/** A queue consumer in daemon mode (`run`) or job mode (`runOnce`). */
+export interface Worker {
+  readonly id: string;
+  /** Claims and runs tasks until `stop()`; resolves once every task is settled. */
+  run(): Promise<void>;
+  /** Job mode: claims one task (waiting up to `waitMs`), runs it, and says how it ended. */
+  runOnce(options?: { waitMs?: number }): Promise<JobOutcome>;
+  /** Graceful shutdown: stop claiming, let tasks finish within the grace period, then interrupt and release the rest. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** Stops at once without settling anything, as if the process died (leases simply run out). For tests and fatal errors. */
+  abandon(): void;
+  stats(): WorkerStats;
+}
+
+class Interrupt extends Error {
+  constructor(
+    readonly kind: 'shutdown' | 'timeout' | 'lease_lost' | 'abandoned',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Creates a worker for the given task handlers; it claims only from their queues.
+ *
+ * Per message: parse and validate (a malformed message is dead-lettered once, with its reason),
+ * fence out stale deliveries by the run's attempt, mark the run running, then run the handler
+ * under a renewed lease, a heartbeat and the task's timeout. Success acks; failure releases for
+ * a retry with backoff until `maxAttempts` deliveries, then marks the run failed.
+ *
+ * @example
+ * ```ts
+ * const worker = createWorker({ queue, runs, heartbeats, handlers: [handleTask(summarize, run)], concurrency: 4 });
+ * stopOnSignals(worker);
+ * await worker.run();
+ * ```
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const concurrency = options.concurrency ?? 1;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const heartbeatTtlMs = options.heartbeatTtlMs ?? 90_000;
+  const onError =
+    options.onError ?? ((error: unknown) => console.error(`[loopwork:worker ${id}]`, error));
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new InvalidOptionError(`concurrency must be a positive integer, got ${concurrency}`);
+  }
+  if (options.handlers.length === 0)
+    throw new InvalidOptionError('handlers must name at least one task');
+  const handlers = new Map(
+    options.handlers.map((handler) => [handler.task.type, handler as TaskHandler]),
+  );
+  const queues = [...new Set(options.handlers.map((handler) => handler.task.queue))];
+  const stopping = new AbortController();
+  const running = new Map<string, { controller: AbortController; done: Promise<JobOutcome> }>();
+  const stats: WorkerStats = {
+    id,
+    running: 0,
+    processed: 0,
+    lastClaimAt: undefined,
+    lastPollAt: undefined,
+  };
+  let abandoned = false;
+  let workerBeat: NodeJS.Timeout | undefined;
+
+  const beatWorker = () =>
+    options.heartbeats
+      ?.beat(`worker:${id}`, heartbeatTtlMs, {
+        running: running.size,
+        lastClaimAt: stats.lastClaimAt ?? null,
+        lastPollAt: stats.lastPollAt ?? null,
+      })
+      .catch(onError);
+
+  async function claim(max: number, waitMs: number): Promise<ClaimedMessage[]> {
+    const messages = await options.queue.claim(queues, {
+      consumer: id,
+      leaseMs,
+      max,
+      waitMs,
+      signal: stopping.signal,
+    });
+    stats.lastPollAt = Date.now();
+    if (messages.length > 0) stats.lastClaimAt = stats.lastPollAt;
+    return messages;
+  }
+
+  function start(message: ClaimedMessage): Promise<JobOutcome> {
+    const controller = new AbortController();
+    const done = handleMessage(message, controller)
+      .catch((error) => {
+        onError(error);
+        return 'lease_lost' as const;
+      })
+      .finally(() => {
+        running.delete(message.receipt);
+        stats.running = running.size;
+        stats.processed += 1;
+      });
+    running.set(message.receipt, { controller, done });
+    stats.running = running.size;
+    return done;
+  }
+
+  async function handleMessage(
+    message: ClaimedMessage,
+    controller: AbortController,
+  ): Promise<JobOutcome> {
+    let envelope: TaskEnvelope;
+    try {
+      envelope = parseEnvelope(message.body);
+    } catch (error) {
+      await options.queue.deadLetter(message, `malformed message: ${(error as Error).message}`);
+      return 'dead_lettered';
+    }
+    const handler = handlers.get(envelope.type);
+    if (!handler)
+      return deadLetterRun(
+        message,
+        envelope,
+        `unknown task type "${envelope.type}" on queue "${message.queue}"`,
+      );
+    let payload: unknown;
+    try {
+      payload = await parsePayload(handler.task, envelope.payload);
+    } catch (error) {
+      return deadLetterRun(message, envelope, (error as Error).message);
+    }
+    const record = await options.runs.get(envelope.runId);
+    if (!record)
+      return deadLetterRun(message, envelope, `no run record for run "${envelope.runId}"`);
+    const terminal =
+      record.status === 'completed' ||
+      record.status === 'failed' ||
+      record.status === 'dead_lettered';
+    if (record.attempt > envelope.attempt || (terminal && record.attempt === envelope.attempt)) {
+      // A leftover delivery: the run moved on (re-dispatched) or already ended. Drop it.
+      await options.queue.ack(message);
+      return 'duplicate';
+    }
+    if (message.deliveryCount > handler.task.maxAttempts) {
+      return deadLetterRun(
+        message,
+        envelope,
+        `delivered ${message.deliveryCount} times without finishing (maxAttempts ${handler.task.maxAttempts}); did the worker die each time?`,
+      );
+    }
+    const claimed = await options.runs.transition(envelope.runId, {
+      from: ['queued', 'running', 'waiting_input'],
+      to: 'running',
+      attempt: envelope.attempt,
+      set: { workerId: id },
+    });
+    if (!claimed) {
+      await options.queue.ack(message);
+      return 'duplicate';
+    }
+    return execute(message, envelope, handler, payload, controller);
+  }
+
+  async function execute(
+    message: ClaimedMessage,
+    envelope: TaskEnvelope,
+    handler: TaskHandler,
+    payload: unknown,
+    controller: AbortController,
+  ): Promise<JobOutcome> {
+    const { runId } = envelope;
+    let appends = Promise.resolve();
+    const emit = (data: unknown) => {
+      const log = options.events;
+      if (log) appends = appends.then(() => log.append(runId, data).then(() => {}));
+    };
+    const beat = () =>
+      options.heartbeats?.beat(`run:${runId}`, heartbeatTtlMs, { workerId: id }).catch(onError);
+    await beat();
+    const heartbeat = setInterval(beat, heartbeatTtlMs / 3);
+    const renew = setInterval(() => {
+      options.queue.extend(message, leaseMs).catch((error) => {
+        if (LeaseLostError.isInstance(error))
+          controller.abort(new Interrupt('lease_lost', error.message));
+        else onError(error);
+      });
+    }, leaseMs / 3);
+    const timeout = setTimeout(
+      () =>
+        controller.abort(
+          new Interrupt(
+            'timeout',
+            `task "${handler.task.type}" timed out after ${handler.task.timeoutMs} ms`,
+          ),
+        ),
+      handler.task.timeoutMs,
+    );
+    const context: TaskContext = {
+      runId,
+      attempt: envelope.attempt,
+      deliveryCount: message.deliveryCount,
+      workerId: id,
+      signal: controller.signal,
+      emit,
+    };
+    let outcome: TaskOutcome | undefined;
+    let failure: unknown;
+    try {
+      outcome = (await handler.run(payload, context)) ?? undefined;
+    } catch (error) {
+      failure = error;
+    } finally {
+      clearInterval(heartbeat);
+      clearInterval(renew);
+      clearTimeout(timeout);
+    }
+    const interrupt = controller.signal.aborted
+      ? (controller.signal.reason as Interrupt)
+      : undefined;
+    if (interrupt?.kind === 'abandoned') return 'interrupted';
+    await appends.catch(onError);
+    if (interrupt?.kind === 'lease_lost') return 'lease_lost';
+    if (interrupt?.kind === 'shutdown') {
+      await options.runs.transition(runId, {
+        from: ['running'],
+        to: 'queued',
+        attempt: envelope.attempt,
+        set: { reason: 'worker shut down; released' },
+      });
+      await options.queue.release(message);
+      return 'interrupted';
+    }
+    if (failure === undefined && !interrupt) {
+      const status = outcome?.status ?? 'completed';
+      await options.runs.transition(runId, {
+        from: ['running'],
+        to: status,
+        attempt: envelope.attempt,
+      });
+      await finalEvent(runId, { type: 'task-finished', runId, status });
+      await options.queue.ack(message);
+      return status;
+    }
+    const reason = interrupt?.message ?? describeFailure(failure);
+    const permanent =
+      LoopworkError.isInstance(failure) && !failure.retryable && failure.code !== 'model_error';
+    if (!permanent && message.deliveryCount < handler.task.maxAttempts) {
+      await options.runs.transition(runId, {
+        from: ['running'],
+        to: 'queued',
+        attempt: envelope.attempt,
+        set: { reason },
+      });
+      await options.queue.release(message, {
+        delayMs: handler.task.retryDelayMs(message.deliveryCount),
+      });
+      return 'retrying';
+    }
+    await options.runs.transition(runId, {
+      from: ['running'],
+      to: 'failed',
+      attempt: envelope.attempt,
+      set: { reason },
+    });
+    await finalEvent(runId, { type: 'task-finished', runId, status: 'failed', reason });
+    await options.queue.ack(message);
+    return 'failed';
+  }
+
+  async function deadLetterRun(
+    message: ClaimedMessage,
+    envelope: TaskEnvelope,
+    reason: string,
+  ): Promise<JobOutcome> {
+    await options.queue.deadLetter(message, reason);
+    const moved = await options.runs.transition(envelope.runId, {
+      from: ['queued', 'running', 'waiting_input'],
+      to: 'dead_lettered',
+      set: { reason },
+    });
+    if (moved)
+      await finalEvent(envelope.runId, {
+        type: 'task-finished',
+        runId: envelope.runId,
+        status: 'dead_lettered',
+        reason,
+      });
+    return 'dead_lettered';
+  }
+
+  async function finalEvent(runId: string, data: unknown): Promise<void> {
+    await options.events?.append(runId, data).catch(onError);
+  }
+
+  async function waitForSlot(): Promise<void> {
+    while (running.size >= concurrency)
+      await Promise.race([...running.values()].map((task) => task.done));
+  }
+
+  return {
+    id,
+    async run() {
+      await beatWorker();
+      workerBeat = setInterval(beatWorker, heartbeatTtlMs / 3);
+      try {
+        while (!stopping.signal.aborted) {
+          await waitForSlot();
+          if (stopping.signal.aborted) break;
+          let messages: ClaimedMessage[];
+          try {
+            messages = await claim(concurrency - running.size, options.pollWaitMs ?? 5_000);
+          } catch (error) {
+            if (stopping.signal.aborted) break;
+            onError(error);
+            // A queue that is down should not spin the CPU; try again shortly.
+            await new Promise((resolve) => setTimeout(resolve, 1_000));
+            continue;
+          }
+          for (const message of messages) start(message);
+        }
+        await Promise.all([...running.values()].map((task) => task.done));
+      } finally {
+        clearInterval(workerBeat);
+        if (!abandoned) await options.heartbeats?.remove(`worker:${id}`).catch(onError);
+      }
+    },
+    async runOnce(runOptions = {}) {
+      const [message] = await claim(1, runOptions.waitMs ?? options.pollWaitMs ?? 5_000);
+      return message ? start(message) : 'idle';
+    },
+    async stop(stopOptions = {}) {
+      stopping.abort();
+      const grace = stopOptions.graceMs ?? options.shutdownGraceMs ?? 30_000;
+      const all = Promise.all([...running.values()].map((task) => task.done));
+      let timer: NodeJS.Timeout | undefined;
+      const expired = new Promise<'expired'>((resolve) => {
+        timer = setTimeout(() => resolve('expired'), grace);
+      });
+      const first = await Promise.race([all, expired]);
+      clearTimeout(timer);
+      if (first === 'expired') {
+        for (const task of running.values())
+          task.controller.abort(new Interrupt('shutdown', 'worker shutting down'));
+        await all;
+      }
+    },
+    abandon() {
+      abandoned = true;
+      stopping.abort();
+      clearInterval(workerBeat);
+      for (const task of running.values())
+        task.controller.abort(new Interrupt('abandoned', 'worker abandoned'));
+    },
+    stats: () => ({ ...stats }),
+  };
+}
+
+function describeFailure(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Stops the worker gracefully on SIGTERM or SIGINT (a second signal exits at once).
+ * Returns a function that removes the handlers.
+ */
+export function stopOnSignals(
+  worker: Worker,
+  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
+): () => void {
+  let received = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (received) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    received = true;
+    void worker.stop();
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  return () => {
+    for (const signal of signals) process.off(signal, onSignal);
+  };
+}

@@ -1,0 +1,21 @@
+/** A live heartbeat. */
+export interface Heartbeat {
+  /** What the beater attached (worker id, last claim time …). */
+  data: Record<string, unknown>;
+  /** Epoch milliseconds after which the heartbeat is dead. */
+  expiresAt: number;
+}
+
+/** Heartbeats with a time to live: a key is alive while it keeps being beaten. */
+export interface HeartbeatStore {
+  /** Contract version this object implements. */
+  readonly specificationVersion: 'loopwork.heartbeat-store.v1';
+  /** Sets `key` alive for `ttlMs` from now, with `data`. */
+  beat(key: string, ttlMs: number, data?: Record<string, unknown>): Promise<void>;
+  /** The heartbeat under `key`, or undefined when it expired or never existed. */
+  get(key: string): Promise<Heartbeat | undefined>;
+  /** Removes a heartbeat (a clean stop). */
+  remove(key: string): Promise<void>;
+  /** Live heartbeats whose key starts with `prefix`. */
+  list(prefix: string): Promise<Array<Heartbeat & { key: string }>>;
+}

@@ -1,0 +1,6 @@
+export type { BlobStore } from './blob-store';
+export type { EventLog, LoggedEvent } from './event-log';
+export { compareEventIds } from './event-log';
+export type { Heartbeat, HeartbeatStore } from './heartbeat-store';
+export type { RunRecord, RunRecordStatus, RunStore, RunTransition } from './run-store';
+export type { SessionStore, StoredRunState } from './session-store';

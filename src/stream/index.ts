@@ -1,0 +1,2 @@
+export type { SseHandler, SseHandlerOptions, SseRequest } from './sse';
+export { createSseHandler, formatSseEvent } from './sse';
