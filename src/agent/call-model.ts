@@ -8,7 +8,7 @@ import type { AgentEvent } from './events';
 export interface RetryPolicy {
   /** Retries after the first attempt. */
   maxRetries: number;
-  /** First backoff delay; doubles each retry, with full jitter. */
+  /** First backoff delay; doubles each retry, with equal jitter (between half and all of it). */
   minDelayMs: number;
   /** Longest backoff, and the longest `retry-after` honored (a longer one fails the call). */
   maxDelayMs: number;
@@ -22,7 +22,7 @@ interface CallContext {
   emit(event: AgentEvent): void;
 }
 
-/** The delay before retry number `retry` (0-based): the server's wish, else jittered backoff. */
+/** The delay before retry number `retry` (0-based): the server's wish, else exponential backoff with equal jitter. */
 export function retryDelay(error: ModelError, retry: number, policy: RetryPolicy): number {
   if (error.retryAfterMs !== undefined) return error.retryAfterMs;
   const ceiling = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** retry);

@@ -32,7 +32,7 @@ export const AGENT_DEFAULTS = {
    */
   maxRetries: 4,
   /**
-   * First backoff delay; doubles each retry, with full jitter.
+   * First backoff delay; doubles each retry, with equal jitter (a random delay between half and all of it).
    * @defaultValue 1000
    */
   retryMinDelayMs: 1_000,

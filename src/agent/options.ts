@@ -13,8 +13,14 @@ import type { AnyTool } from './tool';
 export interface AgentOptions extends Budgets {
   /** The model adapter to call. */
   model: Model;
-  /** The user's message. Required for a new run; on a resumed run it is appended as a follow-up. */
+  /**
+   * The first user message of a new run. When the run continues from `checkpoints`, it is
+   * ignored (the run already has it), so a crashed run restarted with the very same options
+   * continues instead of starting over.
+   */
   prompt?: string | Array<TextPart | ImagePart>;
+  /** A further user message appended to a continued run whose last turn is complete (multi-turn sessions). */
+  followUp?: string | Array<TextPart | ImagePart>;
   /** System prompt (kept in the run state, so a resumed run reuses it unless given again). */
   system?: string;
   /** Tools the model may call. Names must be unique. */
@@ -140,12 +146,16 @@ export function validateAgentOptions(options: AgentOptions): void {
       'prompt is required to start a run (or pass state / checkpoints to continue one)',
     );
   }
-  if (
-    options.prompt !== undefined &&
-    typeof options.prompt !== 'string' &&
-    !Array.isArray(options.prompt)
-  ) {
-    fail('prompt', 'a string or an array of text and image parts', options.prompt);
+  for (const key of ['prompt', 'followUp'] as const) {
+    const value = options[key];
+    if (value !== undefined && typeof value !== 'string' && !Array.isArray(value)) {
+      fail(key, 'a string or an array of text and image parts', value);
+    }
+  }
+  if (options.prompt !== undefined && options.state !== undefined) {
+    throw new InvalidOptionError(
+      'prompt starts a new run, but state continues one; pass the new message as followUp',
+    );
   }
   const names = new Set<string>();
   for (const tool of options.tools ?? []) {

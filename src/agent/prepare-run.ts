@@ -48,10 +48,12 @@ function newState(runId: string, options: AgentOptions): RunState {
       `prompt is required: there is no saved state for run "${runId}" to continue`,
     );
   }
-  if (options.answers !== undefined) {
-    throw new InvalidOptionError(
-      `answers: run "${runId}" is new, so it has no suspended tool calls to answer`,
-    );
+  for (const option of ['answers', 'followUp'] as const) {
+    if (options[option] !== undefined) {
+      throw new InvalidOptionError(
+        `${option}: there is no saved state for run "${runId}" to continue (start it with prompt)`,
+      );
+    }
   }
   return {
     schemaVersion: RUN_STATE_SCHEMA_VERSION,
@@ -73,14 +75,15 @@ function continueState(loaded: RunState, runId: string, options: AgentOptions): 
   delete state.error;
   if (options.system !== undefined) state.system = options.system;
   if (options.answers !== undefined) applyAnswers(state, options.answers);
-  if (options.prompt !== undefined) {
+  // `prompt` is deliberately ignored here: the run already has its first message.
+  if (options.followUp !== undefined) {
     const last = state.messages.at(-1);
     if (last?.role === 'assistant' && toolCallsOf(last).length > 0) {
       throw new InvalidOptionError(
-        `prompt: run "${runId}" is waiting on tool calls; continue it without a prompt (and answer suspended calls with answers)`,
+        `followUp: run "${runId}" is waiting on tool calls; continue it without followUp (answer suspended calls with answers)`,
       );
     }
-    state.messages = [...state.messages, { role: 'user', content: options.prompt }];
+    state.messages = [...state.messages, { role: 'user', content: options.followUp }];
   }
   return state;
 }
@@ -108,7 +111,15 @@ function applyAnswers(state: RunState, answers: Record<string, unknown>): void {
 
 function checkpointer(store: SessionStore | undefined, key: string, version: number | null) {
   let current = version;
-  return async (state: RunState): Promise<void> => {
-    if (store) current = await store.save(key, state, current);
+  // Saves run one at a time, in call order: when a run is aborted while a tool result's save is
+  // still in flight, the final save must wait for it, or both name the same version and the
+  // store refuses one with a ConflictError.
+  let previous: Promise<unknown> = Promise.resolve();
+  return (state: RunState): Promise<void> => {
+    const save = previous.then(async () => {
+      if (store) current = await store.save(key, state, current);
+    });
+    previous = save.catch(() => {});
+    return save;
   };
 }

@@ -1,23 +1,22 @@
 import { type ToolCallPart, toolCallsOf } from '../model/messages';
-import type { ModelRequest } from '../model/model';
-import { costOf } from '../model/pricing';
 import { AgentRun } from './agent-run';
-import { callModel } from './call-model';
 import { AGENT_DEFAULTS } from './defaults';
-import { estimateInputTokens } from './estimate-tokens';
 import type { AgentEvent } from './events';
-import { type BudgetName, budgetsToWarn, outputAllowance, turnLimitReached } from './limits';
+import { type BudgetName, budgetsToWarn, turnLimitReached } from './limits';
 import { type AgentOptions, validateAgentOptions } from './options';
 import { type PreparedRun, prepareRun } from './prepare-run';
 import { type RunResult, resultOf, spentSoFar } from './result';
 import type { RunState, RunStatus } from './run-state';
-import { runToolCalls } from './run-tools';
+import { runTools, takeTurn } from './steps';
 
 /** What the loop does next, decided from the state alone (so a resumed run decides the same). */
-type NextStep =
-  | { type: 'call-model' }
-  | { type: 'run-tools'; calls: ToolCallPart[]; pending: ToolCallPart[] }
-  | { type: 'finish'; status: Exclude<RunStatus, 'running'>; budget?: BudgetName };
+type NextStep = { type: 'call-model' } | RunToolsStep | Finish;
+
+/** Run the tool calls of the last assistant message that have no result yet. */
+export type RunToolsStep = { type: 'run-tools'; calls: ToolCallPart[]; pending: ToolCallPart[] };
+
+/** End the run with this status. */
+export type Finish = { type: 'finish'; status: Exclude<RunStatus, 'running'>; budget?: BudgetName };
 
 function nextStep(state: RunState): NextStep {
   if (state.suspensions.length > 0) return { type: 'finish', status: 'suspended' };
@@ -50,7 +49,7 @@ function nextStep(state: RunState): NextStep {
  * console.log(result.status, result.text, result.costUsd);
  * ```
  */
-export function runAgent(options: AgentOptions): Promise<RunResult> {
+export async function runAgent(options: AgentOptions): Promise<RunResult> {
   validateAgentOptions(options);
   return execute(options, options.onEvent ?? (() => {}));
 }
@@ -96,17 +95,19 @@ async function execute(
       : setTimeout(() => stop('timeout'), options.maxDurationMs);
 
   const { state } = run;
-  emit({
-    type: 'run-started',
-    runId: state.runId,
-    resumed: run.resumed,
-    turnsSoFar: state.turns.length,
-  });
-  let ending: NextStep & { type: 'finish' };
+  let ending: Finish;
   let error: Error | undefined;
   try {
+    emit({
+      type: 'run-started',
+      runId: state.runId,
+      resumed: run.resumed,
+      turnsSoFar: state.turns.length,
+    });
     ending = await loop(options, run, controller.signal, emit);
   } catch (thrown) {
+    // Tools still running in a batch that failed must not go on after the run has ended.
+    if (!controller.signal.aborted) controller.abort(new Error('run failed'));
     error = stopCause ? undefined : (thrown as Error);
     ending = { type: 'finish', status: stopCause ?? 'failed' };
   } finally {
@@ -121,7 +122,7 @@ async function loop(
   run: PreparedRun,
   signal: AbortSignal,
   emit: (event: AgentEvent) => void,
-): Promise<NextStep & { type: 'finish' }> {
+): Promise<Finish> {
   const { state } = run;
   const warned = new Set<BudgetName>();
   while (true) {
@@ -149,136 +150,9 @@ async function loop(
   }
 }
 
-/** One model call: prepare, clamp to the budgets, call, record, checkpoint. */
-async function takeTurn(
-  options: AgentOptions,
-  run: PreparedRun,
-  signal: AbortSignal,
-  emit: (event: AgentEvent) => void,
-): Promise<(NextStep & { type: 'finish' }) | undefined> {
-  const { state } = run;
-  const turn = state.turns.length + 1;
-  const perCallCap = options.maxTokensPerCall ?? AGENT_DEFAULTS.maxTokensPerCall;
-  let request: ModelRequest = {
-    ...(state.system === undefined ? {} : { system: state.system }),
-    messages: state.messages,
-    ...(run.toolSpecs.length > 0 ? { tools: run.toolSpecs } : {}),
-    maxOutputTokens: perCallCap,
-    ...(options.stopSequences ? { stopSequences: options.stopSequences } : {}),
-    ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
-  };
-  request =
-    (await options.hooks?.beforeModelCall?.({ runId: state.runId, turn, request, state })) ??
-    request;
-  const estimatedInputTokens =
-    options.estimateInputTokens?.(request) ?? estimateInputTokens(request, state);
-  const allowance = outputAllowance(
-    options,
-    spentSoFar(state.turns),
-    estimatedInputTokens,
-    Math.min(request.maxOutputTokens, perCallCap),
-    run.price,
-  );
-  const minimum = Math.min(options.minTokensPerCall ?? AGENT_DEFAULTS.minTokensPerCall, perCallCap);
-  if (allowance.maxTokens < minimum) {
-    return {
-      type: 'finish',
-      status: 'budget_exceeded',
-      ...(allowance.limitedBy ? { budget: allowance.limitedBy } : {}),
-    };
-  }
-  request = { ...request, maxOutputTokens: allowance.maxTokens };
-
-  emit({
-    type: 'turn-started',
-    runId: state.runId,
-    turn,
-    maxOutputTokens: allowance.maxTokens,
-    estimatedInputTokens,
-  });
-  const response = await callModel(options.model, request, {
-    runId: state.runId,
-    turn,
-    signal,
-    emit,
-    retry: {
-      maxRetries: options.retry?.maxRetries ?? AGENT_DEFAULTS.maxRetries,
-      minDelayMs: options.retry?.minDelayMs ?? AGENT_DEFAULTS.retryMinDelayMs,
-      maxDelayMs: options.retry?.maxDelayMs ?? AGENT_DEFAULTS.retryMaxDelayMs,
-    },
-  });
-  signal.throwIfAborted();
-  await options.hooks?.afterModelCall?.({ runId: state.runId, turn, request, response });
-
-  const costUsd = run.price ? costOf(response.usage, run.price) : 0;
-  state.messages = [...state.messages, response.message];
-  state.turns = [
-    ...state.turns,
-    {
-      turn,
-      modelId: options.model.modelId,
-      usage: response.usage,
-      costUsd,
-      stopReason: response.stopReason,
-    },
-  ];
-  emit({
-    type: 'turn-finished',
-    runId: state.runId,
-    turn,
-    usage: response.usage,
-    costUsd,
-    stopReason: response.stopReason,
-  });
-  await run.checkpoint(state);
-
-  const truncatedByBudget =
-    response.stopReason === 'max_tokens' && allowance.limitedBy !== undefined;
-  if (truncatedByBudget && toolCallsOf(response.message).length === 0) {
-    return { type: 'finish', status: 'budget_exceeded', budget: allowance.limitedBy };
-  }
-  return undefined;
-}
-
-/** Runs the pending tool calls of the last assistant message, then appends all their results. */
-async function runTools(
-  options: AgentOptions,
-  run: PreparedRun,
-  step: NextStep & { type: 'run-tools' },
-  signal: AbortSignal,
-  emit: (event: AgentEvent) => void,
-): Promise<void> {
-  const { state } = run;
-  const outcome = await runToolCalls(step.pending, {
-    runId: state.runId,
-    turn: state.turns.length,
-    tools: run.tools,
-    hooks: options.hooks ?? {},
-    concurrency: options.toolConcurrency ?? AGENT_DEFAULTS.toolConcurrency,
-    defaultTimeoutMs: options.toolTimeoutMs ?? AGENT_DEFAULTS.toolTimeoutMs,
-    signal,
-    emit,
-    onResult: async (result) => {
-      state.toolResults = [...state.toolResults, result];
-      await run.checkpoint(state);
-    },
-  });
-  if (outcome.suspensions.length > 0) {
-    state.suspensions = outcome.suspensions;
-    return;
-  }
-  const byId = new Map(state.toolResults.map((result) => [result.toolCallId, result]));
-  const results = step.calls
-    .map((call) => byId.get(call.id))
-    .filter((result) => result !== undefined);
-  state.messages = [...state.messages, { role: 'tool', content: results }];
-  state.toolResults = [];
-  await run.checkpoint(state);
-}
-
 async function finish(
   run: PreparedRun,
-  ending: NextStep & { type: 'finish' },
+  ending: Finish,
   error: Error | undefined,
   emit: (event: AgentEvent) => void,
 ): Promise<RunResult> {

@@ -27,7 +27,7 @@ export type AgentTaskPayload = z.infer<typeof agentPayload>;
 /** Agent settings of an agent task, fixed or chosen per payload. */
 export type AgentTaskSettings = Omit<
   AgentOptions,
-  'prompt' | 'runId' | 'state' | 'checkpoints' | 'signal' | 'answers' | 'onEvent'
+  'prompt' | 'followUp' | 'runId' | 'state' | 'checkpoints' | 'signal' | 'answers' | 'onEvent'
 >;
 
 /** Options of {@link agentTask}. */
@@ -91,16 +91,17 @@ async function startingPoint(
   checkpoints: SessionStore,
   payload: AgentTaskPayload,
   runId: string,
-): Promise<Pick<AgentOptions, 'prompt' | 'state' | 'answers'>> {
+): Promise<Pick<AgentOptions, 'prompt' | 'followUp' | 'state' | 'answers'>> {
   // A checkpoint under this run id means an earlier delivery got that far: continue it as is.
   if (await checkpoints.load(runId)) return {};
   const session =
     payload.sessionId === undefined
       ? undefined
       : await checkpoints.load(sessionKey(payload.sessionId));
+  if (!session) return payload.prompt === undefined ? {} : { prompt: payload.prompt };
   return {
-    ...(session ? { state: { ...session.state, runId } } : {}),
-    ...(payload.prompt === undefined ? {} : { prompt: payload.prompt }),
+    state: { ...session.state, runId },
+    ...(payload.prompt === undefined ? {} : { followUp: payload.prompt }),
     ...(payload.answers === undefined ? {} : { answers: payload.answers }),
   };
 }
