@@ -8,12 +8,10 @@ const BYTES_PER_TOKEN = 3;
 /** Framing tokens a provider adds around each message (role markers, separators). */
 const TOKENS_PER_MESSAGE = 16;
 
-const encoder = new TextEncoder();
-
 /** A deliberately high guess of the tokens in some JSON-serializable value. */
 export function estimateTokensOf(value: unknown): number {
   if (value === undefined) return 0;
-  return Math.ceil(encoder.encode(JSON.stringify(value)).length / BYTES_PER_TOKEN);
+  return Math.ceil(Buffer.byteLength(JSON.stringify(value)) / BYTES_PER_TOKEN);
 }
 
 function estimateMessages(messages: readonly Message[]): number {

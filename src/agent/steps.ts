@@ -138,7 +138,8 @@ export async function runTools(
   const results = step.calls
     .map((call) => byId.get(call.id))
     .filter((result) => result !== undefined);
+  // No checkpoint here: the one after the last result already holds everything, and a resumed
+  // run rebuilds this same tool message from it. The next model call's checkpoint saves it.
   state.messages = [...state.messages, { role: 'tool', content: results }];
   state.toolResults = [];
-  await run.checkpoint(state);
 }

@@ -48,9 +48,8 @@ export interface ScriptedModelOptions {
 }
 
 const BYTES_PER_TOKEN = 4;
-const encoder = new TextEncoder();
 const tokensOf = (value: unknown) =>
-  Math.ceil(encoder.encode(JSON.stringify(value)).length / BYTES_PER_TOKEN);
+  Math.ceil(Buffer.byteLength(JSON.stringify(value)) / BYTES_PER_TOKEN);
 
 /**
  * A model that replays scripted turns, for testing agents without a provider. It records every
@@ -144,7 +143,9 @@ function answer(turn: ScriptedTurn, request: ModelRequest, index: number) {
   content.push(...toolCalls);
   const usage: Usage = {
     ...emptyUsage(),
-    inputTokens: tokensOf([request.system, request.tools, request.messages]),
+    // Counting the request means serializing it: skip that when the script gives the count.
+    inputTokens:
+      turn.usage?.inputTokens ?? tokensOf([request.system, request.tools, request.messages]),
     ...turn.usage,
     outputTokens,
   };
