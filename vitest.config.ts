@@ -11,6 +11,7 @@ export default defineConfig({
     alias: [
       { find: /^loopwork\/testing$/, replacement: fromRoot('./src/testing/index.ts') },
       { find: /^loopwork$/, replacement: fromRoot('./src/index.ts') },
+      { find: /^loopwork\/([a-z0-9-]+)$/, replacement: fromRoot('./adapters/$1/index.ts') },
     ],
   },
   test: {
@@ -19,7 +20,7 @@ export default defineConfig({
     typecheck: {
       enabled: true,
       include: ['test/**/*.test-d.ts'],
-      tsconfig: './tsconfig.json',
+      tsconfig: './tsconfig.typecheck.json',
     },
     // The machines have 2 cores; separate processes keep a crashed or leaky test file contained.
     pool: 'forks',

@@ -79,6 +79,9 @@ export function modelErrorKindFromStatus(status: number): ModelErrorKind {
   return 'invalid_request';
 }
 
+/** A non-negative decimal number and nothing else ("1.5", not "1.5s" or "-1"). */
+const DECIMAL = /^\d+(\.\d+)?$/;
+
 /**
  * Reads `retry-after-ms` (milliseconds) or `retry-after` (seconds or an HTTP date) into
  * milliseconds; undefined when absent or unparseable.
@@ -87,12 +90,14 @@ export function parseRetryAfter(
   headers: { get(name: string): string | null },
   now: number = Date.now(),
 ): number | undefined {
-  const ms = Number.parseFloat(headers.get('retry-after-ms') ?? '');
-  if (Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get('retry-after');
-  if (value === null) return undefined;
-  const seconds = Number.parseFloat(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const ms = headers.get('retry-after-ms')?.trim();
+  if (ms !== undefined && DECIMAL.test(ms)) return Number.parseFloat(ms);
+  const value = headers.get('retry-after')?.trim();
+  if (value === undefined) return undefined;
+  if (DECIMAL.test(value)) return Number.parseFloat(value) * 1000;
+  // Every HTTP date has a time of day. Without this check V8's lenient Date.parse reads garbage
+  // such as "-5" or "later 5" as a date in 2001, which would mean "retry right now".
+  if (!/\d\d:\d\d:\d\d/.test(value)) return undefined;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { compareEventIds, type EventLog, type LoggedEvent } from '../../store/event-log';
+import {
+  type ConformanceRunner,
+  type ConformanceTiming,
+  defineTest,
+  pollUntil,
+  resolveTiming,
+  uniqueName,
+  withinBound,
+} from './harness';
+
+/** Options of {@link eventLogConformance}. */
+export interface EventLogConformanceOptions extends ConformanceRunner {
+  /** Builds the log for one test; tests use random run ids, so logs may share a server. */
+  createLog: () => Promise<EventLog>;
+  /** Runs after each test. */
+  cleanup?: (log: EventLog) => Promise<void>;
+  /** `settleMs` bounds how long live events and the end of `follow` may take to arrive. */
+  timing?: ConformanceTiming;
+}
+
+const data = (i: number) => ({ type: 'step', i, text: `event ${i} ✓` });
+
+function assertIncreasing(ids: readonly string[]): void {
+  for (let i = 1; i < ids.length; i++) {
+    assert.ok(
+      compareEventIds(ids[i - 1]!, ids[i]!) < 0,
+      `id ${ids[i]} does not come after ${ids[i - 1]} by compareEventIds`,
+    );
+  }
+}
+
+/**
+ * Registers the conformance tests of the {@link EventLog} contract: increasing ids, read after
+ * an id (the SSE catch-up), limit, follow (history then live, until aborted), concurrent appends.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * import { createMemoryEventLog } from 'loopwork';
+ * import { eventLogConformance } from 'loopwork/testing';
+ *
+ * eventLogConformance({ describe, it, createLog: async () => createMemoryEventLog() });
+ * ```
+ */
+export function eventLogConformance(options: EventLogConformanceOptions): void {
+  const timing = resolveTiming(options.timing);
+  const test = (name: string, body: (log: EventLog, runId: string) => Promise<void>) =>
+    defineTest(
+      options.it,
+      name,
+      options.createLog,
+      async (log) => options.cleanup?.(log),
+      (log) => body(log, uniqueName('conformance-run')),
+    );
+  const appendAll = async (log: EventLog, runId: string, from: number, to: number) => {
+    const ids: string[] = [];
+    for (let i = from; i < to; i++) ids.push(await log.append(runId, data(i)));
+    return ids;
+  };
+
+  options.describe('event log conformance (loopwork.event-log.v1)', () => {
+    test('declares its contract version', async (log) => {
+      assert.equal(log.specificationVersion, 'loopwork.event-log.v1');
+    });
+
+    test('append returns increasing ids; read returns every event in order', async (log, runId) => {
+      const ids = await appendAll(log, runId, 0, 5);
+      assertIncreasing(ids);
+      const events = await log.read(runId);
+      assert.deepEqual(
+        events,
+        ids.map((id, i) => ({ id, data: data(i) })),
+      );
+      assert.deepEqual(await log.read(`${runId}-other`), [], 'runs are separate');
+    });
+
+    test('read after an id returns exactly the later events, in order', async (log, runId) => {
+      const ids = await appendAll(log, runId, 0, 6);
+      for (let k = 0; k < ids.length; k++) {
+        const after = await log.read(runId, { after: ids[k]! });
+        assert.deepEqual(
+          after.map((e) => e.id),
+          ids.slice(k + 1),
+          `read after the event at index ${k}`,
+        );
+      }
+    });
+
+    test('read honours limit, with and without after', async (log, runId) => {
+      const ids = await appendAll(log, runId, 0, 6);
+      assert.deepEqual(
+        (await log.read(runId, { limit: 2 })).map((e) => e.id),
+        ids.slice(0, 2),
+      );
+      assert.deepEqual(
+        (await log.read(runId, { after: ids[1]!, limit: 3 })).map((e) => e.id),
+        ids.slice(2, 5),
+      );
+    });
+
+    test('follow delivers the history, then live events, in order, and ends on abort', async (log, runId) => {
+      const ids = await appendAll(log, runId, 0, 3);
+      const controller = new AbortController();
+      const seen: LoggedEvent[] = [];
+      const following = (async () => {
+        for await (const event of log.follow(runId, {
+          after: ids[0]!,
+          signal: controller.signal,
+        })) {
+          seen.push(event);
+        }
+      })();
+      const arrived = (n: number) => () => (seen.length >= n ? true : undefined);
+      try {
+        await pollUntil(arrived(2), timing.patienceMs, 'follow did not deliver the history');
+        ids.push(...(await appendAll(log, runId, 3, 6)));
+        await pollUntil(arrived(5), timing.patienceMs, 'follow did not deliver live events');
+      } finally {
+        controller.abort();
+      }
+      await withinBound(
+        following,
+        timing.patienceMs,
+        'follow did not end after its signal aborted',
+      );
+      assert.deepEqual(
+        seen,
+        ids.slice(1).map((id, i) => ({ id, data: data(i + 1) })),
+      );
+    });
+
+    test('concurrent appends keep one total order, without gaps or duplicates', async (log, runId) => {
+      const count = 50;
+      const ids = await Promise.all(
+        Array.from({ length: count }, (_, i) => log.append(runId, data(i))),
+      );
+      assert.equal(new Set(ids).size, count, 'every append got its own id');
+      const events = await log.read(runId);
+      assertIncreasing(events.map((e) => e.id));
+      assert.deepEqual(
+        events.map((e) => e.id).sort(compareEventIds),
+        [...ids].sort(compareEventIds),
+        'read returns exactly the appended events',
+      );
+      const byId = new Map(ids.map((id, i) => [id, data(i)]));
+      for (const event of events) assert.deepEqual(event.data, byId.get(event.id));
+    });
+  });
+}

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import type { Queue, QueueCapabilities } from '../../queue/queue';
+import {
+  type ConformanceRunner,
+  type ConformanceTiming,
+  resolveTiming,
+  sleep,
+  withinBound,
+} from './harness';
+import { registerQueueCapabilityTests } from './queue-capability-tests';
+import {
+  claimEventually,
+  claimNothing,
+  type QueueFactoryOptions,
+  type QueueSuite,
+  queueSuite,
+} from './queue-harness';
+import { registerQueueLeaseTests } from './queue-lease-tests';
+
+/** Options of {@link queueConformance}. */
+export interface QueueConformanceOptions extends ConformanceRunner {
+  /**
+   * Builds a fresh queue for one test. Each test uses its own random queue names, so the queues
+   * may share a server with other data. Honour `maxDeliveries` when it is given.
+   */
+  createQueue: (options: QueueFactoryOptions) => Promise<Queue>;
+  /** Runs after each test, before the suite calls `queue.close()` (the queue may already be closed). */
+  cleanup?: (queue: Queue) => Promise<void>;
+  /**
+   * Overrides the capabilities the queue declares, to switch off what the system truly lacks.
+   * A capability that ends up false is tested for a clear refusal of its option instead.
+   * @defaultValue queue.capabilities
+   */
+  capabilities?: Partial<QueueCapabilities>;
+  /** Lease and slack windows; widen them for slow servers. */
+  timing?: ConformanceTiming;
+  /** The N of the dead-letter-after-N-deliveries test. @defaultValue 3 */
+  maxDeliveries?: number;
+}
+
+/**
+ * Registers the conformance tests of the {@link Queue} contract with your test runner.
+ * Every test builds its own queue through `createQueue`, so they can run against a real server.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * import { createMemoryQueue } from 'loopwork';
+ * import { queueConformance } from 'loopwork/testing';
+ *
+ * queueConformance({ describe, it, createQueue: async (options) => createMemoryQueue(options) });
+ * ```
+ */
+export function queueConformance(options: QueueConformanceOptions): void {
+  const suite = queueSuite({
+    it: options.it,
+    createQueue: options.createQueue,
+    cleanup: options.cleanup,
+    capabilities: options.capabilities,
+    timing: resolveTiming(options.timing),
+    maxDeliveries: options.maxDeliveries ?? 3,
+  });
+  options.describe('queue conformance (loopwork.queue.v1)', () => {
+    registerQueueBasicTests(suite);
+    registerQueueCapabilityTests(suite);
+    registerQueueLeaseTests(suite);
+  });
+}
+
+function registerQueueBasicTests(suite: QueueSuite): void {
+  const { timing } = suite;
+  const lease = { consumer: 'c1', leaseMs: 60_000 };
+
+  suite.test('declares its contract version, adapter name and capabilities', async ({ queue }) => {
+    assert.equal(queue.specificationVersion, 'loopwork.queue.v1');
+    assert.equal(typeof queue.adapter, 'string');
+    assert.ok(queue.adapter.length > 0, 'adapter must name the adapter');
+    for (const key of ['priority', 'delay', 'dedupe', 'groups'] as const) {
+      assert.equal(typeof queue.capabilities[key], 'boolean', `capabilities.${key}`);
+    }
+  });
+
+  suite.test('enqueue, claim and ack: the body comes back exactly, deliveryCount 1', async (s) => {
+    const body = JSON.stringify({ text: 'héllo ✓ "quoted"\n\ttabbed', n: 1, emoji: '🚀' });
+    const { id, deduplicated } = await s.queue.enqueue(s.name, body);
+    assert.equal(typeof id, 'string');
+    assert.equal(deduplicated, false);
+    const [message] = await claimEventually(s.queue, [s.name], lease, timing);
+    assert.equal(message!.id, id);
+    assert.equal(message!.queue, s.name);
+    assert.equal(message!.body, body);
+    assert.equal(message!.deliveryCount, 1);
+    assert.ok(typeof message!.receipt === 'string' && message!.receipt.length > 0, 'receipt');
+    await s.queue.ack(message!);
+  });
+
+  suite.test(
+    'ack removes: an acked message is not delivered again, even after its lease',
+    async (s) => {
+      await s.queue.enqueue(s.name, 'once');
+      const [message] = await claimEventually(
+        s.queue,
+        [s.name],
+        { consumer: 'c1', leaseMs: timing.leaseMs },
+        timing,
+      );
+      await s.queue.ack(message!);
+      await sleep(timing.leaseMs + timing.settleMs);
+      await claimNothing(s.queue, [s.name], timing, 'an acked message must never come back');
+    },
+  );
+
+  suite.test('claim returns at most max messages (1 by default)', async (s) => {
+    for (let i = 0; i < 5; i++) await s.queue.enqueue(s.name, `m${i}`);
+    const first = await claimEventually(s.queue, [s.name], lease, timing);
+    assert.equal(first.length, 1, 'claim without max returns one message');
+    const seen = new Set(first.map((m) => m.body));
+    while (seen.size < 5) {
+      const batch = await claimEventually(s.queue, [s.name], { ...lease, max: 3 }, timing);
+      assert.ok(batch.length <= 3, `claim with max 3 returned ${batch.length} messages`);
+      for (const m of batch) {
+        assert.ok(!seen.has(m.body), `${m.body} was delivered twice`);
+        seen.add(m.body);
+      }
+    }
+  });
+
+  suite.test(
+    'claim takes from several queues at once, each message naming its queue',
+    async (s) => {
+      await s.queue.enqueue(s.name, 'from-1');
+      await s.queue.enqueue(s.name2, 'from-2');
+      const got = new Map<string, string>();
+      while (got.size < 2) {
+        const batch = await claimEventually(
+          s.queue,
+          [s.name, s.name2],
+          { ...lease, max: 2 },
+          timing,
+        );
+        for (const m of batch) got.set(m.body, m.queue);
+      }
+      assert.deepEqual(Object.fromEntries(got), { 'from-1': s.name, 'from-2': s.name2 });
+    },
+  );
+
+  suite.test('claim with waitMs returns a message enqueued while it waits', async (s) => {
+    const waiting = s.queue.claim([s.name], { ...lease, waitMs: timing.patienceMs });
+    await sleep(timing.settleMs / 2);
+    const { id } = await s.queue.enqueue(s.name, 'arrived');
+    const messages = await waiting;
+    assert.deepEqual(
+      messages.map((m) => [m.id, m.body]),
+      [[id, 'arrived']],
+    );
+  });
+
+  suite.test('claim with waitMs on an empty queue resolves empty', async (s) => {
+    assert.deepEqual(await s.queue.claim([s.name], { ...lease, waitMs: timing.settleMs }), []);
+  });
+
+  suite.test('close resolves a waiting claim with no messages, and is idempotent', async (s) => {
+    const waiting = s.queue.claim([s.name], { ...lease, waitMs: timing.patienceMs * 10 });
+    await sleep(timing.settleMs / 2);
+    await s.queue.close();
+    const messages = await withinBound(
+      waiting,
+      timing.patienceMs,
+      `a claim waiting when close() was called was still waiting ${timing.patienceMs} ms later`,
+    );
+    assert.deepEqual(messages, []);
+    await s.queue.close();
+  });
+}

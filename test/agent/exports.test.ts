@@ -1,0 +1,92 @@
+// The public runtime surface, spelled out: changing it must be a deliberate edit of this list.
+// (Type-only exports vanish at runtime; the type tests and `tsc` cover those.)
+import * as loopwork from 'loopwork';
+import * as testing from 'loopwork/testing';
+import { expect, it } from 'vitest';
+
+const LOOPWORK = [
+  // agent
+  'AGENT_DEFAULTS',
+  'AgentRun',
+  'RUN_STATE_SCHEMA_VERSION',
+  'budgetsToWarn',
+  'defineTool',
+  'estimateInputTokens',
+  'outputAllowance',
+  'parseRunState',
+  'runAgent',
+  'streamAgent',
+  'turnLimitReached',
+  // errors
+  'ConflictError',
+  'InvalidOptionError',
+  'InvalidPayloadError',
+  'InvalidStateError',
+  'LeaseLostError',
+  'LoopworkError',
+  // model
+  'ModelError',
+  'addUsage',
+  'costOf',
+  'defaultPrices',
+  'emptyUsage',
+  'findPrice',
+  'modelErrorKindFromStatus',
+  'parseRetryAfter',
+  'promptTokens',
+  'textOf',
+  'toolCallsOf',
+  'totalTokens',
+  'worstCaseInputPerToken',
+  // memory
+  'createMemoryBlobStore',
+  'createMemoryEventLog',
+  'createMemoryHeartbeatStore',
+  'createMemoryQueue',
+  'createMemoryRunStore',
+  'createMemorySessionStore',
+  // queue
+  'JOB_EXIT_CODES',
+  'agentTask',
+  'createDispatcher',
+  'createWatchdog',
+  'createWorker',
+  'defineTask',
+  'handleTask',
+  'parseEnvelope',
+  'parsePayload',
+  'stopOnSignals',
+  // store
+  'compareEventIds',
+  // stream
+  'createSseHandler',
+  'formatSseEvent',
+];
+
+const TESTING = [
+  'MODEL_SCENARIOS',
+  'ScriptedModel',
+  'blobStoreConformance',
+  'eventLogConformance',
+  'heartbeatStoreConformance',
+  'modelAdapterConformance',
+  'queueConformance',
+  'runStoreConformance',
+  'sessionStoreConformance',
+];
+
+const sorted = (names: readonly string[]) => [...names].sort();
+
+it("'loopwork' exports exactly the listed names", () => {
+  expect(sorted(Object.keys(loopwork))).toEqual(sorted(LOOPWORK));
+  for (const [name, value] of Object.entries(loopwork)) expect(value, name).toBeDefined();
+});
+
+it("'loopwork/testing' exports exactly the listed names", () => {
+  expect(sorted(Object.keys(testing))).toEqual(sorted(TESTING));
+  for (const [name, value] of Object.entries(testing)) expect(value, name).toBeDefined();
+});
+
+it('the main entry does not re-export the testing helpers', () => {
+  expect(Object.keys(loopwork)).not.toContain('ScriptedModel');
+});

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import {
+  createMemoryEventLog,
+  createMemoryQueue,
+  createMemoryRunStore,
+  createMemorySessionStore,
+  type Queue,
+  type RunRecordStatus,
+} from 'loopwork';
+import {
+  type ConformanceRunner,
+  eventLogConformance,
+  queueConformance,
+  runStoreConformance,
+  sessionStoreConformance,
+} from 'loopwork/testing';
+import { describe, it } from 'vitest';
+
+// A suite that passes everything proves nothing. Each case breaks one behaviour of a memory
+// implementation and checks that the conformance test meant to guard it fails (with an
+// assertion, not a crash) while the same test passes on the unbroken implementation.
+
+type TestFn = (...context: unknown[]) => Promise<void>;
+
+/** Runs a suite's registration with a fake runner that only collects the tests by name. */
+function collect(register: (runner: ConformanceRunner) => void): Map<string, TestFn> {
+  const tests = new Map<string, TestFn>();
+  register({ describe: (_name, fn) => fn(), it: (name, fn) => void tests.set(name, fn) });
+  return tests;
+}
+
+const ALL: RunRecordStatus[] = [
+  'queued',
+  'running',
+  'waiting_input',
+  'completed',
+  'failed',
+  'dead_lettered',
+];
+
+const queueCase =
+  (breakQueue: (queue: Queue) => Queue) => (runner: ConformanceRunner, broken: boolean) =>
+    queueConformance({
+      ...runner,
+      createQueue: async (options) => {
+        const queue = createMemoryQueue(options);
+        return broken ? breakQueue(queue) : queue;
+      },
+    });
+
+const cases: Array<{
+  breaks: string;
+  caughtBy: string[];
+  register: (runner: ConformanceRunner, broken: boolean) => void;
+}> = [
+  {
+    breaks: 'the queue ignores priority',
+    caughtBy: ['priority: high before normal before low, FIFO within a level'],
+    register: queueCase((q) => ({
+      ...q,
+      enqueue: (name, body, { priority: _ignored, ...rest } = {}) => q.enqueue(name, body, rest),
+    })),
+  },
+  {
+    breaks: 'leases never expire',
+    caughtBy: ['lease expiry: redelivered with deliveryCount 2 and a new receipt'],
+    register: queueCase((q) => ({
+      ...q,
+      claim: (queues, options) => q.claim(queues, { ...options, leaseMs: 3_600_000 }),
+    })),
+  },
+  {
+    breaks: 'ack is a no-op',
+    caughtBy: ['ack removes: an acked message is not delivered again, even after its lease'],
+    register: queueCase((q) => ({ ...q, ack: async () => {} })),
+  },
+  {
+    breaks: 'dedupe ids are ignored',
+    caughtBy: [
+      'dedupe: a second enqueue while the first is queued or leased is a no-op; after ack it is new',
+    ],
+    register: queueCase((q) => ({
+      ...q,
+      enqueue: (name, body, { dedupeId: _ignored, ...rest } = {}) => q.enqueue(name, body, rest),
+    })),
+  },
+  {
+    breaks: 'extend is a no-op',
+    caughtBy: ['extend keeps a lease alive past its original expiry'],
+    register: queueCase((q) => ({ ...q, extend: async () => {} })),
+  },
+  {
+    breaks: 'session save ignores expectedVersion',
+    caughtBy: ['a stale save rejects with ConflictError and changes nothing'],
+    register: (runner, broken) =>
+      sessionStoreConformance({
+        ...runner,
+        createStore: async () => {
+          const store = createMemorySessionStore();
+          if (!broken) return store;
+          return {
+            ...store,
+            save: async (key, state) =>
+              store.save(key, state, (await store.load(key))?.version ?? null),
+          };
+        },
+      }),
+  },
+  {
+    breaks: 'event log read after an id returns everything',
+    caughtBy: ['read after an id returns exactly the later events, in order'],
+    register: (runner, broken) =>
+      eventLogConformance({
+        ...runner,
+        createLog: async () => {
+          const log = createMemoryEventLog();
+          if (!broken) return log;
+          return {
+            ...log,
+            read: (runId, { after: _ignored, ...rest } = {}) => log.read(runId, rest),
+          };
+        },
+      }),
+  },
+  {
+    breaks: 'run-store transition ignores `from`',
+    caughtBy: [
+      'transition from a status the run is not in resolves undefined and changes nothing',
+      'concurrent transitions from the same status: exactly one wins',
+    ],
+    register: (runner, broken) =>
+      runStoreConformance({
+        ...runner,
+        createStore: async () => {
+          const runs = createMemoryRunStore();
+          if (!broken) return runs;
+          return { ...runs, transition: (id, t) => runs.transition(id, { ...t, from: ALL }) };
+        },
+      }),
+  },
+];
+
+describe('the conformance suites fail on broken implementations', () => {
+  for (const { breaks, caughtBy, register } of cases) {
+    it(`when ${breaks}`, async () => {
+      const sound = collect((runner) => register(runner, false));
+      const broken = collect((runner) => register(runner, true));
+      for (const name of caughtBy) {
+        const [onSound, onBroken] = [sound.get(name), broken.get(name)];
+        assert.ok(onSound && onBroken, `no conformance test is named "${name}"`);
+        await onSound();
+        await assert.rejects(
+          onBroken(),
+          assert.AssertionError,
+          `"${name}" passed although ${breaks}`,
+        );
+      }
+    });
+  }
+});
