@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors';
 import type { ImagePart, TextPart } from '../model/messages';
 import type { Model, ModelRequest } from '../model/model';
 import type { PriceTable } from '../model/pricing';
+import type { RedactOptions, Redactor } from '../secrets/redact';
 import type { SessionStore } from '../store/session-store';
 import type { AgentEvent } from './events';
 import type { AgentHooks } from './hooks';
@@ -67,6 +68,11 @@ export interface AgentOptions extends Budgets {
   budgetWarningAt?: number;
   /** Called with every event, in order. */
   onEvent?: (event: AgentEvent) => void;
+  /**
+   * Secrets hidden from events and error messages: the built-in key formats and key variables
+   * of `process.env` by default, plus your own; `false` turns it off.
+   */
+  redact?: RedactOptions | Redactor | false;
 }
 
 function fail(option: string, rule: string, value: unknown): never {

@@ -1,4 +1,5 @@
 import { type ToolCallPart, toolCallsOf } from '../model/messages';
+import { resolveRedactor } from '../secrets/redact';
 import { AgentRun } from './agent-run';
 import { AGENT_DEFAULTS } from './defaults';
 import type { AgentEvent } from './events';
@@ -77,9 +78,12 @@ export function streamAgent(options: AgentOptions): AgentRun {
 
 async function execute(
   options: AgentOptions,
-  emit: (event: AgentEvent) => void,
+  publish: (event: AgentEvent) => void,
 ): Promise<RunResult> {
   const run = await prepareRun(options);
+  // Every event leaves the loop through the redactor (promise 6: no secret in events).
+  const redactor = resolveRedactor(options.redact);
+  const emit = (event: AgentEvent) => publish(redactor.value(event));
   const controller = new AbortController();
   let stopCause: 'aborted' | 'timeout' | undefined;
   const stop = (cause: 'aborted' | 'timeout') => {
@@ -114,7 +118,7 @@ async function execute(
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
-  return finish(run, ending, error, emit);
+  return finish(run, ending, error && redactor.error(error), emit);
 }
 
 async function loop(

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidOptionError, LeaseLostError, LoopworkError } from '../errors';
+import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/redact';
 import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
@@ -85,8 +86,10 @@ export interface WorkerOptions {
   pollWaitMs?: number;
   /** Time running tasks get to finish on `stop()` before they are interrupted and released. @defaultValue 30000 */
   shutdownGraceMs?: number;
-  /** Called with errors the worker survived (a store that failed, a lost lease). @defaultValue console.error */
+  /** Called with errors the worker survived (a store that failed, a lost lease), secrets already hidden. @defaultValue console.error */
   onError?: (error: unknown) => void;
+  /** Secrets hidden from task events, failure reasons and logged errors (see `createRedactor`); `false` turns it off. */
+  redact?: RedactOptions | Redactor | false;
 }
 
 /** A worker's vital signs; `lastClaimAt` exposes a worker that is alive but no longer consuming. */
@@ -143,8 +146,10 @@ export function createWorker(options: WorkerOptions): Worker {
   const concurrency = options.concurrency ?? 1;
   const leaseMs = options.leaseMs ?? 60_000;
   const heartbeatTtlMs = options.heartbeatTtlMs ?? 90_000;
-  const onError =
+  const redactor = resolveRedactor(options.redact);
+  const report =
     options.onError ?? ((error: unknown) => console.error(`[loopwork:worker ${id}]`, error));
+  const onError = (error: unknown) => report(redactor.error(error));
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new InvalidOptionError(`concurrency must be a positive integer, got ${concurrency}`);
   }
@@ -272,7 +277,7 @@ export function createWorker(options: WorkerOptions): Worker {
     let appends = Promise.resolve();
     const emit = (data: unknown) => {
       const log = options.events;
-      if (log) appends = appends.then(() => log.append(runId, data).then(() => {}));
+      if (log) appends = appends.then(() => log.append(runId, redactor.value(data)).then(() => {}));
     };
     const beat = () =>
       options.heartbeats?.beat(`run:${runId}`, heartbeatTtlMs, { workerId: id }).catch(onError);
@@ -341,7 +346,7 @@ export function createWorker(options: WorkerOptions): Worker {
       await options.queue.ack(message);
       return status;
     }
-    const reason = interrupt?.message ?? describeFailure(failure);
+    const reason = redactor.string(interrupt?.message ?? describeFailure(failure));
     const permanent =
       LoopworkError.isInstance(failure) && !failure.retryable && failure.code !== 'model_error';
     if (!permanent && message.deliveryCount < handler.task.maxAttempts) {
@@ -370,8 +375,9 @@ export function createWorker(options: WorkerOptions): Worker {
   async function deadLetterRun(
     message: ClaimedMessage,
     envelope: TaskEnvelope,
-    reason: string,
+    unsafeReason: string,
   ): Promise<JobOutcome> {
+    const reason = redactor.string(unsafeReason);
     await options.queue.deadLetter(message, reason);
     const moved = await options.runs.transition(envelope.runId, {
       from: ['queued', 'running', 'waiting_input'],

@@ -24,6 +24,10 @@ const LOOPWORK = [
   'InvalidStateError',
   'LeaseLostError',
   'LoopworkError',
+  // secrets
+  'DEFAULT_SECRET_PATTERNS',
+  'SECRET_ENV_VARS',
+  'createRedactor',
   // model
   'ModelError',
   'addUsage',
