@@ -1,9 +1,13 @@
-import { rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { defineConfig, type Options } from 'tsup';
 
+// One subpath per adapter folder: adapters/<name>/index.ts → dist/<name>/index.* → loopwork/<name>.
+// test/package/exports-map.test.ts checks that package.json exports lists the same subpaths.
+const adapters = readdirSync('adapters').filter((name) => existsSync(`adapters/${name}/index.ts`));
 const entry = {
   index: 'src/index.ts',
   'testing/index': 'src/testing/index.ts',
+  ...Object.fromEntries(adapters.map((name) => [`${name}/index`, `adapters/${name}/index.ts`])),
 };
 
 const shared = {
@@ -18,6 +22,9 @@ const shared = {
   // The two configs below build in parallel, and tsup's per-config `clean` (including the one its
   // dts step runs) would delete the other format's fresh output. We wipe dist once, up front.
   clean: false,
+  // Adapters import the core by its public name, so they share one copy of it with the
+  // application (errors stay recognizable, no second bundle of the core per adapter).
+  external: ['loopwork', /^loopwork\//],
 } satisfies Options;
 
 export default defineConfig(() => {

@@ -71,6 +71,11 @@ const imagePart = z.object({
   data: z.string().optional(),
   url: z.string().optional(),
 });
+const reasoningPart = z.object({
+  type: z.literal('reasoning'),
+  text: z.string(),
+  providerMetadata: z.record(z.string(), z.unknown()).optional(),
+});
 const toolCallPart = z.object({
   type: z.literal('tool-call'),
   id: z.string(),
@@ -89,7 +94,10 @@ const messageSchema = z.discriminatedUnion('role', [
     role: z.literal('user'),
     content: z.union([z.string(), z.array(z.union([textPart, imagePart]))]),
   }),
-  z.object({ role: z.literal('assistant'), content: z.array(z.union([textPart, toolCallPart])) }),
+  z.object({
+    role: z.literal('assistant'),
+    content: z.array(z.union([textPart, toolCallPart, reasoningPart])),
+  }),
   z.object({ role: z.literal('tool'), content: z.array(toolResultPart) }),
 ]);
 

@@ -2,6 +2,7 @@ export type {
   AssistantMessage,
   ImagePart,
   Message,
+  ReasoningPart,
   TextPart,
   ToolCallPart,
   ToolMessage,

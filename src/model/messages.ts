@@ -15,6 +15,19 @@ export interface ImagePart {
   url?: string;
 }
 
+/**
+ * Reasoning the model produced before answering. Kept in the transcript because some providers
+ * require it back on the next call (Anthropic's signed thinking blocks); `providerMetadata` holds
+ * what the adapter needs for that (a signature, an encrypted payload), as plain JSON.
+ */
+export interface ReasoningPart {
+  type: 'reasoning';
+  /** The reasoning text, when the provider shows it ('' when it is redacted or encrypted). */
+  text: string;
+  /** Adapter-owned data that must travel with the part, keyed by provider. */
+  providerMetadata?: Record<string, unknown>;
+}
+
 /** The model asks for a tool to be run. `input` is whatever the model produced, not yet validated. */
 export interface ToolCallPart {
   type: 'tool-call';
@@ -44,7 +57,7 @@ export interface UserMessage {
 /** A message produced by the model. */
 export interface AssistantMessage {
   role: 'assistant';
-  content: Array<TextPart | ToolCallPart>;
+  content: Array<TextPart | ToolCallPart | ReasoningPart>;
 }
 
 /** Results of the tool calls in the preceding assistant message. */

@@ -1,3 +1,5 @@
+import { anthropicPrices } from './prices/anthropic';
+import { openaiPrices } from './prices/openai';
 import type { Usage } from './usage';
 
 /** Prices of one model in US dollars per million tokens. */
@@ -16,10 +18,11 @@ export interface ModelPrice {
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
 /**
- * Prices that ship with loopwork. Empty in the core: provider adapters contribute their vendors'
- * current prices, and applications pass their own through the `prices` option.
+ * Prices that ship with loopwork: the current Anthropic and OpenAI models, each figure dated and
+ * sourced in `prices/<vendor>.ts`, so `maxCostUsd` works out of the box with those adapters.
+ * Prices change: pass `prices` to `runAgent` to override or add models.
  */
-export const defaultPrices: PriceTable = {};
+export const defaultPrices: PriceTable = { ...anthropicPrices, ...openaiPrices };
 
 /**
  * Finds the price of a model: an exact key first, else the longest key that is a prefix of

@@ -93,8 +93,17 @@ describe('findPrice', () => {
     expect(findPrice(table, 'clau')).toBeUndefined();
   });
 
-  it('the core ships no prices (adapters and applications add them)', () => {
-    expect(defaultPrices).toEqual({});
+  it('ships the vendor tables, and every shipped price is complete and plausible', () => {
+    expect(findPrice(defaultPrices, 'claude-sonnet-5-5-20261001')).toBe(
+      defaultPrices['claude-sonnet-5-5'],
+    );
+    expect(Object.keys(defaultPrices).length).toBeGreaterThan(4);
+    for (const [model, price] of Object.entries(defaultPrices)) {
+      expect(price.inputPerMTok, model).toBeGreaterThan(0);
+      expect(price.outputPerMTok, model).toBeGreaterThanOrEqual(price.inputPerMTok);
+      if (price.cacheReadPerMTok !== undefined)
+        expect(price.cacheReadPerMTok, model).toBeLessThanOrEqual(price.inputPerMTok);
+    }
   });
 });
 
