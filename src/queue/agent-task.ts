@@ -7,7 +7,7 @@ import type { SessionStore } from '../store/session-store';
 import { defineTask, type TaskDefinition, type TaskOptions } from './task';
 import { handleTask, type TaskContext, type TaskHandler } from './worker';
 
-const agentPayload = z
+const agentPayload: z.ZodType<AgentTaskPayload> = z
   .object({
     /** The user's message: the first prompt of a session, or a follow-up. */
     prompt: z.string().min(1).optional(),
@@ -22,7 +22,14 @@ const agentPayload = z
   });
 
 /** Payload of the ready-made agent task. */
-export type AgentTaskPayload = z.infer<typeof agentPayload>;
+export interface AgentTaskPayload {
+  /** The user's message: the first prompt of a session, or a follow-up. */
+  prompt?: string | undefined;
+  /** Conversation this run continues; dispatch follow-ups with `groupId: sessionId`. */
+  sessionId?: string | undefined;
+  /** Answers to the suspended tool calls of the session's last run. */
+  answers?: Record<string, unknown> | undefined;
+}
 
 /** Agent settings of an agent task, fixed or chosen per payload. */
 export type AgentTaskSettings = Omit<

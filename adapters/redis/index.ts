@@ -1,0 +1,18 @@
+/**
+ * Redis adapters for loopwork (`loopwork/redis`): a Redis Streams queue, the run event log as one
+ * stream per run, and Redis implementations of the session, run, heartbeat and blob stores.
+ * Needs the optional peer dependency `ioredis`.
+ *
+ * @packageDocumentation
+ */
+export type { RedisEventLogOptions } from './redis-event-log';
+export { createRedisEventLog } from './redis-event-log';
+export type { RedisQueueOptions } from './redis-queue';
+export { createRedisQueue } from './redis-queue';
+export type { RedisStoreOptions } from './redis-stores';
+export {
+  createRedisBlobStore,
+  createRedisHeartbeatStore,
+  createRedisRunStore,
+  createRedisSessionStore,
+} from './redis-stores';

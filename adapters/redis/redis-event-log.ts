@@ -1,0 +1,105 @@
+import type { Redis } from 'ioredis';
+import type { EventLog, LoggedEvent } from 'loopwork';
+import { storeKeys } from './keys';
+import type { RedisStoreOptions } from './redis-stores';
+
+/** Options of {@link createRedisEventLog}. */
+export interface RedisEventLogOptions extends RedisStoreOptions {
+  /** Each run's stream expires this long after its last event; unset keeps streams forever. */
+  retainMs?: number;
+  /** Longest single blocking read while following (the loop re-checks its signal between). @defaultValue 5000 */
+  blockMs?: number;
+}
+
+type Entry = [id: string, fields: string[]];
+
+const toEvent = ([id, fields]: Entry): LoggedEvent => ({
+  id,
+  data: JSON.parse(fields[1] ?? 'null'),
+});
+
+/**
+ * The per-run output stream on Redis Streams (the seed's level-2 stream): `XADD` to append,
+ * `XRANGE` for history after an id, and a blocking `XREAD` to follow live. Event ids are the
+ * stream ids, so they are exactly what an SSE client sends back as `Last-Event-ID`.
+ *
+ * Each follower holds its own connection while it blocks; it is closed when the follower stops.
+ *
+ * @example
+ * ```ts
+ * const events = createRedisEventLog({ client: redis, retainMs: 24 * 3600_000 });
+ * ```
+ */
+export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
+  const { client } = options;
+  const keys = storeKeys(options.prefix ?? 'loopwork');
+  const blockMs = options.blockMs ?? 5_000;
+
+  async function read(
+    runId: string,
+    after: string | undefined,
+    limit: number,
+  ): Promise<LoggedEvent[]> {
+    const start = after === undefined ? '-' : `(${after}`;
+    const entries = (await client.xrange(
+      keys.events(runId),
+      start,
+      '+',
+      'COUNT',
+      limit,
+    )) as Entry[];
+    return entries.map(toEvent);
+  }
+
+  return {
+    specificationVersion: 'loopwork.event-log.v1',
+    async append(runId, data) {
+      const key = keys.events(runId);
+      if (options.retainMs === undefined)
+        return (await client.xadd(key, '*', 'data', JSON.stringify(data))) as string;
+      const [[, id] = []] = ((await client
+        .multi()
+        .xadd(key, '*', 'data', JSON.stringify(data))
+        .pexpire(key, options.retainMs)
+        .exec()) ?? []) as Array<[Error | null, string]>;
+      return id as string;
+    },
+    read: (runId, readOptions = {}) => read(runId, readOptions.after, readOptions.limit ?? 10_000),
+    async *follow(runId, followOptions = {}) {
+      const signal = followOptions.signal;
+      let cursor = followOptions.after;
+      // History first, in pages, then live.
+      while (!signal?.aborted) {
+        const page = await read(runId, cursor, 1_000);
+        for (const event of page) {
+          cursor = event.id;
+          yield event;
+          if (signal?.aborted) return;
+        }
+        if (page.length < 1_000) break;
+      }
+      const connection: Redis = client.duplicate();
+      const onAbort = () => connection.disconnect();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        while (!signal?.aborted) {
+          const result = (await connection
+            .xread('COUNT', 1_000, 'BLOCK', blockMs, 'STREAMS', keys.events(runId), cursor ?? '0')
+            .catch((error: unknown) => {
+              if (signal?.aborted) return null;
+              throw error;
+            })) as Array<[string, Entry[]]> | null;
+          for (const entry of result?.[0]?.[1] ?? []) {
+            const event = toEvent(entry);
+            cursor = event.id;
+            yield event;
+            if (signal?.aborted) return;
+          }
+        }
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        connection.disconnect();
+      }
+    },
+  };
+}
