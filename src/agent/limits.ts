@@ -1,4 +1,4 @@
-import { type ModelPrice, worstCaseInputPerToken } from '../model/pricing';
+import { type ModelPrice, ratesFor, worstCaseInputPerToken } from '../model/pricing';
 import { promptTokens, totalTokens, type Usage } from '../model/usage';
 
 /** The budgets a run can have; each is optional. */
@@ -63,9 +63,10 @@ export function outputAllowance(
     );
   }
   if (budgets.maxCostUsd !== undefined && price) {
-    const inputCost = estimatedInputTokens * worstCaseInputPerToken(price);
+    const rates = ratesFor(price, estimatedInputTokens);
+    const inputCost = estimatedInputTokens * worstCaseInputPerToken(rates);
     const remaining = budgets.maxCostUsd - spent.costUsd - inputCost - COST_EPSILON;
-    consider(remaining / (price.outputPerMTok / 1_000_000), 'cost_usd');
+    consider(remaining / (rates.outputPerMTok / 1_000_000), 'cost_usd');
   }
   return allowance;
 }

@@ -21,7 +21,7 @@ export type {
 } from './model';
 export type { ModelErrorKind, ModelErrorOptions } from './model-error';
 export { ModelError, modelErrorKindFromStatus, parseRetryAfter } from './model-error';
-export type { ModelPrice, PriceTable } from './pricing';
-export { costOf, defaultPrices, findPrice, worstCaseInputPerToken } from './pricing';
+export type { ModelPrice, PriceTable, TokenRates } from './pricing';
+export { costOf, defaultPrices, findPrice, ratesFor, worstCaseInputPerToken } from './pricing';
 export type { Usage } from './usage';
 export { addUsage, emptyUsage, promptTokens, totalTokens } from './usage';

@@ -1,9 +1,9 @@
 import { anthropicPrices } from './prices/anthropic';
 import { openaiPrices } from './prices/openai';
-import type { Usage } from './usage';
+import { promptTokens, type Usage } from './usage';
 
-/** Prices of one model in US dollars per million tokens. */
-export interface ModelPrice {
+/** Rates in US dollars per million tokens. */
+export interface TokenRates {
   /** Plain (uncached) prompt tokens. */
   inputPerMTok: number;
   /** Generated tokens, reasoning included. */
@@ -12,6 +12,28 @@ export interface ModelPrice {
   cacheReadPerMTok?: number;
   /** Prompt tokens written to cache; defaults to the input price. */
   cacheWritePerMTok?: number;
+}
+
+/** Prices of one model: base rates, and optionally dearer rates for long prompts. */
+export interface ModelPrice extends TokenRates {
+  /**
+   * Rates for a whole call whose prompt (cached or not) is longer than `abovePromptTokens`, as
+   * vendors bill long-context requests; the highest threshold the prompt passes applies.
+   */
+  longPrompt?: ReadonlyArray<TokenRates & { abovePromptTokens: number }>;
+}
+
+/** The rates that apply to a call with this many prompt tokens. */
+export function ratesFor(price: ModelPrice, promptTokenCount: number): TokenRates {
+  let rates: TokenRates = price;
+  let threshold = -1;
+  for (const tier of price.longPrompt ?? []) {
+    if (promptTokenCount > tier.abovePromptTokens && tier.abovePromptTokens > threshold) {
+      rates = tier;
+      threshold = tier.abovePromptTokens;
+    }
+  }
+  return rates;
 }
 
 /** Model id → price. Keys are matched exactly, then by the longest key that prefixes the id. */
@@ -38,13 +60,14 @@ export function findPrice(table: PriceTable, modelId: string): ModelPrice | unde
   return best === undefined ? undefined : table[best];
 }
 
-/** Cost in USD of the given usage at the given price. */
+/** Cost in USD of one call's usage at the given price (long-prompt rates when they apply). */
 export function costOf(usage: Usage, price: ModelPrice): number {
+  const rates = ratesFor(price, promptTokens(usage));
   return (
-    (usage.inputTokens * price.inputPerMTok +
-      usage.outputTokens * price.outputPerMTok +
-      usage.cacheReadTokens * (price.cacheReadPerMTok ?? price.inputPerMTok) +
-      usage.cacheWriteTokens * (price.cacheWritePerMTok ?? price.inputPerMTok)) /
+    (usage.inputTokens * rates.inputPerMTok +
+      usage.outputTokens * rates.outputPerMTok +
+      usage.cacheReadTokens * (rates.cacheReadPerMTok ?? rates.inputPerMTok) +
+      usage.cacheWriteTokens * (rates.cacheWritePerMTok ?? rates.inputPerMTok)) /
     1_000_000
   );
 }
@@ -53,12 +76,12 @@ export function costOf(usage: Usage, price: ModelPrice): number {
  * The most one prompt token can cost at this price, whichever cache bucket the provider puts it
  * in. Budgets use it so that an estimate never under-prices a call.
  */
-export function worstCaseInputPerToken(price: ModelPrice): number {
+export function worstCaseInputPerToken(rates: TokenRates): number {
   return (
     Math.max(
-      price.inputPerMTok,
-      price.cacheReadPerMTok ?? price.inputPerMTok,
-      price.cacheWritePerMTok ?? price.inputPerMTok,
+      rates.inputPerMTok,
+      rates.cacheReadPerMTok ?? rates.inputPerMTok,
+      rates.cacheWritePerMTok ?? rates.inputPerMTok,
     ) / 1_000_000
   );
 }

@@ -38,6 +38,7 @@ const LOOPWORK = [
   'modelErrorKindFromStatus',
   'parseRetryAfter',
   'promptTokens',
+  'ratesFor',
   'textOf',
   'toolCallsOf',
   'totalTokens',

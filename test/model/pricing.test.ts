@@ -6,7 +6,9 @@ import {
   emptyUsage,
   findPrice,
   type ModelPrice,
+  outputAllowance,
   promptTokens,
+  ratesFor,
   textOf,
   toolCallsOf,
   totalTokens,
@@ -147,5 +149,38 @@ describe('message helpers', () => {
     expect(toolCallsOf(message).map((c) => c.id)).toEqual(['a', 'b']);
     expect(textOf({ role: 'assistant', content: [] })).toBe('');
     expect(toolCallsOf({ role: 'assistant', content: [{ type: 'text', text: 'x' }] })).toEqual([]);
+  });
+});
+
+describe('long-prompt rates', () => {
+  const price: ModelPrice = {
+    inputPerMTok: 1,
+    outputPerMTok: 4,
+    longPrompt: [
+      { abovePromptTokens: 1000, inputPerMTok: 2, outputPerMTok: 6 },
+      { abovePromptTokens: 5000, inputPerMTok: 5, outputPerMTok: 10 },
+    ],
+  };
+
+  it('the highest threshold the prompt passes applies to the whole call', () => {
+    expect(ratesFor(price, 1000).inputPerMTok).toBe(1);
+    expect(ratesFor(price, 1001).inputPerMTok).toBe(2);
+    expect(ratesFor(price, 9000).outputPerMTok).toBe(10);
+    const usage = { ...emptyUsage(), inputTokens: 600, cacheReadTokens: 600, outputTokens: 100 };
+    // 1,200 prompt tokens: the second band for every token, cache reads at its input rate.
+    expect(costOf(usage, price)).toBeCloseTo((1200 * 2 + 100 * 6) / 1e6, 12);
+  });
+
+  it('the budget clamp prices the next call at the band its estimated prompt falls in', () => {
+    const spent = { usage: emptyUsage(), costUsd: 0 };
+    // 2,000 prompt tokens at $2/M = $0.004; $0.01 leaves $0.006 for output at $6/M = 1,000 tokens.
+    const allowance = outputAllowance({ maxCostUsd: 0.01 }, spent, 2000, 100_000, price);
+    expect(allowance).toEqual({ maxTokens: 999, limitedBy: 'cost_usd' });
+  });
+
+  it('OpenAI entries bill prompts over 272K at 2x input and 1.5x output', () => {
+    const gpt = findPrice(defaultPrices, 'gpt-5.4') as ModelPrice;
+    expect(ratesFor(gpt, 272_001).inputPerMTok).toBe(gpt.inputPerMTok * 2);
+    expect(ratesFor(gpt, 272_001).outputPerMTok).toBe(gpt.outputPerMTok * 1.5);
   });
 });

@@ -36,14 +36,21 @@ export const anthropicPrices: PriceTable = {
   // 2026-11-26, https://platform.claude.com/docs/en/models/haiku-5-5/overview and
   // https://platform.claude.com/docs/zh-CN/models/haiku-5-5/overview. Haiku 5.5 is priced by
   // prompt length: $0.10 input / $0.50 output / $0.125 5m write up to 100,000 prompt tokens, and
-  // $0.50 / $2.50 / $0.625 for every token of a request whose prompt is longer. A flat table
-  // cannot tell the two apart, so this entry is the upper band: budgets stay hard limits, and the
-  // reported cost of short prompts is up to 5x the bill. The cache read price is left out (the
-  // vendor page read here was cut off before it), so cache reads are priced as input.
+  // $0.50 / $2.50 / $0.625 for every token of a request whose prompt is longer (`longPrompt`).
+  // The cache read price is left out (the vendor page read here was cut off before it), so cache
+  // reads are priced as input, which never under-prices a call.
   'claude-haiku-5-5': {
-    inputPerMTok: 0.5,
-    outputPerMTok: 2.5,
-    cacheWritePerMTok: 0.625,
+    inputPerMTok: 0.1,
+    outputPerMTok: 0.5,
+    cacheWritePerMTok: 0.125,
+    longPrompt: [
+      {
+        abovePromptTokens: 100_000,
+        inputPerMTok: 0.5,
+        outputPerMTok: 2.5,
+        cacheWritePerMTok: 0.625,
+      },
+    ],
   },
   // 2026-11-26, https://platform.claude.com/docs/en/about-claude/pricing (Claude Opus 5: $5,
   // 5m cache write $6.25, cache hits $0.50, output $25). Legacy since Opus 5.5, still served.

@@ -1,4 +1,27 @@
-import type { PriceTable } from '../pricing';
+import type { ModelPrice, PriceTable, TokenRates } from '../pricing';
+
+/** A request with more than 272K prompt tokens is billed whole at 2x input and cache, 1.5x output. */
+function withLongContext(table: Record<string, TokenRates>): PriceTable {
+  const double = (rate: number | undefined) => (rate === undefined ? undefined : rate * 2);
+  const priced: Record<string, ModelPrice> = {};
+  for (const [model, rates] of Object.entries(table)) {
+    const cacheRead = double(rates.cacheReadPerMTok);
+    const cacheWrite = double(rates.cacheWritePerMTok);
+    priced[model] = {
+      ...rates,
+      longPrompt: [
+        {
+          abovePromptTokens: 272_000,
+          inputPerMTok: rates.inputPerMTok * 2,
+          outputPerMTok: rates.outputPerMTok * 1.5,
+          ...(cacheRead === undefined ? {} : { cacheReadPerMTok: cacheRead }),
+          ...(cacheWrite === undefined ? {} : { cacheWritePerMTok: cacheWrite }),
+        },
+      ],
+    };
+  }
+  return priced;
+}
 
 /**
  * OpenAI's Standard-tier list prices (USD per million tokens) for current API models, read on
@@ -12,9 +35,9 @@ import type { PriceTable } from '../pricing';
  *   uncached input rate; earlier models charge no cache-write fee, so theirs is left to default to
  *   the input price (https://developers.openai.com/api/docs/guides/prompt-caching, quoted in
  *   https://github.com/tleyden/arty/pull/146).
- * - Short context only: a request with more than 272K input tokens is billed whole at 2x the input
- *   and cache rates and 1.5x the output rate (https://github.com/BerriAI/litellm/discussions/39633).
- *   A flat table cannot express that; pass `prices` with those figures if your prompts grow past it.
+ * - A request with more than 272K input tokens is billed whole at 2x the input and cache rates and
+ *   1.5x the output rate (https://github.com/BerriAI/litellm/discussions/39633): every entry
+ *   carries that as its `longPrompt` rates.
  * - Batch / Flex (0.5x) and Fast / priority (2x) tiers are not modelled.
  *
  * Keys are model ids; `findPrice` also matches dated snapshots by prefix
@@ -26,7 +49,7 @@ import type { PriceTable } from '../pricing';
  * through 2026-11-21" whose end is not confirmed), and the o-series (o3, o4-mini …), which no 2026
  * price list read here still carries.
  */
-export const openaiPrices: PriceTable = {
+export const openaiPrices: PriceTable = withLongContext({
   // 2026-09-30, https://docs.litellm.ai/blog/gpt_6_1_sol ($2 in, $10 out, cached $0.10) and
   // https://dev.to/hassann/how-to-use-gpt-61-sol-apl--45cg (cache writes $2.50, per
   // https://developers.openai.com/api/docs/models/gpt-6.1-sol).
@@ -95,4 +118,4 @@ export const openaiPrices: PriceTable = {
   'gpt-5.4-mini': { inputPerMTok: 0.75, outputPerMTok: 4.5, cacheReadPerMTok: 0.075 },
   'gpt-5.4-nano': { inputPerMTok: 0.2, outputPerMTok: 1.25, cacheReadPerMTok: 0.02 },
   'gpt-5.4-pro': { inputPerMTok: 30, outputPerMTok: 180 },
-};
+});
