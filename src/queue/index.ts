@@ -1,6 +1,6 @@
 export type { AgentTaskOptions, AgentTaskPayload, AgentTaskSettings } from './agent-task';
 export { agentTask } from './agent-task';
-export type { DispatchOptions, Dispatcher, DispatchResult } from './dispatcher';
+export type { Dispatcher, DispatchOptions, DispatchResult } from './dispatcher';
 export { createDispatcher } from './dispatcher';
 export type {
   ClaimedMessage,
