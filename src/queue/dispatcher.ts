@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError } from '../errors';
+import { ConflictError, InvalidOptionError } from '../errors';
 import type { RunRecord, RunStore } from '../store/run-store';
 import type { Priority, Queue } from './queue';
-import { parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
+import { assertPriority, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
 
 /** Options of {@link Dispatcher.dispatch}. */
 export interface DispatchOptions {
@@ -72,6 +72,14 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
 
   return {
     async dispatch(task, payload, dispatchOptions = {}) {
+      // An empty run id would be recorded, then dead-lettered by every worker ("no runId").
+      const { runId } = dispatchOptions;
+      if (runId !== undefined && (typeof runId !== 'string' || runId === '')) {
+        throw new InvalidOptionError(
+          `runId must be a non-empty string, got ${JSON.stringify(runId)}`,
+        );
+      }
+      assertPriority(dispatchOptions.priority, 'priority');
       const parsed = await parsePayload(task, payload);
       const now = Date.now();
       const record: RunRecord = {

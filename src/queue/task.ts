@@ -77,6 +77,25 @@ export function defineTask<Schema extends StandardSchemaV1>(
       );
     }
   }
+  // Unchecked, these broke silently later: NaN retry delays, unsortable priorities, no queue.
+  for (const [name, value] of Object.entries({ minDelayMs, maxDelayMs })) {
+    if (!(Number.isInteger(value) && value >= 0)) {
+      throw new InvalidOptionError(
+        `retryBackoff.${name} of task "${options.type}" must be a non-negative integer, got ${value}`,
+      );
+    }
+  }
+  if (minDelayMs > maxDelayMs) {
+    throw new InvalidOptionError(
+      `retryBackoff.minDelayMs of task "${options.type}" must not exceed maxDelayMs (${minDelayMs} > ${maxDelayMs})`,
+    );
+  }
+  assertPriority(options.priority, `priority of task "${options.type}"`);
+  if (options.queue !== undefined && (typeof options.queue !== 'string' || options.queue === '')) {
+    throw new InvalidOptionError(
+      `queue of task "${options.type}" must be a non-empty string, got ${JSON.stringify(options.queue)}`,
+    );
+  }
   return {
     type: options.type,
     payload: options.payload as StandardSchemaV1<unknown, StandardSchemaV1.InferOutput<Schema>>,
@@ -86,6 +105,15 @@ export function defineTask<Schema extends StandardSchemaV1>(
     retryDelayMs: (attempt) => Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1)),
     priority: options.priority ?? 'normal',
   };
+}
+
+/** Throws {@link InvalidOptionError} unless `value` is undefined or a {@link Priority}. */
+export function assertPriority(value: unknown, name: string): void {
+  if (value !== undefined && value !== 'high' && value !== 'normal' && value !== 'low') {
+    throw new InvalidOptionError(
+      `${name} must be 'high', 'normal' or 'low', got ${JSON.stringify(value)}`,
+    );
+  }
 }
 
 /** Validates a payload against its task's schema; throws {@link InvalidPayloadError} naming the field. */

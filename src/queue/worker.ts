@@ -277,7 +277,12 @@ export function createWorker(options: WorkerOptions): Worker {
     let appends = Promise.resolve();
     const emit = (data: unknown) => {
       const log = options.events;
-      if (log) appends = appends.then(() => log.append(runId, redactor.value(data)).then(() => {}));
+      if (!log) return;
+      appends = appends.then(() => log.append(runId, redactor.value(data)).then(() => {}));
+      // Reported once the handler ends (`appends.catch(onError)` below); until then a failed
+      // append (the store down longer than its client retries) must not be an unhandled
+      // rejection, which ends a Node process.
+      appends.catch(() => {});
     };
     const beat = () =>
       options.heartbeats?.beat(`run:${runId}`, heartbeatTtlMs, { workerId: id }).catch(onError);
@@ -335,38 +340,63 @@ export function createWorker(options: WorkerOptions): Worker {
       await options.queue.release(message);
       return 'interrupted';
     }
+    // Each ending below is recorded only if the run is still this attempt's: when the watchdog
+    // re-dispatched it meanwhile, it belongs to the new attempt, and this delivery is a leftover
+    // that must neither end it nor append a task-finished its stream would stop at.
+    const superseded = async () => {
+      await options.queue.ack(message);
+      return 'duplicate' as const;
+    };
     if (failure === undefined && !interrupt) {
       const status = outcome?.status ?? 'completed';
-      await options.runs.transition(runId, {
+      const ended = await options.runs.transition(runId, {
         from: ['running'],
         to: status,
         attempt: envelope.attempt,
       });
+      if (!ended) return superseded();
       await finalEvent(runId, { type: 'task-finished', runId, status });
       await options.queue.ack(message);
       return status;
     }
+    // A failure may come from being cut off from the queue longer than the lease (a Redis
+    // outage): another worker may have taken the task over meanwhile, at the same attempt.
+    // Requeueing or failing the run would pull it from under that worker, so first make sure
+    // this delivery is still ours (and keep it ours while the run is written).
+    try {
+      await options.queue.extend(message, leaseMs);
+    } catch (error) {
+      if (LeaseLostError.isInstance(error)) return 'lease_lost';
+      throw error;
+    }
     const reason = redactor.string(interrupt?.message ?? describeFailure(failure));
+    // A conflict is a concurrent writer of the same state (a superseded delivery still running):
+    // a later attempt continues from the winner's checkpoint, so it is worth retrying.
     const permanent =
-      LoopworkError.isInstance(failure) && !failure.retryable && failure.code !== 'model_error';
+      LoopworkError.isInstance(failure) &&
+      !failure.retryable &&
+      failure.code !== 'model_error' &&
+      failure.code !== 'conflict';
     if (!permanent && message.deliveryCount < handler.task.maxAttempts) {
-      await options.runs.transition(runId, {
+      const requeued = await options.runs.transition(runId, {
         from: ['running'],
         to: 'queued',
         attempt: envelope.attempt,
         set: { reason },
       });
+      if (!requeued) return superseded();
       await options.queue.release(message, {
         delayMs: handler.task.retryDelayMs(message.deliveryCount),
       });
       return 'retrying';
     }
-    await options.runs.transition(runId, {
+    const failed = await options.runs.transition(runId, {
       from: ['running'],
       to: 'failed',
       attempt: envelope.attempt,
       set: { reason },
     });
+    if (!failed) return superseded();
     await finalEvent(runId, { type: 'task-finished', runId, status: 'failed', reason });
     await options.queue.ack(message);
     return 'failed';

@@ -127,19 +127,29 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
       const encoder = new TextEncoder();
       const closed = new AbortController();
       request.signal?.addEventListener('abort', () => closed.abort(), { once: true });
+      // After the reader cancels, every controller call throws; the client is gone, so skip them
+      // (an unguarded close() here was an unhandled rejection on each disconnect).
+      let cancelled = false;
       const body = new ReadableStream<Uint8Array>({
         start(controller) {
           pump(
             admitted.runId,
             admitted.after,
-            (chunk) => controller.enqueue(encoder.encode(chunk)),
+            (chunk) => {
+              if (!cancelled) controller.enqueue(encoder.encode(chunk));
+            },
             closed.signal,
           ).then(
-            () => controller.close(),
-            (error) => controller.error(error),
+            () => {
+              if (!cancelled) controller.close();
+            },
+            (error) => {
+              if (!cancelled) controller.error(error);
+            },
           );
         },
         cancel() {
+          cancelled = true;
           closed.abort();
         },
       });

@@ -1,0 +1,546 @@
+import {
+  createWorker,
+  defineTask,
+  handleTask,
+  InvalidOptionError,
+  JOB_EXIT_CODES,
+  type JobOutcome,
+  LoopworkError,
+  parseEnvelope,
+  type TaskContext,
+  type TaskEnvelope,
+} from 'loopwork';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import {
+  deferred,
+  isStatus,
+  memorySetup,
+  rejectionOf,
+  sleep,
+  typesOf,
+  waitFor,
+  waitForRecord,
+} from './helpers';
+
+const job = defineTask({
+  type: 'job',
+  payload: z.object({ n: z.number().int() }),
+  retryBackoff: { minDelayMs: 10, maxDelayMs: 15 },
+});
+
+const envelope = (fields: Partial<TaskEnvelope>): string =>
+  JSON.stringify({
+    v: 1,
+    type: 'job',
+    runId: 'r',
+    attempt: 1,
+    payload: { n: 1 },
+    dispatchedAt: 0,
+    ...fields,
+  });
+
+describe('createWorker options', () => {
+  it('names the bad option', async () => {
+    const { queue, runs } = memorySetup();
+    const handler = handleTask(job, async () => {});
+    const concurrency = await rejectionOf(() =>
+      createWorker({ queue, runs, handlers: [handler], concurrency: 0 }),
+    );
+    expect(InvalidOptionError.isInstance(concurrency)).toBe(true);
+    expect(concurrency.message).toBe('concurrency must be a positive integer, got 0');
+    const handlers = await rejectionOf(() => createWorker({ queue, runs, handlers: [] }));
+    expect(handlers.message).toMatch(/^handlers must name at least one task/);
+  });
+});
+
+describe('daemon mode', () => {
+  it('runs at most `concurrency` handlers at once, and reaches it when there is enough work', async () => {
+    const setup = memorySetup();
+    const concurrency = 3;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const full = deferred();
+    // Every handler waits until the worker has `concurrency` of them running (or gives up after
+    // 2 s, so a worker that never gets there fails the assertion below instead of hanging).
+    const giveUp = sleep(2_000);
+    const handler = handleTask(job, async () => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      if (inFlight === concurrency) full.resolve();
+      await Promise.race([full.promise, giveUp]);
+      await sleep(1);
+      inFlight--;
+    });
+    const runIds: string[] = [];
+    for (let n = 0; n < 10; n++) runIds.push((await setup.dispatcher.dispatch(job, { n })).runId);
+    const worker = setup.worker({ handlers: [handler], concurrency });
+    const running = worker.run();
+    for (const runId of runIds) await waitForRecord(setup.runs, runId, isStatus('completed'));
+    await worker.stop();
+    await running;
+    expect(maxInFlight).toBe(concurrency);
+    expect(worker.stats()).toMatchObject({ running: 0, processed: 10 });
+    expect(setup.errors).toEqual([]);
+  });
+
+  it('claims only the task types it was given: another type’s messages are left alone', async () => {
+    const setup = memorySetup();
+    const other = defineTask({ type: 'other', payload: z.object({ n: z.number() }) });
+    const seen: string[] = [];
+    const worker = setup.worker({
+      handlers: [handleTask(job, async (_payload, { runId }) => void seen.push(runId))],
+    });
+    await setup.dispatcher.dispatch(other, { n: 1 }, { runId: 'other-1' });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'job-1' });
+    await setup.dispatcher.dispatch(other, { n: 2 }, { runId: 'other-2' });
+    await setup.dispatcher.dispatch(job, { n: 2 }, { runId: 'job-2' });
+    const running = worker.run();
+    await waitForRecord(setup.runs, 'job-2', isStatus('completed'));
+    await waitForRecord(setup.runs, 'job-1', isStatus('completed'));
+    await worker.stop();
+    await running;
+    expect(seen.sort()).toEqual(['job-1', 'job-2']);
+    expect((await setup.runs.get('other-1'))?.status).toBe('queued');
+    expect((await setup.runs.get('other-2'))?.status).toBe('queued');
+    // Never touched: still on their queue, first delivery still ahead of them.
+    const left = await setup.queue.claim([other.queue], { consumer: 't', leaseMs: 1_000, max: 10 });
+    expect(left.map((m) => [parseEnvelope(m.body).runId, m.deliveryCount])).toEqual([
+      ['other-1', 1],
+      ['other-2', 1],
+    ]);
+    expect(setup.of('deadLetter')).toEqual([]);
+  });
+});
+
+describe('job mode', () => {
+  const modes = defineTask({
+    type: 'modes',
+    payload: z.object({ mode: z.enum(['ok', 'wait', 'throw']) }),
+    maxAttempts: 2,
+    retryBackoff: { minDelayMs: 0, maxDelayMs: 0 },
+  });
+  const handler = handleTask(modes, async ({ mode }) => {
+    if (mode === 'throw') throw new Error('handler threw');
+    return mode === 'wait' ? { status: 'waiting_input' } : undefined;
+  });
+
+  it('runOnce returns how the task ended, and JOB_EXIT_CODES gives each a status code', async () => {
+    const setup = memorySetup();
+    const worker = setup.worker({ handlers: [handler] });
+    const outcome = async () => {
+      const result = await worker.runOnce({ waitMs: 1_000 });
+      return [result, JOB_EXIT_CODES[result]] as [JobOutcome, number];
+    };
+
+    expect(await worker.runOnce({ waitMs: 0 })).toBe('idle');
+    await setup.dispatcher.dispatch(modes, { mode: 'ok' }, { runId: 'ok' });
+    expect(await outcome()).toEqual(['completed', 0]);
+    await setup.dispatcher.dispatch(modes, { mode: 'wait' }, { runId: 'wait' });
+    expect(await outcome()).toEqual(['waiting_input', 0]);
+    await setup.dispatcher.dispatch(modes, { mode: 'throw' }, { runId: 'throw' });
+    expect(await outcome()).toEqual(['retrying', 3]);
+    expect(await outcome()).toEqual(['failed', 1]);
+    await setup.queue.enqueue(modes.queue, '{not json');
+    expect(await outcome()).toEqual(['dead_lettered', 2]);
+    expect(await worker.runOnce({ waitMs: 0 })).toBe('idle');
+
+    expect((await setup.runs.get('ok'))?.status).toBe('completed');
+    expect((await setup.runs.get('wait'))?.status).toBe('waiting_input');
+    expect(await setup.runs.get('throw')).toMatchObject({
+      status: 'failed',
+      reason: 'Error: handler threw',
+    });
+    // A scheduler must be able to tell every unhappy ending apart, and every happy one is 0.
+    expect(JOB_EXIT_CODES).toMatchObject({ completed: 0, waiting_input: 0, idle: 0, duplicate: 0 });
+    const unhappy = (
+      ['failed', 'dead_lettered', 'retrying', 'interrupted', 'lease_lost'] as const
+    ).map((outcome) => JOB_EXIT_CODES[outcome]);
+    expect(new Set(unhappy).size).toBe(unhappy.length);
+    expect(unhappy.every((code) => code > 0)).toBe(true);
+  });
+});
+
+describe('malformed messages', () => {
+  it('dead-letters each once with a reason naming the problem and keeps processing good ones', async () => {
+    const setup = memorySetup();
+    const ran: number[] = [];
+    const worker = setup.worker({
+      handlers: [handleTask(job, async ({ n }) => void ran.push(n))],
+    });
+    const record = (runId: string, taskType = 'job') =>
+      setup.runs.create({
+        runId,
+        taskType,
+        status: 'queued',
+        attempt: 1,
+        payload: {},
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+      });
+    await record('ghost-run', 'ghost');
+    await record('bad-payload');
+    const bad: Array<[body: string, runId: string | undefined, reason: RegExp]> = [
+      ['{this is not json', undefined, /^malformed message: body is not JSON \(/],
+      ['null', undefined, /^malformed message: body is not a JSON object$/],
+      ['{"v":1}', undefined, /^malformed message: envelope has no string "type"$/],
+      [
+        envelope({ v: 2 as never }),
+        undefined,
+        /^malformed message: unsupported envelope version 2/,
+      ],
+      [envelope({ runId: '' }), undefined, /^malformed message: envelope has no "runId"/],
+      [
+        envelope({ type: 'ghost', runId: 'ghost-run' }),
+        'ghost-run',
+        /^unknown task type "ghost" on queue "loopwork:tasks:job"$/,
+      ],
+      [
+        envelope({ runId: 'bad-payload', payload: { n: 'seven' } }),
+        'bad-payload',
+        /^payload of task "job" is invalid: n: /,
+      ],
+      [envelope({ runId: 'nobody' }), undefined, /^no run record for run "nobody"$/],
+    ];
+    // Interleave: bad, good, bad, good … A crashed worker would leave the good ones queued.
+    const good: string[] = [];
+    for (const [index, [body]] of bad.entries()) {
+      await setup.queue.enqueue(job.queue, body);
+      good.push((await setup.dispatcher.dispatch(job, { n: index })).runId);
+    }
+    const running = worker.run();
+    for (const runId of good) await waitForRecord(setup.runs, runId, isStatus('completed'));
+    await waitFor(
+      async () => (await setup.queue.deadLetters(job.queue)).length >= bad.length,
+      'DLQ',
+    );
+    await worker.stop();
+    await running;
+
+    expect(ran.sort()).toEqual(bad.map((_, index) => index));
+    const dead = await setup.queue.deadLetters(job.queue);
+    expect(dead).toHaveLength(bad.length);
+    expect(setup.of('deadLetter')).toHaveLength(bad.length);
+    expect(new Set(dead.map((d) => d.id)).size).toBe(bad.length);
+    for (const [body, runId, reason] of bad) {
+      const letter = dead.find((d) => d.body === body);
+      expect(letter, body).toBeDefined();
+      expect(letter!.reason).toMatch(reason);
+      expect(letter!.deliveryCount).toBe(1);
+      if (runId === undefined) continue;
+      expect(await setup.runs.get(runId)).toMatchObject({
+        status: 'dead_lettered',
+        reason: letter!.reason,
+      });
+      const events = await setup.events.read(runId);
+      expect(events.map((e) => e.data)).toEqual([
+        { type: 'task-finished', runId, status: 'dead_lettered', reason: letter!.reason },
+      ]);
+    }
+    expect(await setup.runs.get('nobody')).toBeUndefined();
+    expect(setup.errors).toEqual([]);
+  });
+
+  it('dead-letters a message delivered more than maxAttempts times (its workers kept dying)', async () => {
+    const setup = memorySetup();
+    const crashy = defineTask({ type: 'crashy', payload: z.object({}), maxAttempts: 2 });
+    let ran = 0;
+    const worker = setup.worker({ handlers: [handleTask(crashy, async () => void ran++)] });
+    await setup.dispatcher.dispatch(crashy, {}, { runId: 'r1' });
+    // Two consumers claim it and die without settling: each lease simply runs out.
+    for (const consumer of ['dead-1', 'dead-2'])
+      expect(
+        await setup.queue.claim([crashy.queue], { consumer, leaseMs: 10, waitMs: 1_000 }),
+      ).toHaveLength(1);
+    expect(await worker.runOnce({ waitMs: 1_000 })).toBe('dead_lettered');
+    expect(ran).toBe(0);
+    const [letter] = await setup.queue.deadLetters(crashy.queue);
+    expect(letter?.reason).toMatch(/^delivered 3 times without finishing \(maxAttempts 2\)/);
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'dead_lettered',
+      reason: letter?.reason,
+    });
+  });
+});
+
+describe('failures, retries and timeouts', () => {
+  it('releases a failed attempt with backoff, retries it, then marks the run failed with the reason', async () => {
+    const setup = memorySetup();
+    const seen: Array<Pick<TaskContext, 'attempt' | 'deliveryCount'>> = [];
+    const worker = setup.worker({
+      handlers: [
+        handleTask(job, async (_payload, { attempt, deliveryCount }) => {
+          seen.push({ attempt, deliveryCount });
+          throw new TypeError(`boom ${deliveryCount}`);
+        }),
+      ],
+    });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+
+    expect(await worker.runOnce()).toBe('retrying');
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'queued',
+      attempt: 1,
+      reason: 'TypeError: boom 1',
+    });
+    expect(await worker.runOnce({ waitMs: 2_000 })).toBe('retrying');
+    expect(await worker.runOnce({ waitMs: 2_000 })).toBe('failed');
+
+    expect(seen).toEqual([
+      { attempt: 1, deliveryCount: 1 },
+      { attempt: 1, deliveryCount: 2 },
+      { attempt: 1, deliveryCount: 3 },
+    ]);
+    // Backoff doubles from minDelayMs (10) and is capped at maxDelayMs (15).
+    expect(setup.of('release').map((call) => call.delayMs)).toEqual([10, 15]);
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'failed',
+      reason: 'TypeError: boom 3',
+    });
+    expect((await setup.events.read('r1')).map((e) => e.data)).toEqual([
+      { type: 'task-finished', runId: 'r1', status: 'failed', reason: 'TypeError: boom 3' },
+    ]);
+    expect(setup.of('ack')).toHaveLength(1);
+    expect(await setup.queue.deadLetters(job.queue)).toEqual([]);
+  });
+
+  it('fails at once on an error that says retrying cannot help', async () => {
+    const setup = memorySetup();
+    let calls = 0;
+    const worker = setup.worker({
+      handlers: [
+        handleTask(job, async () => {
+          calls++;
+          throw new LoopworkError('invalid_state', 'the saved state is corrupt');
+        }),
+      ],
+    });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+    expect(await worker.runOnce()).toBe('failed');
+    expect(calls).toBe(1);
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'failed',
+      reason: 'LoopworkError: the saved state is corrupt',
+    });
+  });
+
+  it('aborts the handler’s signal when the task times out, and counts it as a failed attempt', async () => {
+    const setup = memorySetup();
+    const slow = defineTask({
+      type: 'slow',
+      payload: z.object({ hang: z.boolean() }),
+      timeoutMs: 30,
+      maxAttempts: 2,
+      retryBackoff: { minDelayMs: 0, maxDelayMs: 0 },
+    });
+    const reasons: unknown[] = [];
+    const worker = setup.worker({
+      handlers: [
+        handleTask(slow, async (_payload, { signal, deliveryCount }) => {
+          if (deliveryCount > 1) return; // the retry is quick
+          await new Promise((resolve) => signal.addEventListener('abort', resolve));
+          reasons.push(signal.reason);
+          // Returning normally after the abort must not count as success.
+        }),
+      ],
+    });
+    await setup.dispatcher.dispatch(slow, { hang: true }, { runId: 'r1' });
+    expect(await worker.runOnce()).toBe('retrying');
+    expect((reasons[0] as Error).message).toBe('task "slow" timed out after 30 ms');
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'queued',
+      reason: 'task "slow" timed out after 30 ms',
+    });
+    expect(await worker.runOnce({ waitMs: 1_000 })).toBe('completed');
+
+    // With no attempts left, a timeout fails the run.
+    const once = defineTask({
+      type: 'slow-once',
+      payload: z.object({}),
+      timeoutMs: 20,
+      maxAttempts: 1,
+    });
+    const worker2 = setup.worker({
+      handlers: [
+        handleTask(
+          once,
+          (_payload, { signal }) =>
+            new Promise((_, reject) => {
+              signal.addEventListener('abort', () => reject(signal.reason));
+            }),
+        ),
+      ],
+    });
+    await setup.dispatcher.dispatch(once, {}, { runId: 'r2' });
+    expect(await worker2.runOnce()).toBe('failed');
+    expect(await setup.runs.get('r2')).toMatchObject({
+      status: 'failed',
+      reason: 'task "slow-once" timed out after 20 ms',
+    });
+  });
+});
+
+describe('leases', () => {
+  it('renews the lease while a long task runs: a second worker polling the queue gets nothing', async () => {
+    const setup = memorySetup();
+    const started = deferred();
+    const handler = handleTask(job, async () => {
+      started.resolve();
+      await sleep(1_200); // four lease periods
+    });
+    let secondRan = 0;
+    const first = setup.worker({ handlers: [handler], leaseMs: 300, id: 'first' });
+    const second = setup.worker({
+      handlers: [handleTask(job, async () => void secondRan++)],
+      leaseMs: 300,
+      pollWaitMs: 25,
+      id: 'second',
+    });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'long' });
+    const runningFirst = first.run();
+    await started.promise;
+    const runningSecond = second.run();
+    await waitForRecord(setup.runs, 'long', isStatus('completed'));
+    const polled = second.stats().lastPollAt;
+    await Promise.all([first.stop(), second.stop()]);
+    await Promise.all([runningFirst, runningSecond]);
+
+    expect(secondRan).toBe(0);
+    expect(polled).toBeDefined(); // it was polling all along…
+    expect(second.stats().lastClaimAt).toBeUndefined(); // …and never got the message
+    expect(setup.of('extend').length).toBeGreaterThanOrEqual(3);
+    expect(setup.of('ack').map((call) => call.message.deliveryCount)).toEqual([1]);
+    expect(await setup.runs.get('long')).toMatchObject({ status: 'completed', workerId: 'first' });
+  });
+
+  it('when the lease is lost, aborts the handler and does not ack (the new holder settles it)', async () => {
+    const setup = memorySetup();
+    const started = deferred();
+    let reason: unknown;
+    const worker = setup.worker({
+      leaseMs: 60,
+      handlers: [
+        handleTask(job, async (_payload, { signal }) => {
+          started.resolve();
+          await new Promise((resolve) => signal.addEventListener('abort', resolve));
+          reason = signal.reason;
+        }),
+      ],
+    });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+    const outcome = worker.runOnce();
+    await started.promise;
+    // Renewals stop reaching the queue; the lease runs out and someone else takes the message.
+    setup.control.dropExtends = true;
+    const [taken] = await setup.queue.claim([job.queue], {
+      consumer: 'thief',
+      leaseMs: 60_000,
+      waitMs: 2_000,
+    });
+    expect(taken?.deliveryCount).toBe(2);
+    setup.control.dropExtends = false;
+
+    expect(await outcome).toBe('lease_lost');
+    expect((reason as Error).message).toMatch(/lease was lost/);
+    expect(setup.of('ack')).toEqual([]);
+    expect(setup.of('release')).toEqual([]);
+    // The run is left for the holder of the new lease, which can still settle the message.
+    expect((await setup.runs.get('r1'))?.status).toBe('running');
+    await setup.queue.ack(taken!);
+  });
+});
+
+describe('vital signs', () => {
+  it('stats().lastClaimAt is set by a claim, and heartbeats name the worker and its running runs', async () => {
+    const setup = memorySetup();
+    const inHandler = deferred();
+    const finish = deferred();
+    const worker = setup.worker({
+      id: 'w1',
+      heartbeatTtlMs: 150,
+      handlers: [
+        handleTask(job, async () => {
+          inHandler.resolve();
+          await finish.promise;
+        }),
+      ],
+    });
+    expect(worker.stats()).toEqual({
+      id: 'w1',
+      running: 0,
+      processed: 0,
+      lastClaimAt: undefined,
+      lastPollAt: undefined,
+    });
+    const running = worker.run();
+    const idle = await waitFor(() => setup.heartbeats.get('worker:w1'), 'the worker heartbeat');
+    expect(idle.data).toMatchObject({ running: 0, lastClaimAt: null });
+
+    const before = Date.now();
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+    await inHandler.promise;
+    const { lastClaimAt } = worker.stats();
+    expect(lastClaimAt).toBeGreaterThanOrEqual(before);
+    expect(worker.stats().running).toBe(1);
+    const runBeat = await setup.heartbeats.get('run:r1');
+    expect(runBeat?.data).toEqual({ workerId: 'w1' });
+    // The worker's beat (every ttl / 3) reports the claim; the watchdog and dashboards read it.
+    const beat = await waitFor(async () => {
+      const found = await setup.heartbeats.get('worker:w1');
+      return found?.data.lastClaimAt === lastClaimAt ? found : undefined;
+    }, 'a worker heartbeat carrying lastClaimAt');
+    expect(beat.data).toMatchObject({ running: 1, lastClaimAt });
+    expect(beat.data.lastPollAt).toBeGreaterThanOrEqual(lastClaimAt!);
+
+    finish.resolve();
+    await waitForRecord(setup.runs, 'r1', isStatus('completed'));
+    await worker.stop();
+    await running;
+    // A clean stop removes the worker's heartbeat.
+    expect(await setup.heartbeats.get('worker:w1')).toBeUndefined();
+  });
+
+  it('acks and drops a stale delivery: the run has moved on to a later attempt', async () => {
+    const setup = memorySetup();
+    let ran = 0;
+    const worker = setup.worker({ handlers: [handleTask(job, async () => void ran++)] });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+    // The watchdog gave the run a second attempt, but the first attempt's message is still queued.
+    await setup.runs.transition('r1', { from: ['queued'], to: 'queued', set: { attempt: 2 } });
+    expect(await worker.runOnce()).toBe('duplicate');
+    expect(ran).toBe(0);
+    expect(setup.of('ack')).toHaveLength(1);
+    expect(await setup.runs.get('r1')).toMatchObject({ status: 'queued', attempt: 2 });
+
+    // Likewise a delivery of a run that already ended under the same attempt.
+    await setup.dispatcher.dispatch(job, { n: 2 }, { runId: 'r2' });
+    await setup.runs.transition('r2', { from: ['queued'], to: 'completed' });
+    expect(await worker.runOnce()).toBe('duplicate');
+    expect(ran).toBe(0);
+    expect(setup.of('ack')).toHaveLength(2);
+    expect(await setup.queue.claim([job.queue], { consumer: 't', leaseMs: 100 })).toEqual([]);
+  });
+});
+
+describe('task events', () => {
+  it('context.emit appends to the run’s event log in order, before the final task-finished', async () => {
+    const setup = memorySetup();
+    const worker = setup.worker({
+      handlers: [
+        handleTask(job, async ({ n }, { emit }) => {
+          for (let i = 0; i < n; i++) emit({ type: 'progress', i });
+        }),
+      ],
+    });
+    await setup.dispatcher.dispatch(job, { n: 5 }, { runId: 'r1' });
+    expect(await worker.runOnce()).toBe('completed');
+    const events = await setup.events.read('r1');
+    expect(typesOf(events)).toEqual([...Array(5).fill('progress'), 'task-finished']);
+    expect(events.slice(0, 5).map((e) => (e.data as { i: number }).i)).toEqual([0, 1, 2, 3, 4]);
+    expect(events.at(-1)?.data).toEqual({
+      type: 'task-finished',
+      runId: 'r1',
+      status: 'completed',
+    });
+  });
+});
