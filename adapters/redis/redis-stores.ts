@@ -41,8 +41,9 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
 return 1`,
   },
   /**
-   * KEYS: run hash. ARGV: index key prefix, runId, from (csv), to, attempt ('' = any), now, then
-   * field/value pairs to set. Fields are updated in place: the payload is never decoded in Lua,
+   * KEYS: run hash. ARGV: index key prefix, runId, from (csv), to, attempt ('' = any), now,
+   * unchangedSince ('' = any), then field/value pairs to set. updatedAt only ever grows, so
+   * unchangedSince tells apart two transitions in one millisecond. Fields are updated in place: the payload is never decoded in Lua,
    * whose cjson would turn [] into {} and round numbers to 14 digits.
    */
   transitionRun: {
@@ -54,10 +55,13 @@ local allowed = false
 for candidate in string.gmatch(ARGV[3], '[^,]+') do if candidate == status then allowed = true end end
 if not allowed then return 0 end
 if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[5] then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[4], 'updatedAt', ARGV[6])
-if #ARGV > 6 then redis.call('HSET', KEYS[1], unpack(ARGV, 7)) end
+local previous = redis.call('HGET', KEYS[1], 'updatedAt')
+if ARGV[7] ~= '' and previous ~= ARGV[7] then return 0 end
+local updatedAt = string.format('%d', math.max(tonumber(ARGV[6]), (tonumber(previous) or 0) + 1))
+redis.call('HSET', KEYS[1], 'status', ARGV[4], 'updatedAt', updatedAt)
+if #ARGV > 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
 redis.call('ZREM', ARGV[1] .. status, ARGV[2])
-redis.call('ZADD', ARGV[1] .. ARGV[4], ARGV[6], ARGV[2])
+redis.call('ZADD', ARGV[1] .. ARGV[4], updatedAt, ARGV[2])
 return redis.call('HGETALL', KEYS[1])`,
   },
 } as const;
@@ -80,6 +84,7 @@ type StoreClient = Redis & {
     to: string,
     attempt: string,
     now: number,
+    unchangedSince: string,
     ...fields: string[]
   ): Promise<string[] | number>;
 };
@@ -190,6 +195,7 @@ export function createRedisRunStore(options: RedisStoreOptions): RunStore {
         transition.to,
         transition.attempt === undefined ? '' : String(transition.attempt),
         Date.now(),
+        transition.unchangedSince === undefined ? '' : String(transition.unchangedSince),
         ...toFields(transition.set ?? {}),
       );
       if (!Array.isArray(moved)) return undefined;

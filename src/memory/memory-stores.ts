@@ -31,9 +31,18 @@ export function createMemoryRunStore(): RunStore {
     async transition(runId, transition) {
       const record = records.get(runId);
       if (!record || !transition.from.includes(record.status)) return undefined;
-      if (transition.attempt !== undefined && record.attempt !== transition.attempt)
+      if (transition.attempt !== undefined && record.attempt !== transition.attempt) {
         return undefined;
-      Object.assign(record, transition.set, { status: transition.to, updatedAt: Date.now() });
+      }
+      if (
+        transition.unchangedSince !== undefined &&
+        record.updatedAt !== transition.unchangedSince
+      ) {
+        return undefined;
+      }
+      // Strictly increasing, so `unchangedSince` tells two transitions in one millisecond apart.
+      const updatedAt = Math.max(Date.now(), record.updatedAt + 1);
+      Object.assign(record, transition.set, { status: transition.to, updatedAt });
       return copy(record);
     },
     async listStale(status, updatedBefore, limit = 100) {

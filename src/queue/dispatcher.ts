@@ -6,14 +6,15 @@ import { assertPriority, parsePayload, type TaskDefinition, type TaskEnvelope } 
 
 /** Options of {@link Dispatcher.dispatch}. */
 export interface DispatchOptions {
-  /** Your id for the run; dispatching the same id twice is a no-op that returns the first. @defaultValue a UUID */
+  /**
+   * Your id for the run, and the dispatch's idempotency key: dispatching the same id again is a
+   * no-op that returns the first (so a caller may safely retry a dispatch). @defaultValue a UUID
+   */
   runId?: string;
   /** @defaultValue the task's priority */
   priority?: Priority;
   /** Not claimable before this many milliseconds. */
   delayMs?: number;
-  /** Queue-level deduplication id (see the adapter's dedupe capability). */
-  dedupeId?: string;
   /** Runs of one group (for example one conversation) execute one at a time, in order. */
   groupId?: string;
 }
@@ -65,7 +66,6 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
     return queue.enqueue(task.queue, JSON.stringify(envelope), {
       priority: extra.priority ?? task.priority,
       ...(extra.delayMs === undefined ? {} : { delayMs: extra.delayMs }),
-      ...(extra.dedupeId === undefined ? {} : { dedupeId: extra.dedupeId }),
       ...(extra.groupId === undefined ? {} : { groupId: extra.groupId }),
     });
   };
@@ -89,6 +89,7 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
         attempt: 1,
         payload: parsed,
         ...(dispatchOptions.groupId === undefined ? {} : { groupId: dispatchOptions.groupId }),
+        ...(dispatchOptions.priority === undefined ? {} : { priority: dispatchOptions.priority }),
         createdAt: now,
         updatedAt: now,
       };
@@ -105,6 +106,7 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
       await enqueue(task, record, {
         ...redispatchOptions,
         ...(record.groupId === undefined ? {} : { groupId: record.groupId }),
+        ...(record.priority === undefined ? {} : { priority: record.priority }),
       });
     },
   };

@@ -73,10 +73,12 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
     reason: string,
     report: WatchdogReport,
   ): Promise<void> {
+    // Only if nothing touched the run since we read it: a worker may have just taken it.
     const failed = await options.runs.transition(record.runId, {
       from: [from],
       to: 'failed',
       attempt: record.attempt,
+      unchangedSince: record.updatedAt,
       set: { reason },
     });
     if (!failed) return; // it moved on while we looked

@@ -18,6 +18,8 @@ export interface RunRecord {
   payload: unknown;
   /** Queue group, kept so a re-dispatch stays ordered with its group. */
   groupId?: string;
+  /** Priority given at dispatch, kept so a re-dispatch keeps it. */
+  priority?: 'high' | 'normal' | 'low';
   /** Worker that last took the run. */
   workerId?: string;
   /** Why the run failed or was dead-lettered. */
@@ -34,6 +36,11 @@ export interface RunTransition {
   to: RunRecordStatus;
   /** Only apply if the record's attempt equals this (fences out stale deliveries). */
   attempt?: number;
+  /**
+   * Only apply if the record's `updatedAt` still equals this: nothing touched it since it was
+   * read (the watchdog's guard against a worker that took the run meanwhile).
+   */
+  unchangedSince?: number;
   /** Fields to set along with the status. */
   set?: Partial<Pick<RunRecord, 'attempt' | 'workerId' | 'reason'>>;
 }

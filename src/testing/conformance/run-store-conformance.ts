@@ -116,6 +116,31 @@ export function runStoreConformance(options: RunStoreConformanceOptions): void {
       assert.deepEqual([current?.status, current?.reason], ['failed', 'timeout']);
     });
 
+    test('transition with unchangedSince applies only if nothing moved the run since', async (store, id) => {
+      await store.create(record(id, { status: 'running' }));
+      const seen = (await store.get(id))!;
+      // Someone else touches the run (a worker picking it up again), even in the same millisecond.
+      const touched = await store.transition(id, {
+        from: ['running'],
+        to: 'running',
+        set: { workerId: 'w2' },
+      });
+      assert.ok(touched, 'a plain transition applies');
+      assert.ok(touched.updatedAt > seen.updatedAt, 'updatedAt grows on every transition');
+      const guarded = {
+        from: ['running'] as const,
+        to: 'failed' as const,
+        set: { reason: 'stuck' },
+      };
+      assert.equal(
+        await store.transition(id, { ...guarded, unchangedSince: seen.updatedAt }),
+        undefined,
+      );
+      assert.equal((await store.get(id))?.status, 'running');
+      const applied = await store.transition(id, { ...guarded, unchangedSince: touched.updatedAt });
+      assert.equal(applied?.status, 'failed');
+    });
+
     test('concurrent transitions from the same status: exactly one wins', async (store, id) => {
       await store.create(record(id));
       const workers = ['w0', 'w1', 'w2', 'w3', 'w4', 'w5'];
