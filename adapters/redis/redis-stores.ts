@@ -133,6 +133,10 @@ export function createRedisSessionStore(options: RedisStoreOptions): SessionStor
     async delete(key) {
       await client.del(keys.session(key));
     },
+    async version(key) {
+      const version = await client.hget(keys.session(key), 'version');
+      return version === null ? undefined : Number(version);
+    },
   };
 }
 

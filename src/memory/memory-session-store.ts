@@ -37,5 +37,8 @@ export function createMemorySessionStore(): SessionStore {
     async delete(key) {
       entries.delete(key);
     },
+    async version(key) {
+      return entries.get(key)?.version;
+    },
   };
 }

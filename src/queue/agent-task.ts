@@ -2,8 +2,8 @@ import { z } from 'zod';
 import type { AgentOptions } from '../agent/options';
 import type { RunResult } from '../agent/result';
 import { runAgent } from '../agent/run-agent';
-import { LoopworkError } from '../errors';
-import type { SessionStore } from '../store/session-store';
+import { ConflictError, InvalidStateError, LoopworkError } from '../errors';
+import type { SessionStore, StoredRunState } from '../store/session-store';
 import { defineTask, type TaskDefinition, type TaskOptions } from './task';
 import { handleTask, type TaskContext, type TaskHandler } from './worker';
 
@@ -42,6 +42,8 @@ export interface AgentTaskOptions
   extends Partial<Omit<TaskOptions<typeof agentPayload>, 'payload'>> {
   /** Where runs are checkpointed (key: run id) and sessions kept (key: `session:<id>`). */
   checkpoints: SessionStore;
+  /** Sessions kept in memory per worker, used when the store's version still matches. @defaultValue 100 */
+  sessionCacheSize?: number;
   /** The model, tools, limits … of the agent. */
   agent:
     | AgentTaskSettings
@@ -65,14 +67,15 @@ export function agentTask(options: AgentTaskOptions): {
   task: TaskDefinition<AgentTaskPayload>;
   handler: TaskHandler<AgentTaskPayload>;
 } {
-  const { checkpoints, agent, ...taskOptions } = options;
+  const { checkpoints, agent, sessionCacheSize, ...taskOptions } = options;
+  const cache = new SessionCache(sessionCacheSize ?? 100);
   const task = defineTask({ type: 'agent', ...taskOptions, payload: agentPayload });
   const handler = handleTask(task, async (payload, context) => {
     const settings = typeof agent === 'function' ? agent(payload, context) : agent;
-    const start = await startingPoint(checkpoints, payload, context.runId);
+    const start = await startingPoint(checkpoints, cache, payload, context.runId);
     const result = await runAgent({
       ...settings,
-      ...start,
+      ...start.options,
       runId: context.runId,
       checkpoints,
       signal: context.signal,
@@ -85,7 +88,9 @@ export function agentTask(options: AgentTaskOptions): {
         new LoopworkError('model_error', `agent run ended ${result.status}`, { retryable: true })
       );
     }
-    if (payload.sessionId !== undefined) await saveSession(checkpoints, payload.sessionId, result);
+    if (payload.sessionId !== undefined) {
+      await saveSession(checkpoints, cache, payload.sessionId, start.sessionVersion, result);
+    }
     return { status: result.status === 'suspended' ? 'waiting_input' : 'completed' };
   });
   return { task, handler };
@@ -94,31 +99,101 @@ export function agentTask(options: AgentTaskOptions): {
 const sessionKey = (sessionId: string) => `session:${sessionId}`;
 
 /** Where a run starts: its own checkpoint (a redelivery), the session's last state, or nothing. */
+/** Where a run starts, and the session version it builds on (null: a new session). */
+interface StartingPoint {
+  options: Pick<AgentOptions, 'prompt' | 'followUp' | 'state' | 'answers'>;
+  sessionVersion: number | null;
+}
+
+/**
+ * Sessions this worker saved or loaded lately, so a follow-up on the same worker (the common
+ * case with groupId routing) skips loading and parsing a long transcript. An entry is used only
+ * when the store's current version matches it, so another worker's write is never missed.
+ */
+class SessionCache {
+  private readonly entries = new Map<string, StoredRunState>();
+  constructor(private readonly size: number) {}
+
+  get(key: string, version: number | undefined): StoredRunState | undefined {
+    const entry = this.entries.get(key);
+    if (!entry || entry.version !== version) return undefined;
+    this.entries.delete(key); // re-insert: the Map's order is the recency order
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  set(key: string, entry: StoredRunState): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
+    if (this.entries.size > this.size)
+      this.entries.delete(this.entries.keys().next().value as string);
+  }
+}
+
+const exists = async (store: SessionStore, key: string) =>
+  (store.version ? await store.version(key) : (await store.load(key))?.version) !== undefined;
+
+async function loadSession(
+  store: SessionStore,
+  cache: SessionCache,
+  key: string,
+): Promise<StoredRunState | undefined> {
+  if (store.version) {
+    const version = await store.version(key);
+    if (version === undefined) return undefined;
+    const cached = cache.get(key, version);
+    if (cached) return cached;
+  }
+  const loaded = await store.load(key);
+  if (loaded) cache.set(key, loaded);
+  return loaded;
+}
+
 async function startingPoint(
   checkpoints: SessionStore,
+  cache: SessionCache,
   payload: AgentTaskPayload,
   runId: string,
-): Promise<Pick<AgentOptions, 'prompt' | 'followUp' | 'state' | 'answers'>> {
-  // A checkpoint under this run id means an earlier delivery got that far: continue it as is.
-  if (await checkpoints.load(runId)) return {};
+): Promise<StartingPoint> {
   const session =
     payload.sessionId === undefined
       ? undefined
-      : await checkpoints.load(sessionKey(payload.sessionId));
-  if (!session) return payload.prompt === undefined ? {} : { prompt: payload.prompt };
+      : await loadSession(checkpoints, cache, sessionKey(payload.sessionId));
+  const sessionVersion = session?.version ?? null;
+  // A checkpoint under this run id means an earlier delivery got that far: continue it as is.
+  if (await exists(checkpoints, runId)) return { options: {}, sessionVersion };
+  if (!session)
+    return {
+      options: payload.prompt === undefined ? {} : { prompt: payload.prompt },
+      sessionVersion,
+    };
   return {
-    state: { ...session.state, runId },
-    ...(payload.prompt === undefined ? {} : { followUp: payload.prompt }),
-    ...(payload.answers === undefined ? {} : { answers: payload.answers }),
+    options: {
+      state: { ...session.state, runId },
+      ...(payload.prompt === undefined ? {} : { followUp: payload.prompt }),
+      ...(payload.answers === undefined ? {} : { answers: payload.answers }),
+    },
+    sessionVersion,
   };
 }
 
+/** Saves the run's final state as the session, if the session is still where the run started. */
 async function saveSession(
   checkpoints: SessionStore,
+  cache: SessionCache,
   sessionId: string,
+  basedOn: number | null,
   result: RunResult,
 ): Promise<void> {
   const key = sessionKey(sessionId);
-  const current = await checkpoints.load(key);
-  await checkpoints.save(key, result.state, current?.version ?? null);
+  try {
+    const version = await checkpoints.save(key, result.state, basedOn);
+    cache.set(key, { state: result.state, version });
+  } catch (error) {
+    if (!ConflictError.isInstance(error)) throw error;
+    throw new InvalidStateError(
+      `session "${sessionId}" moved on while run "${result.runId}" ran (two follow-ups at once); ` +
+        'dispatch the runs of one session with groupId: sessionId so they run one at a time',
+    );
+  }
 }

@@ -23,4 +23,6 @@ export interface SessionStore {
   save(key: string, state: RunState, expectedVersion: number | null): Promise<number>;
   /** Removes the state under `key`; a no-op when there is none. */
   delete(key: string): Promise<void>;
+  /** Optional: the current version alone, without the state (lets callers use a cached copy). */
+  version?(key: string): Promise<number | undefined>;
 }
