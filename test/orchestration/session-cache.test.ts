@@ -3,7 +3,6 @@
 import {
   agentTask,
   createMemorySessionStore,
-  InvalidStateError,
   type ModelRequest,
   type SessionStore,
 } from 'loopwork';
