@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { BlobStore, DeadLetter } from 'loopwork';
+import { sqsFailure } from './errors';
+import {
+  ATTRIBUTE,
+  type Attributes,
+  decodeBody,
+  sdkAttributes,
+  stringAttribute,
+} from './message-codec';
+import type { DeadLetterTarget, QueueInfo } from './queue-directory';
+
+/** Longest reason kept on a dead letter (attributes count against the message size). */
+const MAX_REASON_CHARS = 4_000;
+/** How long a listing hides the dead letters it has read, so that it reads each once. */
+const PEEK_VISIBILITY_SECONDS = 30;
+
+/** What a dead-letter copy carries. */
+export interface DeadLetterCopy {
+  id: string;
+  queue: string;
+  /** SQS body and attributes of the original (pointer and `loopwork.blob` for an offloaded body). */
+  body: string;
+  attributes: Attributes;
+  reason: string;
+  deliveries: number;
+}
+
+/** Sends the copy of a dead-lettered message to its dead-letter queue. */
+export async function sendDeadLetter(
+  client: SQSClient,
+  target: DeadLetterTarget,
+  copy: DeadLetterCopy,
+): Promise<void> {
+  const reason =
+    copy.reason.length > MAX_REASON_CHARS
+      ? `${copy.reason.slice(0, MAX_REASON_CHARS)}… (truncated)`
+      : copy.reason;
+  const attributes: Attributes = {
+    ...copy.attributes,
+    [ATTRIBUTE.reason]: stringAttribute(reason === '' ? '(no reason given)' : reason),
+    [ATTRIBUTE.id]: stringAttribute(copy.id),
+    [ATTRIBUTE.deliveries]: stringAttribute(String(copy.deliveries)),
+    [ATTRIBUTE.deadAt]: stringAttribute(String(Date.now())),
+  };
+  try {
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: target.url,
+        MessageBody: copy.body,
+        MessageAttributes: attributes,
+        // Each copy in its own group: dead letters are inspected, not processed in order, and a
+        // shared group would let only one of them be read at a time.
+        ...(target.fifo
+          ? {
+              MessageGroupId: `loopwork.dead.${randomUUID()}`,
+              MessageDeduplicationId: randomUUID(),
+            }
+          : {}),
+      }),
+    );
+  } catch (error) {
+    throw sqsFailure(
+      `sending message ${copy.id} of "${copy.queue}" to its dead-letter queue`,
+      error,
+    );
+  }
+}
+
+/**
+ * Reads the dead letters of `queue` without consuming them. SQS has no peek: the listing receives
+ * the messages with a visibility timeout (so that each is read once), then makes them visible
+ * again at once. Costs: one ReceiveMessage per 10 letters plus one ChangeMessageVisibilityBatch
+ * per 10, a ReceiveMessage that waits a second at the end (a long poll, so that SQS looks on all of
+ * its servers), and each listing adds one to the letters' `ApproximateReceiveCount` (harmless unless
+ * the dead-letter queue itself has a redrive policy). Other readers of the dead-letter queue do not
+ * see the letters while a listing runs.
+ */
+export async function peekDeadLetters(options: {
+  client: SQSClient;
+  target: DeadLetterTarget;
+  queue: QueueInfo;
+  limit: number;
+  blobStore?: BlobStore | undefined;
+}): Promise<DeadLetter[]> {
+  const { client, target, queue, limit } = options;
+  const seen = new Map<string, Message>();
+  const handles: string[] = [];
+  try {
+    for (;;) {
+      const out = await client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: target.url,
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: PEEK_VISIBILITY_SECONDS,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['SentTimestamp'],
+        }),
+      );
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) break;
+      for (const message of messages) {
+        if (message.ReceiptHandle) handles.push(message.ReceiptHandle);
+        const attribute = sdkAttributes(message.MessageAttributes);
+        if (attribute(ATTRIBUTE.queue) === queue.name && message.MessageId) {
+          seen.set(message.MessageId, message);
+        }
+      }
+      if (seen.size >= limit) break;
+    }
+  } catch (error) {
+    throw sqsFailure(`reading the dead letters of "${queue.name}"`, error);
+  } finally {
+    await unhide(client, target.url, handles);
+  }
+  const letters = await Promise.all(
+    [...seen.values()].map(async (message) => toDeadLetter(message, queue, options.blobStore)),
+  );
+  return letters
+    .sort((a, b) => a.at - b.at)
+    .slice(0, limit)
+    .map(({ at: _, ...letter }) => letter);
+}
+
+async function unhide(client: SQSClient, url: string, handles: string[]): Promise<void> {
+  for (let i = 0; i < handles.length; i += 10) {
+    await client
+      .send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: url,
+          Entries: handles
+            .slice(i, i + 10)
+            .map((handle, j) => ({ Id: `m${j}`, ReceiptHandle: handle, VisibilityTimeout: 0 })),
+        }),
+      )
+      // The letters become visible again on their own after the peek's visibility timeout.
+      .catch(() => {});
+  }
+}
+
+async function toDeadLetter(
+  message: Message,
+  queue: QueueInfo,
+  blobStore: BlobStore | undefined,
+): Promise<DeadLetter & { at: number }> {
+  const attribute = sdkAttributes(message.MessageAttributes);
+  const blobKey = attribute(ATTRIBUTE.blob);
+  let body: string;
+  if (blobKey !== undefined) {
+    const bytes = await blobStore?.get(blobKey);
+    body = bytes ? Buffer.from(bytes).toString('utf8') : '';
+  } else {
+    body = decodeBody(message.Body ?? '', attribute);
+  }
+  const reason = attribute(ATTRIBUTE.reason);
+  const deliveries = attribute(ATTRIBUTE.deliveries);
+  const redriveCount = queue.redrive?.maxReceiveCount;
+  return {
+    id: attribute(ATTRIBUTE.id) ?? (message.MessageId as string),
+    queue: queue.name,
+    body,
+    // A letter without a reason was moved by the queue's redrive policy, not by the adapter.
+    reason:
+      reason ??
+      `moved to the dead-letter queue by the redrive policy of "${queue.name}" after ${redriveCount ?? '?'} receives (maxReceiveCount)`,
+    deliveryCount:
+      deliveries !== undefined
+        ? Number(deliveries)
+        : (redriveCount ?? Number(message.Attributes?.ApproximateReceiveCount ?? 0)),
+    at: Number(attribute(ATTRIBUTE.deadAt) ?? message.Attributes?.SentTimestamp ?? 0),
+  };
+}
