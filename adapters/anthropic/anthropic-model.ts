@@ -13,7 +13,6 @@ import {
   type ModelResponse,
   type ModelStreamPart,
 } from 'loopwork';
-import { EchoStore } from './echo-store';
 import { abortReason, rethrow, toModelError } from './errors';
 import { fromMessage } from './from-response';
 import { StreamAssembler } from './stream-assembler';
@@ -51,9 +50,12 @@ export interface AnthropicModelOptions {
  *
  * `generate` calls `messages.create`; `stream` calls `messages.create({ stream: true })` and
  * yields text and tool-input deltas, then one `finish` part equal to what `generate` returns for
- * the same answer. Errors are {@link ModelError}s (kinds in docs/models/anthropic.md); an abort
- * rejects with the signal's reason. Per-request Messages API fields go in
- * `providerOptions.anthropic` (merged into the request body).
+ * the same answer. `thinking` and `redacted_thinking` blocks become reasoning parts of the
+ * assistant message (signature or encrypted data in `providerMetadata.anthropic`) and go back to
+ * the API exactly as received, so they survive checkpoints and resumes. Errors are
+ * {@link ModelError}s (kinds in docs/models/anthropic.md); an abort rejects with the signal's
+ * reason. Per-request Messages API fields go in `providerOptions.anthropic` (merged into the
+ * request body).
  *
  * @example
  * ```ts
@@ -74,7 +76,6 @@ export function anthropic(options: AnthropicModelOptions): Model {
   const client = options.client ?? createClient(options);
   const maxRetries = options.maxRetries ?? 0;
   const modelId = options.model;
-  const echo = new EchoStore();
   const secrets = (): string[] =>
     [options.apiKey, client.apiKey, client.authToken].filter(
       (secret): secret is string => typeof secret === 'string' && secret.length > 0,
@@ -85,7 +86,7 @@ export function anthropic(options: AnthropicModelOptions): Model {
     { signal }: ModelCallOptions,
   ): Promise<ModelResponse> {
     signal.throwIfAborted();
-    const body = toRequestBody(request, modelId, echo);
+    const body = toRequestBody(request, modelId);
     let message: Message;
     try {
       message = await start(() =>
@@ -94,9 +95,7 @@ export function anthropic(options: AnthropicModelOptions): Model {
     } catch (error) {
       rethrow(error, signal, secrets());
     }
-    const response = fromMessage(message);
-    echo.remember(response.message, message.content);
-    return response;
+    return fromMessage(message);
   }
 
   async function* stream(
@@ -104,7 +103,7 @@ export function anthropic(options: AnthropicModelOptions): Model {
     { signal }: ModelCallOptions,
   ): AsyncGenerator<ModelStreamPart, void, undefined> {
     signal.throwIfAborted();
-    const body = toRequestBody(request, modelId, echo);
+    const body = toRequestBody(request, modelId);
     const assembler = new StreamAssembler();
     try {
       const events: AsyncIterable<RawMessageStreamEvent> = await start(() =>
@@ -122,9 +121,7 @@ export function anthropic(options: AnthropicModelOptions): Model {
         provider: 'anthropic',
       });
     }
-    const response = fromMessage(assembler.message);
-    echo.remember(response.message, assembler.message.content);
-    yield { type: 'finish', response };
+    yield { type: 'finish', response: fromMessage(assembler.message) };
   }
 
   return {

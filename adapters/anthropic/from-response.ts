@@ -4,7 +4,7 @@ import type {
   Message,
   MessageDeltaUsage,
 } from '@anthropic-ai/sdk/resources/messages';
-import type { AssistantMessage, ModelResponse, StopReason, Usage } from 'loopwork';
+import type { AssistantMessage, ModelResponse, ReasoningPart, StopReason, Usage } from 'loopwork';
 
 /**
  * Anthropic's stop reasons, normalized. `refusal` (a safety classifier stopped the answer) is a
@@ -21,7 +21,22 @@ const STOP_REASONS: Readonly<Record<AnthropicStopReason, StopReason>> = {
   model_context_window_exceeded: 'max_tokens',
 };
 
-/** The complete Messages API answer as the loop's {@link ModelResponse}; streaming ends here too. */
+/** The key of a reasoning part's `providerMetadata` this adapter writes and reads. */
+export const PROVIDER_METADATA_KEY = 'anthropic';
+
+/**
+ * What a reasoning part carries under `providerMetadata.anthropic`: the `signature` of a
+ * `thinking` block, or the encrypted `data` of a `redacted_thinking` block (its `text` is '').
+ */
+type AnthropicReasoningMetadata = { signature: string } | { redactedData: string };
+
+/**
+ * The complete Messages API answer as the loop's {@link ModelResponse}; streaming ends here too.
+ *
+ * Content keeps the blocks' order. `thinking` and `redacted_thinking` blocks become reasoning
+ * parts that carry what the API needs to accept them back (see `toAssistantBlocks`): the turn
+ * lives in the transcript, so a run resumed anywhere sends them as they came.
+ */
 export function fromMessage(message: Message): ModelResponse {
   const content: AssistantMessage['content'] = [];
   for (const block of message.content) {
@@ -29,6 +44,12 @@ export function fromMessage(message: Message): ModelResponse {
       content.push({ type: 'text', text: block.text });
     if (block.type === 'tool_use') {
       content.push({ type: 'tool-call', id: block.id, name: block.name, input: block.input });
+    }
+    if (block.type === 'thinking') {
+      content.push(reasoning(block.thinking, { signature: block.signature }));
+    }
+    if (block.type === 'redacted_thinking') {
+      content.push(reasoning('', { redactedData: block.data }));
     }
   }
   return {
@@ -43,6 +64,10 @@ export function fromMessage(message: Message): ModelResponse {
       ...(message.stop_details ? { stopDetails: message.stop_details } : {}),
     },
   };
+}
+
+function reasoning(text: string, metadata: AnthropicReasoningMetadata): ReasoningPart {
+  return { type: 'reasoning', text, providerMetadata: { [PROVIDER_METADATA_KEY]: metadata } };
 }
 
 /**

@@ -3,10 +3,19 @@ import type {
   ImageBlockParam,
   MessageCreateParamsBase,
   MessageParam,
+  RedactedThinkingBlockParam,
+  ThinkingBlockParam,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages';
-import type { AssistantMessage, ImagePart, Message, ModelRequest, ToolSpec } from 'loopwork';
-import type { EchoStore } from './echo-store';
+import type {
+  AssistantMessage,
+  ImagePart,
+  Message,
+  ModelRequest,
+  ReasoningPart,
+  ToolSpec,
+} from 'loopwork';
+import { PROVIDER_METADATA_KEY } from './from-response';
 
 /** The key of `request.providerOptions` this adapter reads. */
 export const PROVIDER_OPTIONS_KEY = 'anthropic';
@@ -19,15 +28,11 @@ export const PROVIDER_OPTIONS_KEY = 'anthropic';
  * of blocks with `cache_control`). `model` and `max_tokens` are set after the merge: the loop's
  * budgets depend on them.
  */
-export function toRequestBody(
-  request: ModelRequest,
-  modelId: string,
-  echo: EchoStore,
-): MessageCreateParamsBase {
+export function toRequestBody(request: ModelRequest, modelId: string): MessageCreateParamsBase {
   const body: MessageCreateParamsBase = {
     model: modelId,
     max_tokens: request.maxOutputTokens,
-    messages: toMessages(request.messages, echo),
+    messages: toMessages(request.messages),
   };
   if (request.system) body.system = request.system;
   if (request.tools?.length) body.tools = request.tools.map(toTool);
@@ -50,10 +55,10 @@ function toTool(spec: ToolSpec): Tool {
  * Maps the conversation. Tool results become a user turn of `tool_result` blocks; neighbouring
  * turns of the same role are joined, since the API wants user and assistant turns to alternate.
  */
-function toMessages(messages: Message[], echo: EchoStore): MessageParam[] {
+function toMessages(messages: Message[]): MessageParam[] {
   const out: MessageParam[] = [];
   for (const message of messages) {
-    const param = toMessage(message, echo);
+    const param = toMessage(message);
     if (param.content.length === 0) continue;
     const last = out.at(-1);
     if (last && last.role === param.role) {
@@ -65,10 +70,7 @@ function toMessages(messages: Message[], echo: EchoStore): MessageParam[] {
   return out;
 }
 
-function toMessage(
-  message: Message,
-  echo: EchoStore,
-): MessageParam & { role: 'user' | 'assistant' } {
+function toMessage(message: Message): MessageParam & { role: 'user' | 'assistant' } {
   switch (message.role) {
     case 'user':
       return {
@@ -81,7 +83,7 @@ function toMessage(
               ),
       };
     case 'assistant':
-      return { role: 'assistant', content: echo.recall(message) ?? toAssistantBlocks(message) };
+      return { role: 'assistant', content: toAssistantBlocks(message) };
     case 'tool':
       return {
         role: 'user',
@@ -95,7 +97,17 @@ function toMessage(
   }
 }
 
-/** The assistant turn from its neutral parts (thinking blocks, if any, are not among them). */
+/**
+ * The assistant turn from its parts, in their order. Reasoning parts this adapter made go back as
+ * the `thinking` / `redacted_thinking` blocks they came from, signature or encrypted data intact
+ * (the API rejects a tool-calling turn whose thinking blocks are missing or changed); reasoning
+ * parts without `providerMetadata.anthropic` (another provider's) are left out.
+ *
+ * Thinking blocks at the very end of a turn are left out too: the API rejects an assistant
+ * message whose final block is `thinking` (a turn cut off by max_tokens while thinking), and only
+ * the thinking that precedes a turn's tool calls has to come back. A turn of nothing but
+ * reasoning is therefore empty, and skipped.
+ */
 export function toAssistantBlocks(message: AssistantMessage): ContentBlockParam[] {
   const blocks: ContentBlockParam[] = [];
   for (const part of message.content) {
@@ -109,8 +121,32 @@ export function toAssistantBlocks(message: AssistantMessage): ContentBlockParam[
         input: toolInputParam(part.input),
       });
     }
+    if (part.type === 'reasoning') {
+      const block = toThinkingBlock(part);
+      if (block) blocks.push(block);
+    }
   }
+  while (blocks.length > 0 && isThinking(blocks.at(-1)!)) blocks.pop();
   return blocks;
+}
+
+/** The block a reasoning part came from, or undefined when this adapter did not make it. */
+function toThinkingBlock(
+  part: ReasoningPart,
+): ThinkingBlockParam | RedactedThinkingBlockParam | undefined {
+  const metadata = part.providerMetadata?.[PROVIDER_METADATA_KEY];
+  if (!isPlainObject(metadata)) return undefined;
+  if (typeof metadata.signature === 'string') {
+    return { type: 'thinking', thinking: part.text, signature: metadata.signature };
+  }
+  if (typeof metadata.redactedData === 'string') {
+    return { type: 'redacted_thinking', data: metadata.redactedData };
+  }
+  return undefined;
+}
+
+function isThinking(block: ContentBlockParam): boolean {
+  return block.type === 'thinking' || block.type === 'redacted_thinking';
 }
 
 /**

@@ -1,5 +1,5 @@
 // The adapter inside the agent loop: retry-after honored, malformed tool input corrected by the
-// model, thinking blocks echoed back on the next turn, abort mid-stream.
+// model, thinking blocks sent back on the next turn (more in thinking.test.ts), abort mid-stream.
 import { type AgentEvent, defineTool, runAgent } from 'loopwork';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -174,7 +174,6 @@ describe('anthropic adapter in runAgent', () => {
           id: 'toolu_t1',
           name: 'get_weather',
           input: { city: 'Paris' },
-          caller: { type: 'direct' },
         },
       ],
     });

@@ -59,6 +59,8 @@ export const thinking = (value: string, signature: string): Json => ({
   thinking: value,
   signature,
 });
+/** A `redacted_thinking` block: encrypted thinking, sent whole (no deltas when streamed). */
+export const redactedThinking = (data: string): Json => ({ type: 'redacted_thinking', data });
 
 /** One SSE event in the wire format: `event: <type>` and its JSON `data`. */
 export type SseEvent = { event: string; data: Json };
@@ -110,8 +112,10 @@ const ev = (type: string, data: Json = {}): SseEvent => ({ event: type, data: { 
 
 /**
  * The SSE events for `full` (a Message as `message()` builds it): text split into two deltas,
- * tool input JSON split into two `input_json_delta`s, thinking as thinking and signature deltas,
- * usage first in message_start (output 1) and final in message_delta, and a `ping`.
+ * tool input JSON split into two `input_json_delta`s, thinking as thinking and signature deltas
+ * (the block starts with both empty), any other block (redacted_thinking) whole in its
+ * content_block_start, usage first in message_start (output 1) and final in message_delta, and a
+ * `ping`.
  */
 export function streamEventsFor(full: Json): SseEvent[] {
   const usage = full.usage as Json;

@@ -15,7 +15,7 @@ const generate = async (body: Record<string, unknown>) => {
 };
 
 describe('anthropic responses', () => {
-  it('maps text and parallel tool calls in order; thinking blocks stay out of the message', async () => {
+  it('maps thinking, text and parallel tool calls in order; thinking is a reasoning part with its signature', async () => {
     const response = await generate(
       message({
         content: [
@@ -30,6 +30,11 @@ describe('anthropic responses', () => {
     expect(response.message).toEqual({
       role: 'assistant',
       content: [
+        {
+          type: 'reasoning',
+          text: 'Two cities, two calls.',
+          providerMetadata: { anthropic: { signature: 'EqQBCkYIARgCKkB' } },
+        },
         { type: 'text', text: 'Checking both.' },
         { type: 'tool-call', id: 'toolu_01A', name: 'get_weather', input: { city: 'Paris' } },
         {
