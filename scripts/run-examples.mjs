@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-// Runs every examples/*.ts with tsx, one after another, and fails if any of them fails.
+// Runs every examples/*.ts, and the demo.ts of each examples/<folder>/ (a folder holds one larger
+// example whose other files are long-running programs or modules that its demo starts), with tsx,
+// one after another, and fails if any of them fails.
 // Usage: node scripts/run-examples.mjs [name-filter]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -10,13 +12,22 @@ const TIMEOUT_MS = 120_000;
 const dir = 'examples';
 const filter = process.argv[2] ?? '';
 const files = existsSync(dir)
-  ? readdirSync(dir)
-      .filter((name) => name.endsWith('.ts') && !name.endsWith('.d.ts') && name.includes(filter))
+  ? readdirSync(dir, { withFileTypes: true })
+      .flatMap((entry) => {
+        if (entry.isFile())
+          return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [entry.name] : [];
+        return entry.isDirectory() && existsSync(join(dir, entry.name, 'demo.ts'))
+          ? [join(entry.name, 'demo.ts')]
+          : [];
+      })
+      .filter((name) => name.includes(filter))
       .sort()
   : [];
 
 if (files.length === 0) {
-  console.log(`examples: no examples/*.ts${filter ? ` matching "${filter}"` : ''} to run`);
+  console.log(
+    `examples: no examples/*.ts or examples/*/demo.ts${filter ? ` matching "${filter}"` : ''} to run`,
+  );
   process.exit(0);
 }
 

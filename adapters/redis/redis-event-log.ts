@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { EventLog, LoggedEvent } from 'loopwork';
+import { duplicateOf } from './duplicate';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
 
@@ -78,7 +79,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
         }
         if (page.length < 1_000) break;
       }
-      const connection: Redis = client.duplicate();
+      const connection: Redis = duplicateOf(client);
       const onAbort = () => connection.disconnect();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {

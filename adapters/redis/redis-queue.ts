@@ -9,6 +9,7 @@ import {
   type Priority,
   type Queue,
 } from 'loopwork';
+import { duplicateOf } from './duplicate';
 import { queueKeys } from './keys';
 import { SCRIPTS } from './scripts';
 
@@ -157,7 +158,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<void> {
-    blocking ??= client.duplicate();
+    blocking ??= duplicateOf(client);
     const connection = blocking;
     const onAbort = () => {
       blocking = undefined;

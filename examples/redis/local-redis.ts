@@ -26,7 +26,8 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port nobody listens on right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -97,6 +98,12 @@ export async function startRedisServer(
     await exited;
   };
   await launch();
+  // However this process ends (an uncaught error, process.exit), the server must not outlive it.
+  const onExit = () => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
@@ -111,6 +118,7 @@ export async function startRedisServer(
       await launch();
     },
     async stop() {
+      process.off('exit', onExit);
       for (const client of clients) client.disconnect();
       await kill();
       rmSync(dir, { recursive: true, force: true });

@@ -234,6 +234,17 @@ export function createWorker(options: WorkerOptions): Worker {
     } catch (error) {
       return deadLetterRun(message, envelope, (error as Error).message);
     }
+    const take = () =>
+      options.runs.transition(envelope.runId, {
+        from: ['queued', 'running', 'waiting_input'],
+        to: 'running',
+        attempt: envelope.attempt,
+        set: { workerId: id },
+      });
+    // The common case in one round trip: the run is still this attempt's and open, so take it.
+    // Only when that fails is the record read, to tell a leftover delivery from a lost run.
+    if (message.deliveryCount <= handler.task.maxAttempts && (await take()))
+      return execute(message, envelope, handler, payload, controller);
     const record = await options.runs.get(envelope.runId);
     if (!record)
       return deadLetterRun(message, envelope, `no run record for run "${envelope.runId}"`);
@@ -286,7 +297,9 @@ export function createWorker(options: WorkerOptions): Worker {
     };
     const beat = () =>
       options.heartbeats?.beat(`run:${runId}`, heartbeatTtlMs, { workerId: id }).catch(onError);
-    await beat();
+    // Not awaited: the watchdog reads a run's heartbeat only once the run has not been updated for
+    // runningTimeoutMs, and the transition to running just updated it.
+    void beat();
     const heartbeat = setInterval(beat, heartbeatTtlMs / 3);
     const renew = setInterval(() => {
       options.queue.extend(message, leaseMs).catch((error) => {

@@ -1,0 +1,174 @@
+/**
+ * The consumer side of `bench/queue.ts`, one contender per process: started by it with
+ * BENCH_CONTENDER and BENCH_REDIS_PORT set and an IPC channel. It sets its consumer up (one
+ * worker, concurrency 50), says `ready`, then reports `done` (with its CPU time) each time the
+ * number of acknowledged tasks reaches the total the parent announced before a round.
+ */
+import { Worker as BullWorker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createWorker, defineTask, handleTask, type Queue } from 'loopwork';
+import { createBullmqQueue } from 'loopwork/bullmq';
+import {
+  createRedisEventLog,
+  createRedisHeartbeatStore,
+  createRedisQueue,
+  createRedisRunStore,
+} from 'loopwork/redis';
+import { z } from 'zod';
+
+export const CONCURRENCY = 50;
+export type Contender = 'bare' | 'bullmq' | 'loopwork' | 'loopwork-full' | 'loopwork-bullmq';
+/** Key names each contender uses on the bench's private redis-server. */
+export const BARE_STREAM = 'bench:bare';
+export const BARE_GROUP = 'bench';
+export const BULL_QUEUE = 'bench';
+export const BULL_PREFIX = 'bench-bull';
+export const LOOPWORK_PREFIX = (contender: string) => `bench-${contender}`;
+/** The no-op task of the loopwork rows, shared with the dispatching side. */
+export const noop = defineTask({
+  type: 'noop',
+  queue: 'bench',
+  payload: z.object({ i: z.number() }),
+});
+
+/** Messages between bench/queue.ts and this process. */
+export type ToConsumer = { type: 'expect'; total: number } | { type: 'stop' };
+export type FromConsumer = { type: 'ready' } | { type: 'done'; cpuMicros: number };
+
+const noWork = async () => {};
+
+async function main() {
+  const contender = process.env.BENCH_CONTENDER as Contender;
+  const port = Number(process.env.BENCH_REDIS_PORT);
+  const send = (message: FromConsumer) => process.send?.(message);
+  let acked = 0;
+  let target = Number.POSITIVE_INFINITY;
+  let cpuAtStart = process.cpuUsage();
+  const settled = () => {
+    acked++;
+    if (acked === target) {
+      const cpu = process.cpuUsage(cpuAtStart);
+      send({ type: 'done', cpuMicros: cpu.user + cpu.system });
+    }
+  };
+  const connections: Redis[] = [];
+  const connect = (options: { maxRetriesPerRequest?: null } = {}) => {
+    const client = new Redis({ host: '127.0.0.1', port, ...options });
+    connections.push(client);
+    return client;
+  };
+  let stop: () => Promise<void>;
+
+  if (contender === 'bare') {
+    // The bare loop: XREADGROUP up to the free slots (blocking on its own connection), run the
+    // no-op, XACK. No leases, run records, retries or dead letters.
+    const reader = connect();
+    const writer = connect();
+    await writer.xgroup('CREATE', BARE_STREAM, BARE_GROUP, '0', 'MKSTREAM').catch(() => {});
+    let running = 0;
+    let stopped = false;
+    let slotFreed: (() => void) | undefined;
+    const loop = async () => {
+      while (!stopped) {
+        if (running >= CONCURRENCY) {
+          await new Promise<void>((resolve) => {
+            slotFreed = resolve;
+          });
+          continue;
+        }
+        const read = (await reader.xreadgroup(
+          'GROUP',
+          BARE_GROUP,
+          'consumer',
+          'COUNT',
+          CONCURRENCY - running,
+          'BLOCK',
+          1_000,
+          'STREAMS',
+          BARE_STREAM,
+          '>',
+        )) as Array<[string, Array<[string, string[]]>]> | null;
+        for (const [id] of read?.[0]?.[1] ?? []) {
+          running++;
+          noWork()
+            .then(() => writer.xack(BARE_STREAM, BARE_GROUP, id))
+            .then(() => {
+              running--;
+              slotFreed?.();
+              slotFreed = undefined;
+              settled();
+            });
+        }
+      }
+    };
+    const done = loop();
+    stop = async () => {
+      stopped = true;
+      reader.disconnect();
+      await done.catch(() => {});
+    };
+  } else if (contender === 'bullmq') {
+    const worker = new BullWorker(BULL_QUEUE, noWork, {
+      connection: connect({ maxRetriesPerRequest: null }),
+      prefix: BULL_PREFIX,
+      concurrency: CONCURRENCY,
+    });
+    worker.on('completed', settled);
+    await worker.waitUntilReady();
+    stop = () => worker.close();
+  } else {
+    // loopwork: the Redis queue and run store (required by the worker); the `full` row adds the
+    // heartbeat store and the run event log, as an application with a watchdog and SSE wires it;
+    // the `bullmq` row swaps the queue for the BullMQ adapter (run store still on Redis).
+    const client = connect();
+    const prefix = LOOPWORK_PREFIX(contender);
+    const queue =
+      contender === 'loopwork-bullmq'
+        ? createBullmqQueue({ connection: client, prefix })
+        : createRedisQueue({ client, prefix });
+    const counting: Queue = {
+      ...queue,
+      async ack(message) {
+        await queue.ack(message);
+        settled();
+      },
+    };
+    const full = contender === 'loopwork-full';
+    const worker = createWorker({
+      queue: counting,
+      runs: createRedisRunStore({ client, prefix }),
+      ...(full
+        ? {
+            heartbeats: createRedisHeartbeatStore({ client, prefix }),
+            events: createRedisEventLog({ client, prefix }),
+          }
+        : {}),
+      handlers: [handleTask(noop, noWork)],
+      concurrency: CONCURRENCY,
+      leaseMs: 30_000,
+      pollWaitMs: 1_000,
+    });
+    const done = worker.run();
+    stop = async () => {
+      await worker.stop({ graceMs: 1_000 });
+      await done;
+      await queue.close();
+    };
+  }
+
+  process.on('message', async (message: ToConsumer) => {
+    if (message.type === 'expect') {
+      acked = 0;
+      target = message.total;
+      cpuAtStart = process.cpuUsage();
+    } else {
+      await stop();
+      for (const client of connections) client.disconnect();
+      process.exit(0);
+    }
+  });
+  send({ type: 'ready' });
+}
+
+// Imported by bench/queue.ts for its constants; runs only as the consumer process.
+if (process.env.BENCH_CONTENDER) await main();
