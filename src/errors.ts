@@ -7,7 +7,6 @@ export type LoopworkErrorCode =
   | 'model_error'
   | 'conflict'
   | 'lease_lost'
-  | 'invalid_transition'
   | 'invalid_payload'
   | 'script_exhausted';
 

@@ -91,7 +91,11 @@ export function agentTask(options: AgentTaskOptions): {
     if (payload.sessionId !== undefined) {
       await saveSession(checkpoints, cache, payload.sessionId, start.sessionVersion, result);
     }
-    return { status: result.status === 'suspended' ? 'waiting_input' : 'completed' };
+    if (result.status === 'suspended') return { status: 'waiting_input' };
+    // The task is done, but the agent may have stopped at a limit: say which on the run record.
+    if (result.status === 'completed') return { status: 'completed' };
+    const limit = result.status === 'budget_exceeded' && result.budget ? ` (${result.budget})` : '';
+    return { status: 'completed', note: `agent stopped: ${result.status}${limit}` };
   });
   return { task, handler };
 }

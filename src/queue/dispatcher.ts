@@ -80,6 +80,7 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
         );
       }
       assertPriority(dispatchOptions.priority, 'priority');
+      assertSupported(queue, dispatchOptions);
       const parsed = await parsePayload(task, payload);
       const now = Date.now();
       const record: RunRecord = {
@@ -110,4 +111,23 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
       });
     },
   };
+}
+
+/**
+ * Refuses, before anything is recorded, an option the queue cannot honour: recording the run and
+ * then failing to enqueue it would leave a queued run with no message.
+ */
+function assertSupported(queue: Queue, options: DispatchOptions): void {
+  const { capabilities, adapter } = queue;
+  const refuse = (option: string, capability: string) => {
+    throw new InvalidOptionError(
+      `${option} is not supported by the ${adapter} queue (capabilities.${capability} is false)`,
+    );
+  };
+  if (options.groupId !== undefined && !capabilities.groups) refuse('groupId', 'groups');
+  if (options.delayMs !== undefined && options.delayMs > 0 && !capabilities.delay)
+    refuse('delayMs', 'delay');
+  const priority = options.priority;
+  if (priority !== undefined && priority !== 'normal' && !capabilities.priority)
+    refuse('priority', 'priority');
 }

@@ -13,6 +13,7 @@ export type {
 } from './queue';
 export type { TaskDefinition, TaskEnvelope, TaskOptions } from './task';
 export { defineTask, parseEnvelope, parsePayload } from './task';
+export type { TaskEvent } from './task-events';
 export type { Watchdog, WatchdogOptions, WatchdogReport } from './watchdog';
 export { createWatchdog } from './watchdog';
 export type {

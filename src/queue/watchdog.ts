@@ -1,9 +1,11 @@
 import { InvalidOptionError } from '../errors';
+import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/redact';
 import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunRecord, RunRecordStatus, RunStore } from '../store/run-store';
 import type { Dispatcher } from './dispatcher';
 import type { TaskDefinition } from './task';
+import type { TaskEvent } from './task-events';
 
 /** Options of {@link createWatchdog}. */
 export interface WatchdogOptions {
@@ -20,8 +22,10 @@ export interface WatchdogOptions {
   runningTimeoutMs?: number;
   /** Time between checks in `start()`. @defaultValue 60000 */
   intervalMs?: number;
-  /** @defaultValue console.error */
+  /** Errors the watchdog survived, secrets already hidden. @defaultValue console.error */
   onError?: (error: unknown) => void;
+  /** Secrets hidden from logged errors (see `createRedactor`); `false` turns it off. */
+  redact?: RedactOptions | Redactor | false;
 }
 
 /** What one check did. */
@@ -58,8 +62,9 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
   const queuedTimeoutMs = options.queuedTimeoutMs ?? 5 * 60_000;
   const runningTimeoutMs = options.runningTimeoutMs ?? 15 * 60_000;
   const intervalMs = options.intervalMs ?? 60_000;
-  const onError =
-    options.onError ?? ((error: unknown) => console.error('[loopwork:watchdog]', error));
+  const redactor = resolveRedactor(options.redact);
+  const log = options.onError ?? ((error: unknown) => console.error('[loopwork:watchdog]', error));
+  const onError = (error: unknown) => log(redactor.error(error));
   for (const [name, value] of Object.entries({ queuedTimeoutMs, runningTimeoutMs, intervalMs })) {
     if (!(Number.isFinite(value) && value > 0))
       throw new InvalidOptionError(`${name} must be a positive number, got ${value}`);
@@ -90,7 +95,7 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
         runId: record.runId,
         status: 'failed',
         reason,
-      });
+      } satisfies TaskEvent);
       return;
     }
     const retried = await options.runs.transition(record.runId, {
@@ -106,15 +111,24 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
       runId: record.runId,
       attempt: retried.attempt,
       reason,
-    });
+    } satisfies TaskEvent);
     report.redispatched.push(record.runId);
+  }
+
+  /** One run that cannot be recovered (a store error, a refused re-dispatch) must not stop the pass. */
+  async function recoverSafely(...args: Parameters<typeof recover>): Promise<void> {
+    try {
+      await recover(...args);
+    } catch (error) {
+      onError(error);
+    }
   }
 
   async function check(): Promise<WatchdogReport> {
     const report: WatchdogReport = { redispatched: [], failed: [] };
     const now = Date.now();
     for (const record of await options.runs.listStale('queued', now - queuedTimeoutMs)) {
-      await recover(
+      await recoverSafely(
         record,
         'queued',
         `queued for more than ${queuedTimeoutMs} ms without being picked up`,
@@ -123,7 +137,7 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
     }
     for (const record of await options.runs.listStale('running', now - runningTimeoutMs)) {
       if (await options.heartbeats.get(`run:${record.runId}`)) continue; // slow but alive
-      await recover(
+      await recoverSafely(
         record,
         'running',
         `worker heartbeat expired (worker ${record.workerId ?? 'unknown'})`,

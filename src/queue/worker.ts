@@ -7,6 +7,7 @@ import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
 import type { ClaimedMessage, Queue } from './queue';
 import { parseEnvelope, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
+import type { TaskEvent } from './task-events';
 
 /** What a task handler receives besides its payload. */
 export interface TaskContext {
@@ -23,7 +24,11 @@ export interface TaskContext {
 }
 
 /** How a handler ended, when not plainly completed. */
-export type TaskOutcome = { status: 'completed' } | { status: 'waiting_input' };
+export type TaskOutcome = {
+  status: 'completed' | 'waiting_input';
+  /** Kept as the run record's `reason` and in `task-finished` (for example why an agent stopped). */
+  note?: string;
+};
 
 /** A task type with the function that runs it. Create one with {@link handleTask}. */
 export interface TaskHandler<Payload = unknown> {
@@ -362,13 +367,20 @@ export function createWorker(options: WorkerOptions): Worker {
     };
     if (failure === undefined && !interrupt) {
       const status = outcome?.status ?? 'completed';
+      const note = outcome?.note === undefined ? undefined : redactor.string(outcome.note);
       const ended = await options.runs.transition(runId, {
         from: ['running'],
         to: status,
         attempt: envelope.attempt,
+        ...(note === undefined ? {} : { set: { reason: note } }),
       });
       if (!ended) return superseded();
-      await finalEvent(runId, { type: 'task-finished', runId, status });
+      await finalEvent(runId, {
+        type: 'task-finished',
+        runId,
+        status,
+        ...(note === undefined ? {} : { reason: note }),
+      });
       await options.queue.ack(message);
       return status;
     }
@@ -383,13 +395,12 @@ export function createWorker(options: WorkerOptions): Worker {
       throw error;
     }
     const reason = redactor.string(interrupt?.message ?? describeFailure(failure));
-    // A conflict is a concurrent writer of the same state (a superseded delivery still running):
-    // a later attempt continues from the winner's checkpoint, so it is worth retrying.
+    // A loopwork error that says it is not retryable (bad auth, a prompt over the context window,
+    // a bad option) fails the run now. A conflict is the exception: it is a concurrent writer of
+    // the same state (a superseded delivery still running), and a later attempt continues from
+    // the winner's checkpoint.
     const permanent =
-      LoopworkError.isInstance(failure) &&
-      !failure.retryable &&
-      failure.code !== 'model_error' &&
-      failure.code !== 'conflict';
+      LoopworkError.isInstance(failure) && !failure.retryable && failure.code !== 'conflict';
     if (!permanent && message.deliveryCount < handler.task.maxAttempts) {
       const requeued = await options.runs.transition(runId, {
         from: ['running'],
@@ -437,7 +448,7 @@ export function createWorker(options: WorkerOptions): Worker {
     return 'dead_lettered';
   }
 
-  async function finalEvent(runId: string, data: unknown): Promise<void> {
+  async function finalEvent(runId: string, data: TaskEvent): Promise<void> {
     await options.events?.append(runId, data).catch(onError);
   }
 

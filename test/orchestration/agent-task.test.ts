@@ -296,20 +296,21 @@ describe('agentTask', () => {
     expect([...executions.values()]).toEqual([1]);
   });
 
-  it('a run whose model keeps failing is retried, then failed with the model error as reason', async () => {
+  it('a run whose model keeps failing (retryably) is retried, then failed with the model error as reason', async () => {
     const setup = memorySetup();
     let calls = 0;
     const model = new ScriptedModel({
       turns: () => {
         calls++;
-        return { error: { kind: 'invalid_request', message: 'prompt is malformed' } };
+        return { error: { kind: 'server', message: 'upstream is down' } };
       },
     });
     const agent = agentTask({
       checkpoints: setup.checkpoints,
       maxAttempts: 2,
       retryBackoff: { minDelayMs: 0, maxDelayMs: 0 },
-      agent: { model },
+      // The loop gives up at once, so the task-level retry is what is tested.
+      agent: { model, retry: { maxRetries: 0 } },
     });
     const worker = setup.worker({ handlers: [agent.handler] });
     await setup.dispatcher.dispatch(agent.task, { prompt: 'hi' }, { runId: 'r1' });
@@ -318,7 +319,7 @@ describe('agentTask', () => {
     expect(calls).toBe(2);
     expect(await setup.runs.get('r1')).toMatchObject({
       status: 'failed',
-      reason: 'ModelError: prompt is malformed',
+      reason: 'ModelError: upstream is down',
     });
   });
 });
