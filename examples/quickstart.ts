@@ -1,31 +1,42 @@
 /**
- * Quickstart: an agent with two zod tools, streamed, with a cost budget and checkpoints.
+ * Quickstart: the outer loop and the inner loop in one process.
  *
- * Shows `defineTool`, `streamAgent` and its events (turns, two tool calls run in parallel, text
- * streamed in chunks), a price table with `maxCostUsd`, checkpoints in the in-memory store, and
- * the final status, text, usage and cost. The model is a `ScriptedModel` replaying three fixed
- * turns, so it needs no API key and no network.
+ *   dispatcher → in-memory queue → worker → run event log → printed here
+ *
+ * An agent task with two tools is dispatched onto a queue. A worker claims it and runs the agent,
+ * checkpointing every step; every event of the run is appended to the run's event log, which this
+ * program follows and prints until `task-finished`. Then: final status, usage and cost.
+ *
+ * The model: Anthropic when ANTHROPIC_API_KEY is set, else OpenAI when OPENAI_API_KEY is set,
+ * else a scripted model that replays three fixed turns (offline, no key needed).
  *
  * Run: `npm run demo`
  */
-import { AGENT_DEFAULTS, createMemorySessionStore, defineTool, streamAgent } from 'loopwork';
+import {
+  type AgentEvent,
+  agentTask,
+  createDispatcher,
+  createMemoryEventLog,
+  createMemoryQueue,
+  createMemoryRunStore,
+  createMemorySessionStore,
+  createWorker,
+  defineTool,
+  type Model,
+} from 'loopwork';
 import { ScriptedModel } from 'loopwork/testing';
 import { z } from 'zod';
-
-console.log('This demo uses a scripted model (ScriptedModel): no API key, no network calls.');
 
 const WEATHER: Record<string, { celsius: number; sky: string }> = {
   Lisbon: { celsius: 21, sky: 'sunny' },
   Oslo: { celsius: 4, sky: 'rain' },
 };
-
 const getWeather = defineTool({
   name: 'get_weather',
   description: 'Current weather in a city, temperature in degrees Celsius.',
   input: z.object({ city: z.string() }),
   execute: async ({ city }) => WEATHER[city] ?? `No weather data for ${city}.`,
 });
-
 const convertTemperature = defineTool({
   name: 'convert_temperature',
   description: 'Converts degrees Celsius to degrees Fahrenheit.',
@@ -33,60 +44,104 @@ const convertTemperature = defineTool({
   execute: ({ celsius }) => ({ fahrenheit: Math.round((celsius * 9) / 5 + 32) }),
 });
 
-// What the model "says", turn by turn. A real adapter (Anthropic, OpenAI, ...) goes here instead.
-const model = new ScriptedModel({
-  modelId: 'demo-model',
-  turns: [
-    {
-      text: 'Let me look up both cities.',
-      toolCalls: [
-        { name: 'get_weather', input: { city: 'Lisbon' } },
-        { name: 'get_weather', input: { city: 'Oslo' } },
-      ],
-    },
-    { toolCalls: [{ name: 'convert_temperature', input: { celsius: 21 } }] },
-    {
-      chunks: ['Lisbon is warmer: ', '21 °C (70 °F) and sunny, ', 'while Oslo has 4 °C and rain.'],
-    },
-  ],
+// In memory, so this runs in one process; across processes, share Redis ones (loopwork/redis).
+const queue = createMemoryQueue();
+const runs = createMemoryRunStore(); // one record per dispatched task: status, attempt, reason
+const events = createMemoryEventLog(); // each run's output stream
+const checkpoints = createMemorySessionStore(); // run states, saved after every step
+
+const assistant = agentTask({
+  type: 'weather-assistant',
+  checkpoints,
+  agent: {
+    model: await chooseModel(),
+    tools: [getWeather, convertTemperature],
+    maxTurns: 10,
+    maxCostUsd: 0.05, // hard limit: no model call starts whose worst case could pass it
+    prices: { scripted: { inputPerMTok: 3, outputPerMTok: 15 } }, // real models are in the table
+  },
 });
 
-const checkpoints = createMemorySessionStore();
-const run = streamAgent({
-  model,
+const worker = createWorker({ queue, runs, events, handlers: [assistant.handler] });
+const working = worker.run(); // daemon mode: claims and runs tasks until stop()
+
+const dispatcher = createDispatcher({ queue, runs });
+const { runId } = await dispatcher.dispatch(assistant.task, {
   prompt: 'Which is warmer right now, Lisbon or Oslo? Give Fahrenheit too.',
-  tools: [getWeather, convertTemperature],
-  runId: 'quickstart',
-  checkpoints, // the run state is saved here after every step
-  prices: { 'demo-model': { inputPerMTok: 3, outputPerMTok: 15 } }, // USD per million tokens
-  maxCostUsd: 0.05,
 });
+console.log(`dispatched run ${runId}\n`);
 
-let midLine = false; // text deltas are printed inline; other events start a new line
-const say = (line: string) => {
-  console.log(midLine ? `\n${line}` : line);
+// The event log holds the agent's events (AgentEvent), then the worker's `task-finished`.
+type TaskFinished = { type: 'task-finished'; status: string; reason?: string };
+let finished: Extract<AgentEvent, { type: 'run-finished' }> | undefined;
+let midLine = false; // streamed text is printed inline; every other line starts afresh
+const line = (text: string) => {
+  console.log(midLine ? `\n${text}` : text);
   midLine = false;
 };
-for await (const event of run) {
-  if (event.type === 'turn-started') {
-    const clamped =
-      event.maxOutputTokens < AGENT_DEFAULTS.maxTokensPerCall ? ', clamped by the budget' : '';
-    say(`\n[turn ${event.turn}] at most ${event.maxOutputTokens} output tokens${clamped}`);
-  } else if (event.type === 'text-delta') {
+for await (const { data } of events.follow(runId)) {
+  const event = data as AgentEvent | TaskFinished;
+  if (event.type === 'turn-started') line(`[turn ${event.turn}]`);
+  if (event.type === 'text-delta') {
     process.stdout.write(event.text);
     midLine = true;
-  } else if (event.type === 'tool-call-started') {
-    say(`  -> ${event.toolName} ${JSON.stringify(event.input)}`);
-  } else if (event.type === 'tool-call-finished') {
-    say(`  <- ${event.toolName} ${event.output}`);
-  } else if (event.type === 'tool-call-failed') {
-    say(`  <- ${event.toolName} failed (${event.reason}): ${event.message}`);
+  }
+  if (event.type === 'tool-call-started')
+    line(`  -> ${event.toolName} ${JSON.stringify(event.input)}`);
+  if (event.type === 'tool-call-finished') line(`  <- ${event.toolName} ${event.output}`);
+  if (event.type === 'tool-call-failed') line(`  <- ${event.toolName} failed: ${event.message}`);
+  if (event.type === 'model-retry')
+    line(`  (${event.error.kind}: retrying in ${event.delayMs} ms)`);
+  if (event.type === 'run-finished') finished = event;
+  if (event.type === 'task-finished') {
+    line(`\ntask-finished: ${event.status}${event.reason ? ` (${event.reason})` : ''}`);
+    break; // the worker's last event for this run
   }
 }
+await worker.stop();
+await working;
 
-const { status, text, usage, costUsd, turns } = await run.result;
-const saved = await checkpoints.load('quickstart');
-say(`\nstatus: ${status}\ntext:   ${text}`);
-console.log(`usage:  ${usage.inputTokens} input + ${usage.outputTokens} output tokens`);
-console.log(`cost:   $${costUsd.toFixed(6)} of a $0.05 budget, over ${turns.length} turns`);
-console.log(`checkpoints: saved ${saved?.version} times, last with status ${saved?.state.status}`);
+const record = await runs.get(runId);
+console.log(`run record: ${record?.status}, attempt ${record?.attempt}`);
+if (finished) {
+  const { usage, costUsd, turns } = finished;
+  console.log(
+    `usage:  ${usage.inputTokens} input + ${usage.outputTokens} output tokens, ${turns} turns`,
+  );
+  console.log(`cost:   $${costUsd.toFixed(6)} of a $0.05 budget`);
+}
+if (record?.status !== 'completed') process.exitCode = 1;
+
+/** Picks the model and says which one it is. */
+async function chooseModel(): Promise<Model> {
+  if (process.env.ANTHROPIC_API_KEY) {
+    console.log('Model: Anthropic claude-sonnet-5-5 (ANTHROPIC_API_KEY is set); this costs money.');
+    const { anthropic } = await import('loopwork/anthropic'); // loads @anthropic-ai/sdk only now
+    return anthropic({ model: 'claude-sonnet-5-5' });
+  }
+  if (process.env.OPENAI_API_KEY) {
+    console.log('Model: OpenAI gpt-6.1-sol (OPENAI_API_KEY is set); this costs money.');
+    const { openai } = await import('loopwork/openai');
+    return openai({ model: 'gpt-6.1-sol' });
+  }
+  console.log('Model: scripted (no ANTHROPIC_API_KEY or OPENAI_API_KEY): offline, no network.');
+  return new ScriptedModel({
+    turns: [
+      {
+        text: 'Let me look up both cities.',
+        toolCalls: [
+          { name: 'get_weather', input: { city: 'Lisbon' } },
+          { name: 'get_weather', input: { city: 'Oslo' } },
+        ],
+      },
+      { toolCalls: [{ name: 'convert_temperature', input: { celsius: 21 } }] },
+      {
+        chunks: [
+          'Lisbon is warmer: ',
+          '21 °C (70 °F) and sunny, ',
+          'while Oslo has 4 °C and rain.',
+        ],
+      },
+    ],
+  });
+}

@@ -3,9 +3,10 @@
  * already finished do not run again.
  *
  * Process 1 is "killed" inside its second tool call (simulated by aborting the run from inside
- * that tool; a real crash is the same minus the final `aborted` checkpoint). Process 2 starts a
- * new `runAgent` with the same `runId` and checkpoint store, and no prompt: it loads the saved
- * state and carries on. Executions are counted by `context.idempotencyKey` (run id + tool call id).
+ * that tool; a real crash is the same minus the final `aborted` checkpoint). Process 2 makes the
+ * very same `runAgent` call (same `runId`, checkpoint store and prompt): it finds the saved state
+ * and carries on; the prompt is ignored, as the run already has it. Executions are counted by
+ * `context.idempotencyKey` (run id + tool call id).
  * The model is scripted: no API key, no network.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -54,12 +55,17 @@ const answer = (request: ModelRequest): ScriptedTurn =>
         ],
       }
     : { text: 'Order 1042 is reserved and paid.' };
-const options = { runId, checkpoints, tools: [reserveStock, chargeCard], toolConcurrency: 1 };
+const options = {
+  runId,
+  checkpoints,
+  tools: [reserveStock, chargeCard],
+  toolConcurrency: 1,
+  prompt: 'Reserve and charge order 1042 ($49.99).',
+};
 
 const first = await runAgent({
   ...options,
   model: new ScriptedModel({ turns: answer }),
-  prompt: 'Reserve and charge order 1042 ($49.99).',
   signal: process1.signal,
 });
 const saved = await checkpoints.load(runId);
@@ -67,7 +73,7 @@ console.log(
   `process 1: ${first.status}; checkpoint has ${saved?.state.toolResults.length} of 2 tool results`,
 );
 
-// A restarted worker: same runId and store, no prompt (a prompt would be appended as a follow-up).
+// A restarted worker makes the same call: the checkpoint under runId is continued, not restarted.
 const model2 = new ScriptedModel({ turns: answer });
 const second = await runAgent({ ...options, model: model2 });
 console.log(`process 2: ${second.status}: "${second.text}"`);
