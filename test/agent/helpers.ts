@@ -10,15 +10,7 @@ import {
 } from 'loopwork';
 import { z } from 'zod';
 
-/** Resolves with what `fn` threw or rejected with (sync throws included); fails if it succeeded. */
-export async function rejectionOf(fn: () => unknown): Promise<Error> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
-}
+export { rejectionOf } from '../helpers/rejection';
 
 /** Collects events pushed to it (use as `onEvent`). */
 export function eventLog() {

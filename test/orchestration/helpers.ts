@@ -51,15 +51,7 @@ export async function waitFor<T>(
   }
 }
 
-/** Resolves with what `fn` threw or rejected with; fails if it succeeded. */
-export async function rejectionOf(fn: () => unknown): Promise<Error> {
-  try {
-    await fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection, but the call succeeded');
-}
+export { rejectionOf } from '../helpers/rejection';
 
 /** One settling call a worker made on a message. */
 export interface QueueCall {
