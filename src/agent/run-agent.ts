@@ -52,7 +52,7 @@ function nextStep(state: RunState): NextStep {
  */
 export async function runAgent(options: AgentOptions): Promise<RunResult> {
   validateAgentOptions(options);
-  return execute(options, options.onEvent ?? (() => {}));
+  return execute(options, options.onEvent);
 }
 
 /**
@@ -78,12 +78,13 @@ export function streamAgent(options: AgentOptions): AgentRun {
 
 async function execute(
   options: AgentOptions,
-  publish: (event: AgentEvent) => void,
+  publish: ((event: AgentEvent) => void) | undefined,
 ): Promise<RunResult> {
   const run = await prepareRun(options);
   // Every event leaves the loop through the redactor (promise 6: no secret in events).
   const redactor = resolveRedactor(options.redact);
-  const emit = (event: AgentEvent) => publish(redactor.value(event));
+  // Nobody listening (runAgent without onEvent): skip building and redacting events' payloads.
+  const emit = publish ? (event: AgentEvent) => publish(redactor.value(event)) : () => {};
   const controller = new AbortController();
   let stopCause: 'aborted' | 'timeout' | undefined;
   const stop = (cause: 'aborted' | 'timeout') => {
