@@ -1,12 +1,22 @@
 /**
  * The consumer side of `bench/queue.ts`, one contender per process: started by it with
- * BENCH_CONTENDER and BENCH_REDIS_PORT set and an IPC channel. It sets its consumer up (one
- * worker, concurrency 50), says `ready`, then reports `done` (with its CPU time) each time the
- * number of acknowledged tasks reaches the total the parent announced before a round.
+ * BENCH_CONTENDER and BENCH_REDIS_PORT (and BENCH_SQS_ENDPOINT for the SQS row) set and an IPC
+ * channel. It sets its consumer up (one worker, concurrency 50), says `ready`, then reports `done`
+ * (with its CPU time) each time the number of acknowledged tasks reaches the total the parent
+ * announced before a round. The in-process memory row uses {@link startLoopworkWorker} directly.
  */
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { createWorker, defineTask, handleTask, type Queue } from 'loopwork';
+import {
+  createWorker,
+  defineTask,
+  type EventLog,
+  type HeartbeatStore,
+  handleTask,
+  type Queue,
+  type RunStore,
+} from 'loopwork';
 import { createBullmqQueue } from 'loopwork/bullmq';
 import {
   createRedisEventLog,
@@ -14,16 +24,29 @@ import {
   createRedisQueue,
   createRedisRunStore,
 } from 'loopwork/redis';
+import { createSqsQueue } from 'loopwork/sqs';
 import { z } from 'zod';
 
+// The AWS SDK warns on every client it creates under Node 20; the bench does not need to hear it.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
 export const CONCURRENCY = 50;
-export type Contender = 'bare' | 'bullmq' | 'loopwork' | 'loopwork-full' | 'loopwork-bullmq';
+export type Contender =
+  | 'bare'
+  | 'bullmq'
+  | 'loopwork'
+  | 'loopwork-full'
+  | 'loopwork-bullmq'
+  | 'loopwork-sqs'
+  | 'loopwork-memory';
 /** Key names each contender uses on the bench's private redis-server. */
 export const BARE_STREAM = 'bench:bare';
 export const BARE_GROUP = 'bench';
 export const BULL_QUEUE = 'bench';
 export const BULL_PREFIX = 'bench-bull';
 export const LOOPWORK_PREFIX = (contender: string) => `bench-${contender}`;
+/** The SQS queue of the SQS row: the no-op task's queue name, which SQS accepts as it is. */
+export const SQS_QUEUE = 'bench';
 /** The no-op task of the loopwork rows, shared with the dispatching side. */
 export const noop = defineTask({
   type: 'noop',
@@ -33,9 +56,72 @@ export const noop = defineTask({
 
 /** Messages between bench/queue.ts and this process. */
 export type ToConsumer = { type: 'expect'; total: number } | { type: 'stop' };
-export type FromConsumer = { type: 'ready' } | { type: 'done'; cpuMicros: number };
+export type FromConsumer =
+  | { type: 'ready' }
+  /** `apiCalls`: SQS API calls of this process during the round, by command (SQS row only). */
+  | { type: 'done'; cpuMicros: number; apiCalls?: Record<string, number> };
 
 const noWork = async () => {};
+
+/** An SQS client for the fauxqs emulator at `endpoint` (any credentials do). */
+export function sqsBenchClient(endpoint: string): SQSClient {
+  return new SQSClient({
+    endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+  });
+}
+
+/** Counts the client's API calls by command into `counts` (`SendMessageCommand` …). */
+export function countApiCalls(client: SQSClient, counts: Map<string, number>): void {
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const name = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'benchCountApiCalls' },
+  );
+}
+
+/**
+ * loopwork's worker as every loopwork row runs it: one worker at concurrency 50 with the no-op
+ * handler, a 30 s lease and 1 s polls; `onAck` is called after each ack.
+ */
+export function startLoopworkWorker(options: {
+  queue: Queue;
+  runs: RunStore;
+  heartbeats?: HeartbeatStore;
+  events?: EventLog;
+  onAck: () => void;
+}): { stop(): Promise<void> } {
+  const { queue } = options;
+  const counting: Queue = {
+    ...queue,
+    async ack(message) {
+      await queue.ack(message);
+      options.onAck();
+    },
+  };
+  const worker = createWorker({
+    queue: counting,
+    runs: options.runs,
+    ...(options.heartbeats ? { heartbeats: options.heartbeats } : {}),
+    ...(options.events ? { events: options.events } : {}),
+    handlers: [handleTask(noop, noWork)],
+    concurrency: CONCURRENCY,
+    leaseMs: 30_000,
+    pollWaitMs: 1_000,
+  });
+  const done = worker.run();
+  return {
+    async stop() {
+      await worker.stop({ graceMs: 1_000 });
+      await done;
+      await queue.close();
+    },
+  };
+}
 
 async function main() {
   const contender = process.env.BENCH_CONTENDER as Contender;
@@ -44,11 +130,16 @@ async function main() {
   let acked = 0;
   let target = Number.POSITIVE_INFINITY;
   let cpuAtStart = process.cpuUsage();
+  const apiCalls = new Map<string, number>();
   const settled = () => {
     acked++;
     if (acked === target) {
       const cpu = process.cpuUsage(cpuAtStart);
-      send({ type: 'done', cpuMicros: cpu.user + cpu.system });
+      send({
+        type: 'done',
+        cpuMicros: cpu.user + cpu.system,
+        ...(apiCalls.size > 0 ? { apiCalls: Object.fromEntries(apiCalls) } : {}),
+      });
     }
   };
   const connections: Redis[] = [];
@@ -119,23 +210,20 @@ async function main() {
   } else {
     // loopwork: the Redis queue and run store (required by the worker); the `full` row adds the
     // heartbeat store and the run event log, as an application with a watchdog and SSE wires it;
-    // the `bullmq` row swaps the queue for the BullMQ adapter (run store still on Redis).
+    // the `bullmq` and `sqs` rows swap the queue for that adapter (run store still on Redis).
     const client = connect();
     const prefix = LOOPWORK_PREFIX(contender);
-    const queue =
-      contender === 'loopwork-bullmq'
-        ? createBullmqQueue({ connection: client, prefix })
-        : createRedisQueue({ client, prefix });
-    const counting: Queue = {
-      ...queue,
-      async ack(message) {
-        await queue.ack(message);
-        settled();
-      },
-    };
+    let sqs: SQSClient | undefined;
+    let queue: Queue;
+    if (contender === 'loopwork-bullmq') queue = createBullmqQueue({ connection: client, prefix });
+    else if (contender === 'loopwork-sqs') {
+      sqs = sqsBenchClient(process.env.BENCH_SQS_ENDPOINT as string);
+      countApiCalls(sqs, apiCalls);
+      queue = createSqsQueue({ client: sqs });
+    } else queue = createRedisQueue({ client, prefix });
     const full = contender === 'loopwork-full';
-    const worker = createWorker({
-      queue: counting,
+    const worker = startLoopworkWorker({
+      queue,
       runs: createRedisRunStore({ client, prefix }),
       ...(full
         ? {
@@ -143,16 +231,11 @@ async function main() {
             events: createRedisEventLog({ client, prefix }),
           }
         : {}),
-      handlers: [handleTask(noop, noWork)],
-      concurrency: CONCURRENCY,
-      leaseMs: 30_000,
-      pollWaitMs: 1_000,
+      onAck: settled,
     });
-    const done = worker.run();
     stop = async () => {
-      await worker.stop({ graceMs: 1_000 });
-      await done;
-      await queue.close();
+      await worker.stop();
+      sqs?.destroy();
     };
   }
 
@@ -160,6 +243,7 @@ async function main() {
     if (message.type === 'expect') {
       acked = 0;
       target = message.total;
+      apiCalls.clear();
       cpuAtStart = process.cpuUsage();
     } else {
       await stop();
