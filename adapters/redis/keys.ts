@@ -4,8 +4,9 @@ import type { Priority } from 'loopwork';
 export const LEVELS: readonly Priority[] = ['high', 'normal', 'low'];
 
 /**
- * Key names. Every key of one queue shares the hash tag `{prefix:queue}`, and every store key the
- * tag `{prefix}`, so each multi-key script touches a single hash slot and works on Redis Cluster.
+ * Key names. Every key of one queue shares the hash tag `{prefix:queue}`, so each script touches
+ * a single hash slot. On Redis Cluster, claim from one queue per call (one worker per task type):
+ * the blocking wait of a claim over several queues reads streams in several slots (CROSSSLOT).
  */
 export function queueKeys(prefix: string, queue: string) {
   const tag = `{${prefix}:q:${queue}}`;

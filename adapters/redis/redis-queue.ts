@@ -74,7 +74,9 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     if (!(name in client)) client.defineCommand(name, script);
   }
   const readyGroups = new Set<string>();
-  let blocking: Redis | undefined;
+  const connections = new Set<Redis>();
+  const idle: Redis[] = [];
+  let rotation = 0;
   let closed = false;
 
   async function ensureGroups(queue: string, force = false): Promise<void> {
@@ -158,10 +160,13 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     waitMs: number,
     signal?: AbortSignal,
   ): Promise<void> {
-    blocking ??= duplicateOf(client);
-    const connection = blocking;
+    // One connection per waiting claim (a blocked connection serves nobody else), reused after.
+    const connection = idle.pop() ?? duplicateOf(client);
+    connections.add(connection);
+    let healthy = true;
     const onAbort = () => {
-      blocking = undefined;
+      healthy = false;
+      connections.delete(connection);
       connection.disconnect();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -179,6 +184,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       if (!closed && !signal?.aborted) throw error;
     } finally {
       signal?.removeEventListener('abort', onAbort);
+      if (healthy && !closed) idle.push(connection);
     }
   }
 
@@ -260,7 +266,9 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           const streams: string[] = [];
           const after: string[] = [];
           let nextDue = Number.POSITIVE_INFINITY;
-          for (const name of queues) {
+          // Start from a different queue each claim, so a busy queue cannot starve the others.
+          const start = rotation++ % queues.length;
+          for (const name of [...queues.slice(start), ...queues.slice(0, start)]) {
             const result = await claimFrom(name, claim, max - taken.length);
             for (const message of result.messages) {
               if (message.deliveryCount <= maxDeliveries) taken.push(message);
@@ -344,7 +352,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
 
     async close() {
       closed = true;
-      blocking?.disconnect();
+      for (const connection of connections) connection.disconnect();
     },
   };
   return queue;

@@ -25,7 +25,9 @@ export async function receiveBatch(options: {
   const request = client.send(
     new ReceiveMessageCommand({
       QueueUrl: info.url,
-      MaxNumberOfMessages: Math.min(10, options.max),
+      // On FIFO queues AWS fills one receive with as many messages of a group as it can, which
+      // would lease two messages of one group at once; one at a time, the group lock holds.
+      MaxNumberOfMessages: info.fifo ? 1 : Math.min(10, options.max),
       VisibilityTimeout: seconds,
       WaitTimeSeconds: options.waitSeconds,
       MessageAttributeNames: ['All'],
