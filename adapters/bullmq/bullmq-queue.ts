@@ -83,6 +83,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
   const waiter = markerWaiter(client);
   let closed = false;
   let closing: Promise<void> | undefined;
+  let rotation = 0;
 
   /** A handle on a job by id, enough to settle it with its lock token. */
   const jobOf = (queue: string, id: string) =>
@@ -238,7 +239,9 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
       const deadline = Date.now() + (claim.waitMs ?? 0);
       while (!closed && !claim.signal?.aborted && queues.length > 0) {
         const taken: ClaimedMessage[] = [];
-        for (const name of queues) {
+        // Start from a different queue each claim, so a busy queue cannot starve the others.
+        const start = rotation++ % queues.length;
+        for (const name of [...queues.slice(start), ...queues.slice(0, start)]) {
           if (taken.length >= max) break;
           try {
             taken.push(...(await takeFrom(name, { ...claim, leaseMs }, max - taken.length)));

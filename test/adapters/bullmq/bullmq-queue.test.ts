@@ -328,3 +328,21 @@ describe('options', () => {
     );
   });
 });
+
+describe('claims over several queues', () => {
+  it('do not let a busy first queue starve the next', async () => {
+    const { queue } = open();
+    for (let i = 0; i < 6; i++) await queue.enqueue('busy', `busy-${i}`);
+    await queue.enqueue('quiet', 'quiet-0');
+    const seen: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const messages = await queue.claim(['busy', 'quiet'], {
+        consumer: 'c1',
+        leaseMs: 30_000,
+        max: 2,
+      });
+      seen.push(...messages.map((m) => m.body));
+    }
+    expect(seen).toContain('quiet-0');
+  });
+});
