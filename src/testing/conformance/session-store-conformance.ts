@@ -155,5 +155,21 @@ export function sessionStoreConformance(options: SessionStoreConformanceOptions)
       assert.deepEqual(await store.load(key), { state: sampleState(key, 'again'), version });
       await store.delete(`${key}-missing`);
     });
+
+    test('version (when implemented) reports the stored version, undefined when none', async (store, key) => {
+      // Optional member: a store without it is never asked (callers then load the state instead).
+      assert.ok(
+        store.version === undefined || typeof store.version === 'function',
+        'version is a method',
+      );
+      if (!store.version) return;
+      assert.equal(await store.version(key), undefined);
+      const first = await store.save(key, sampleState(key, 'v1'), null);
+      assert.equal(await store.version(key), first);
+      const second = await store.save(key, sampleState(key, 'v2'), first);
+      assert.equal(await store.version(key), second);
+      await store.delete(key);
+      assert.equal(await store.version(key), undefined);
+    });
   });
 }
