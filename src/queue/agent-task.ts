@@ -5,7 +5,7 @@ import { runAgent } from '../agent/run-agent';
 import { ConflictError, InvalidStateError, LoopworkError } from '../errors';
 import type { SessionStore, StoredRunState } from '../store/session-store';
 import { defineTask, type TaskDefinition, type TaskOptions } from './task';
-import { handleTask, type TaskContext, type TaskHandler } from './worker';
+import { handleTask, type TaskContext, type TaskHandler } from './task-handler';
 
 const agentPayload: z.ZodType<AgentTaskPayload> = z
   .object({

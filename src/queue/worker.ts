@@ -8,66 +8,7 @@ import type { RunStore } from '../store/run-store';
 import type { ClaimedMessage, Queue } from './queue';
 import { parseEnvelope, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
 import type { TaskEvent } from './task-events';
-
-/** What a task handler receives besides its payload. */
-export interface TaskContext {
-  runId: string;
-  /** The run's attempt (raised by watchdog re-dispatches). */
-  attempt: number;
-  /** How many times this message has been delivered (1 on the first try). */
-  deliveryCount: number;
-  workerId: string;
-  /** Aborted on timeout, lost lease or shutdown; stop promptly and leave your state checkpointed. */
-  signal: AbortSignal;
-  /** Appends to the run's event log (a no-op without one); appends keep their order. */
-  emit(data: unknown): void;
-}
-
-/** How a handler ended, when not plainly completed. */
-export type TaskOutcome = {
-  status: 'completed' | 'waiting_input';
-  /** Kept as the run record's `reason` and in `task-finished` (for example why an agent stopped). */
-  note?: string;
-};
-
-/** A task type with the function that runs it. Create one with {@link handleTask}. */
-export interface TaskHandler<Payload = unknown> {
-  readonly task: TaskDefinition<Payload>;
-  run(payload: Payload, context: TaskContext): Promise<TaskOutcome | undefined | void>;
-}
-
-/** Binds a function to a task definition, typing its payload from the schema. */
-export function handleTask<Payload>(
-  task: TaskDefinition<Payload>,
-  run: TaskHandler<Payload>['run'],
-): TaskHandler<Payload> {
-  return { task, run };
-}
-
-/** How one claimed message ended on this worker. */
-export type JobOutcome =
-  | 'completed'
-  | 'waiting_input'
-  | 'retrying'
-  | 'failed'
-  | 'dead_lettered'
-  | 'interrupted'
-  | 'duplicate'
-  | 'lease_lost'
-  | 'idle';
-
-/** Exit codes of job mode, one per outcome, so a scheduler can tell how a job ended. */
-export const JOB_EXIT_CODES: Readonly<Record<JobOutcome, number>> = {
-  completed: 0,
-  waiting_input: 0,
-  duplicate: 0,
-  idle: 0,
-  failed: 1,
-  dead_lettered: 2,
-  retrying: 3,
-  interrupted: 4,
-  lease_lost: 5,
-};
+import type { JobOutcome, TaskContext, TaskHandler, TaskOutcome } from './task-handler';
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -517,24 +458,4 @@ export function createWorker(options: WorkerOptions): Worker {
 
 function describeFailure(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/**
- * Stops the worker gracefully on SIGTERM or SIGINT (a second signal exits at once).
- * Returns a function that removes the handlers.
- */
-export function stopOnSignals(
-  worker: Worker,
-  signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'],
-): () => void {
-  let received = false;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (received) process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
-    received = true;
-    void worker.stop();
-  };
-  for (const signal of signals) process.on(signal, onSignal);
-  return () => {
-    for (const signal of signals) process.off(signal, onSignal);
-  };
 }
