@@ -19,6 +19,7 @@ import { createBullmqQueue } from 'loopwork/bullmq';
 import { createRedisQueue, createRedisRunStore } from 'loopwork/redis';
 import { createSqsQueue } from 'loopwork/sqs';
 import { freePort, startRedisServer } from '../examples/redis/local-redis';
+import { waitForHealth } from '../test/helpers/fauxqs';
 import {
   BARE_STREAM,
   BULL_PREFIX,
@@ -91,16 +92,7 @@ async function startEmulator(): Promise<Emulator> {
     { stdio: 'ignore', cwd: fileURLToPath(new URL('..', import.meta.url)) },
   );
   const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`fauxqs exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${endpoint}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 400) throw new Error(`fauxqs on port ${port} did not answer /health`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitForHealth(endpoint, child);
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
   let ticksPerSecond = Number.NaN;

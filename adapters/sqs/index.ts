@@ -13,5 +13,6 @@ export type {
   SqsLambdaHandlerOptions,
 } from './lambda';
 export { createSqsLambdaHandler } from './lambda';
-export type { SqsQueue, SqsQueueOptions, SqsRecordLike } from './sqs-queue';
+export type { SqsQueue, SqsRecordLike } from './sqs-queue';
 export { createSqsQueue } from './sqs-queue';
+export type { SqsQueueOptions } from './sqs-queue-options';

@@ -101,16 +101,7 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
     stdio: 'ignore',
   });
   const endpoint = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`fauxqs exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${endpoint}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (i > 200) throw new Error(`fauxqs on port ${port} did not answer /health`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  await waitForHealth(endpoint, child);
   return {
     endpoint,
     port,
@@ -121,4 +112,18 @@ export async function startEmulatorProcess(): Promise<EmulatorProcess> {
       await exited;
     },
   };
+}
+
+/** Waits until a fauxqs process answers `GET /health` (about 10 s at most). */
+export async function waitForHealth(endpoint: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`fauxqs exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${endpoint}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (i > 400) throw new Error(`fauxqs at ${endpoint} did not answer /health`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }
