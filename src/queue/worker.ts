@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { InvalidOptionError, LeaseLostError, LoopworkError } from '../errors';
+import { InvalidOptionError } from '../errors';
 import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/redact';
 import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
+import { Interrupt, type ProcessMessageDeps, processMessage } from './process-message';
 import type { ClaimedMessage, Queue } from './queue';
-import { parseEnvelope, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
-import type { TaskEvent } from './task-events';
-import type { JobOutcome, TaskContext, TaskHandler, TaskOutcome } from './task-handler';
+import type { JobOutcome, TaskHandler } from './task-handler';
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -63,15 +62,6 @@ export interface Worker {
   stats(): WorkerStats;
 }
 
-class Interrupt extends Error {
-  constructor(
-    readonly kind: 'shutdown' | 'timeout' | 'lease_lost' | 'abandoned',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Creates a worker for the given task handlers; it claims only from their queues.
  *
@@ -105,6 +95,18 @@ export function createWorker(options: WorkerOptions): Worker {
     options.handlers.map((handler) => [handler.task.type, handler as TaskHandler]),
   );
   const queues = [...new Set(options.handlers.map((handler) => handler.task.queue))];
+  const deps: ProcessMessageDeps = {
+    queue: options.queue,
+    runs: options.runs,
+    heartbeats: options.heartbeats,
+    events: options.events,
+    handlers,
+    workerId: id,
+    leaseMs,
+    heartbeatTtlMs,
+    redactor,
+    onError,
+  };
   const stopping = new AbortController();
   const running = new Map<string, { controller: AbortController; done: Promise<JobOutcome> }>();
   const stats: WorkerStats = {
@@ -141,7 +143,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   function start(message: ClaimedMessage): Promise<JobOutcome> {
     const controller = new AbortController();
-    const done = handleMessage(message, controller)
+    const done = processMessage(message, controller, deps)
       .catch((error) => {
         onError(error);
         return 'lease_lost' as const;
@@ -154,243 +156,6 @@ export function createWorker(options: WorkerOptions): Worker {
     running.set(message.receipt, { controller, done });
     stats.running = running.size;
     return done;
-  }
-
-  async function handleMessage(
-    message: ClaimedMessage,
-    controller: AbortController,
-  ): Promise<JobOutcome> {
-    let envelope: TaskEnvelope;
-    try {
-      envelope = parseEnvelope(message.body);
-    } catch (error) {
-      await options.queue.deadLetter(message, `malformed message: ${(error as Error).message}`);
-      return 'dead_lettered';
-    }
-    const handler = handlers.get(envelope.type);
-    if (!handler)
-      return deadLetterRun(
-        message,
-        envelope,
-        `unknown task type "${envelope.type}" on queue "${message.queue}"`,
-      );
-    let payload: unknown;
-    try {
-      payload = await parsePayload(handler.task, envelope.payload);
-    } catch (error) {
-      return deadLetterRun(message, envelope, (error as Error).message);
-    }
-    const take = () =>
-      options.runs.transition(envelope.runId, {
-        from: ['queued', 'running', 'waiting_input'],
-        to: 'running',
-        attempt: envelope.attempt,
-        set: { workerId: id },
-      });
-    // The common case in one round trip: the run is still this attempt's and open, so take it.
-    // Only when that fails is the record read, to tell a leftover delivery from a lost run.
-    if (message.deliveryCount <= handler.task.maxAttempts && (await take()))
-      return execute(message, envelope, handler, payload, controller);
-    const record = await options.runs.get(envelope.runId);
-    if (!record)
-      return deadLetterRun(message, envelope, `no run record for run "${envelope.runId}"`);
-    const terminal =
-      record.status === 'completed' ||
-      record.status === 'failed' ||
-      record.status === 'dead_lettered';
-    if (record.attempt > envelope.attempt || (terminal && record.attempt === envelope.attempt)) {
-      // A leftover delivery: the run moved on (re-dispatched) or already ended. Drop it.
-      await options.queue.ack(message);
-      return 'duplicate';
-    }
-    if (message.deliveryCount > handler.task.maxAttempts) {
-      return deadLetterRun(
-        message,
-        envelope,
-        `delivered ${message.deliveryCount} times without finishing (maxAttempts ${handler.task.maxAttempts}); did the worker die each time?`,
-      );
-    }
-    const claimed = await options.runs.transition(envelope.runId, {
-      from: ['queued', 'running', 'waiting_input'],
-      to: 'running',
-      attempt: envelope.attempt,
-      set: { workerId: id },
-    });
-    if (!claimed) {
-      await options.queue.ack(message);
-      return 'duplicate';
-    }
-    return execute(message, envelope, handler, payload, controller);
-  }
-
-  async function execute(
-    message: ClaimedMessage,
-    envelope: TaskEnvelope,
-    handler: TaskHandler,
-    payload: unknown,
-    controller: AbortController,
-  ): Promise<JobOutcome> {
-    const { runId } = envelope;
-    let appends = Promise.resolve();
-    const emit = (data: unknown) => {
-      const log = options.events;
-      if (!log) return;
-      appends = appends.then(() => log.append(runId, redactor.value(data)).then(() => {}));
-      // Reported once the handler ends (`appends.catch(onError)` below); until then a failed
-      // append (the store down longer than its client retries) must not be an unhandled
-      // rejection, which ends a Node process.
-      appends.catch(() => {});
-    };
-    const beat = () =>
-      options.heartbeats?.beat(`run:${runId}`, heartbeatTtlMs, { workerId: id }).catch(onError);
-    // Not awaited: the watchdog reads a run's heartbeat only once the run has not been updated for
-    // runningTimeoutMs, and the transition to running just updated it.
-    void beat();
-    const heartbeat = setInterval(beat, heartbeatTtlMs / 3);
-    const renew = setInterval(() => {
-      options.queue.extend(message, leaseMs).catch((error) => {
-        if (LeaseLostError.isInstance(error))
-          controller.abort(new Interrupt('lease_lost', error.message));
-        else onError(error);
-      });
-    }, leaseMs / 3);
-    const timeout = setTimeout(
-      () =>
-        controller.abort(
-          new Interrupt(
-            'timeout',
-            `task "${handler.task.type}" timed out after ${handler.task.timeoutMs} ms`,
-          ),
-        ),
-      handler.task.timeoutMs,
-    );
-    const context: TaskContext = {
-      runId,
-      attempt: envelope.attempt,
-      deliveryCount: message.deliveryCount,
-      workerId: id,
-      signal: controller.signal,
-      emit,
-    };
-    let outcome: TaskOutcome | undefined;
-    let failure: unknown;
-    try {
-      outcome = (await handler.run(payload, context)) ?? undefined;
-    } catch (error) {
-      failure = error;
-    } finally {
-      clearInterval(heartbeat);
-      clearInterval(renew);
-      clearTimeout(timeout);
-    }
-    const interrupt = controller.signal.aborted
-      ? (controller.signal.reason as Interrupt)
-      : undefined;
-    if (interrupt?.kind === 'abandoned') return 'interrupted';
-    await appends.catch(onError);
-    if (interrupt?.kind === 'lease_lost') return 'lease_lost';
-    if (interrupt?.kind === 'shutdown') {
-      await options.runs.transition(runId, {
-        from: ['running'],
-        to: 'queued',
-        attempt: envelope.attempt,
-        set: { reason: 'worker shut down; released' },
-      });
-      await options.queue.release(message);
-      return 'interrupted';
-    }
-    // Each ending below is recorded only if the run is still this attempt's: when the watchdog
-    // re-dispatched it meanwhile, it belongs to the new attempt, and this delivery is a leftover
-    // that must neither end it nor append a task-finished its stream would stop at.
-    const superseded = async () => {
-      await options.queue.ack(message);
-      return 'duplicate' as const;
-    };
-    if (failure === undefined && !interrupt) {
-      const status = outcome?.status ?? 'completed';
-      const note = outcome?.note === undefined ? undefined : redactor.string(outcome.note);
-      const ended = await options.runs.transition(runId, {
-        from: ['running'],
-        to: status,
-        attempt: envelope.attempt,
-        ...(note === undefined ? {} : { set: { reason: note } }),
-      });
-      if (!ended) return superseded();
-      await finalEvent(runId, {
-        type: 'task-finished',
-        runId,
-        status,
-        ...(note === undefined ? {} : { reason: note }),
-      });
-      await options.queue.ack(message);
-      return status;
-    }
-    // A failure may come from being cut off from the queue longer than the lease (a Redis
-    // outage): another worker may have taken the task over meanwhile, at the same attempt.
-    // Requeueing or failing the run would pull it from under that worker, so first make sure
-    // this delivery is still ours (and keep it ours while the run is written).
-    try {
-      await options.queue.extend(message, leaseMs);
-    } catch (error) {
-      if (LeaseLostError.isInstance(error)) return 'lease_lost';
-      throw error;
-    }
-    const reason = redactor.string(interrupt?.message ?? describeFailure(failure));
-    // A loopwork error that says it is not retryable (bad auth, a prompt over the context window,
-    // a bad option) fails the run now. A conflict is the exception: it is a concurrent writer of
-    // the same state (a superseded delivery still running), and a later attempt continues from
-    // the winner's checkpoint.
-    const permanent =
-      LoopworkError.isInstance(failure) && !failure.retryable && failure.code !== 'conflict';
-    if (!permanent && message.deliveryCount < handler.task.maxAttempts) {
-      const requeued = await options.runs.transition(runId, {
-        from: ['running'],
-        to: 'queued',
-        attempt: envelope.attempt,
-        set: { reason },
-      });
-      if (!requeued) return superseded();
-      await options.queue.release(message, {
-        delayMs: handler.task.retryDelayMs(message.deliveryCount),
-      });
-      return 'retrying';
-    }
-    const failed = await options.runs.transition(runId, {
-      from: ['running'],
-      to: 'failed',
-      attempt: envelope.attempt,
-      set: { reason },
-    });
-    if (!failed) return superseded();
-    await finalEvent(runId, { type: 'task-finished', runId, status: 'failed', reason });
-    await options.queue.ack(message);
-    return 'failed';
-  }
-
-  async function deadLetterRun(
-    message: ClaimedMessage,
-    envelope: TaskEnvelope,
-    unsafeReason: string,
-  ): Promise<JobOutcome> {
-    const reason = redactor.string(unsafeReason);
-    await options.queue.deadLetter(message, reason);
-    const moved = await options.runs.transition(envelope.runId, {
-      from: ['queued', 'running', 'waiting_input'],
-      to: 'dead_lettered',
-      set: { reason },
-    });
-    if (moved)
-      await finalEvent(envelope.runId, {
-        type: 'task-finished',
-        runId: envelope.runId,
-        status: 'dead_lettered',
-        reason,
-      });
-    return 'dead_lettered';
-  }
-
-  async function finalEvent(runId: string, data: TaskEvent): Promise<void> {
-    await options.events?.append(runId, data).catch(onError);
   }
 
   async function waitForSlot(): Promise<void> {
@@ -454,8 +219,4 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     stats: () => ({ ...stats }),
   };
-}
-
-function describeFailure(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
