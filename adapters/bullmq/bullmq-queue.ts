@@ -191,7 +191,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
   }
 
   return {
-    specificationVersion: 'loopwork.queue.v1',
+    specificationVersion: 'loopwork.queue.v2',
     adapter: 'bullmq',
     capabilities: { priority: true, delay: true, dedupe: true, groups: false },
 

@@ -230,7 +230,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
   }
 
   const queue: Queue = {
-    specificationVersion: 'loopwork.queue.v1',
+    specificationVersion: 'loopwork.queue.v2',
     adapter: 'redis',
     capabilities: { priority: true, delay: true, dedupe: true, groups: false },
 

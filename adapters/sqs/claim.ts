@@ -1,5 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import { type ClaimedMessage, InvalidOptionError, type Queue } from 'loopwork';
+import { type ClaimedMessage, type ClaimOptions, InvalidOptionError, type Queue } from 'loopwork';
 import { type Lease, visibilitySeconds } from './lease';
 import { ATTRIBUTE, decodeBody, sdkAttributes, UNGROUPED } from './message-codec';
 import type { QueueDirectory, QueueInfo } from './queue-directory';
@@ -28,12 +28,28 @@ export function createClaimer(options: ClaimerOptions) {
   const { client, maxDeliveries, maxWaitSeconds, onError } = settings;
   let rotation = 0;
 
-  /** Builds the claimed message of one received SQS message; undefined when it is not delivered. */
+  /** The body as enqueued, for a letter: decoded, or read back from the blob store when offloaded. */
+  async function originalBody(
+    sqs: { body: string },
+    blob: string | undefined,
+    attribute: (name: string) => string | undefined,
+  ): Promise<string> {
+    if (blob === undefined) return decodeBody(sqs.body, attribute);
+    const bytes = await settings.blobStore?.get(blob);
+    return bytes === undefined ? '' : Buffer.from(bytes).toString('utf8');
+  }
+
+  /**
+   * Builds the claimed message of one received SQS message; undefined when it is not delivered.
+   * `claim` brings the claim's own delivery limit and dead-letter hook (see ClaimOptions).
+   */
   async function toClaimed(
     info: QueueInfo,
     sqs: Message,
     lease: Lease,
+    claim: Pick<ClaimOptions, 'maxDeliveries' | 'onDeadLetter'> = {},
   ): Promise<ClaimedMessage | undefined> {
+    const limit = Math.min(maxDeliveries, claim.maxDeliveries ?? Number.POSITIVE_INFINITY);
     const attribute = sdkAttributes(sqs.MessageAttributes);
     const blob = attribute(ATTRIBUTE.blob);
     const group = sqs.Attributes?.MessageGroupId;
@@ -54,14 +70,19 @@ export function createClaimer(options: ClaimerOptions) {
     };
     settlement.track(message, lease);
     const sqsOriginal = { body: sqs.Body ?? '', attributes: sqs.MessageAttributes ?? {} };
-    if (message.deliveryCount > maxDeliveries) {
+    if (message.deliveryCount > limit) {
       // This receive counted one more delivery, which no consumer will ever see.
-      await settlement.moveToDeadLetters(
-        message,
-        `delivered ${maxDeliveries} times without being settled (maxDeliveries ${maxDeliveries})`,
-        message.deliveryCount - 1,
-        sqsOriginal,
-      );
+      const deliveries = message.deliveryCount - 1;
+      const reason = `delivered ${deliveries} times without being settled (maxDeliveries ${limit})`;
+      // Told first; when the hook refuses, the message stays invisible until its lease ends.
+      await claim.onDeadLetter?.({
+        id: message.id,
+        queue: message.queue,
+        body: await originalBody(sqsOriginal, blob, attribute),
+        reason,
+        deliveryCount: deliveries,
+      });
+      await settlement.moveToDeadLetters(message, reason, deliveries, sqsOriginal);
       return undefined;
     }
     if (blob === undefined) {
@@ -91,16 +112,17 @@ export function createClaimer(options: ClaimerOptions) {
   /** One ReceiveMessage on one queue; resolves the deliveries it made. */
   async function receive(
     info: QueueInfo,
-    max: number,
+    claim: ClaimOptions,
     seconds: number,
     waitSeconds: number,
     signal: AbortSignal,
   ): Promise<ClaimedMessage[]> {
+    const max = claim.max ?? 1;
     const batch = await receiveBatch({ client, info, max, seconds, waitSeconds, signal });
     const claimed: ClaimedMessage[] = [];
     for (const sqs of batch.messages) {
       try {
-        const message = await toClaimed(info, sqs, batch.lease);
+        const message = await toClaimed(info, sqs, batch.lease, claim);
         if (message) claimed.push(message);
       } catch (error) {
         // One message that cannot be delivered (its blob unreadable, no dead-letter queue for it)
@@ -139,7 +161,7 @@ export function createClaimer(options: ClaimerOptions) {
             ? 0
             : Math.min(single ? maxWaitSeconds : 1, Math.ceil(remaining / 1000));
         const info = infos[(start + i) % infos.length] as QueueInfo;
-        const messages = await receive(info, max, seconds, waitSeconds, controller.signal);
+        const messages = await receive(info, claimOptions, seconds, waitSeconds, controller.signal);
         if (messages.length > 0) return messages;
       }
       return [];

@@ -230,7 +230,7 @@ function recordQueue(state: {
 }): Queue {
   const { next, outcomes, queue, report } = state;
   return {
-    specificationVersion: 'loopwork.queue.v1',
+    specificationVersion: 'loopwork.queue.v2',
     adapter: 'sqs-lambda',
     capabilities: { priority: false, delay: false, dedupe: false, groups: false },
     async enqueue() {

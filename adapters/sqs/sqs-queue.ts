@@ -80,7 +80,7 @@ export function createSqsQueue(options: SqsQueueOptions): SqsQueue {
   });
 
   const queue: SqsQueue = {
-    specificationVersion: 'loopwork.queue.v1',
+    specificationVersion: 'loopwork.queue.v2',
     adapter: 'sqs',
     fifo,
     capabilities: fifo

@@ -95,29 +95,35 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
     return candidates.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
   }
 
-  function take(queues: ReadonlySet<string>, claim: ClaimOptions): ClaimedMessage[] {
+  /**
+   * Leases up to `max` ready messages. A message already delivered `limit` times is leased too
+   * (so no other claim takes it meanwhile), but returned apart, to be dead-lettered.
+   */
+  function take(
+    queues: ReadonlySet<string>,
+    claim: ClaimOptions,
+    limit: number,
+  ): { taken: ClaimedMessage[]; exhausted: Entry[] } {
     const at = now();
     const taken: ClaimedMessage[] = [];
+    const exhausted: Entry[] = [];
     for (const entry of ready(queues, at)) {
       if (taken.length >= (claim.max ?? 1)) break;
-      if (entry.deliveryCount >= maxDeliveries) {
-        moveToDead(
-          entry,
-          `delivered ${entry.deliveryCount} times without being settled (maxDeliveries ${maxDeliveries})`,
-        );
-        continue;
-      }
       if (
         entry.groupId !== undefined &&
         taken.some((m) => m.groupId === entry.groupId && m.queue === entry.queue)
       )
         continue;
-      entry.deliveryCount += 1;
       entry.lease = {
         receipt: randomUUID(),
         consumer: claim.consumer,
         expiresAt: at + claim.leaseMs,
       };
+      if (entry.deliveryCount >= limit) {
+        exhausted.push(entry);
+        continue;
+      }
+      entry.deliveryCount += 1;
       taken.push({
         id: entry.id,
         queue: entry.queue,
@@ -127,7 +133,32 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
         ...(entry.groupId === undefined ? {} : { groupId: entry.groupId }),
       });
     }
-    return taken;
+    return { taken, exhausted };
+  }
+
+  /** Dead-letters messages delivered too often, telling `onDeadLetter` first (see ClaimOptions). */
+  async function deadLetterExhausted(
+    exhausted: readonly Entry[],
+    limit: number,
+    onDeadLetter: ClaimOptions['onDeadLetter'],
+  ): Promise<void> {
+    for (const entry of exhausted) {
+      const receipt = entry.lease?.receipt;
+      const letter: DeadLetter = {
+        id: entry.id,
+        queue: entry.queue,
+        body: entry.body,
+        reason: `delivered ${entry.deliveryCount} times without being settled (maxDeliveries ${limit})`,
+        deliveryCount: entry.deliveryCount,
+      };
+      try {
+        await onDeadLetter?.(letter);
+      } catch {
+        continue; // left leased: it comes back after its lease and is tried again
+      }
+      // Unless someone else took it meanwhile (the hook outlived the lease).
+      if (entries.get(entry.id)?.lease?.receipt === receipt) moveToDead(entry, letter.reason);
+    }
   }
 
   function moveToDead(entry: Entry, reason: string): void {
@@ -155,7 +186,7 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
   }
 
   return {
-    specificationVersion: 'loopwork.queue.v1',
+    specificationVersion: 'loopwork.queue.v2',
     adapter: 'memory',
     capabilities: { priority: true, delay: true, dedupe: true, groups: true },
 
@@ -184,11 +215,17 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
 
     async claim(queues, claim) {
       const names = new Set(queues);
+      const limit = Math.min(maxDeliveries, claim.maxDeliveries ?? Number.POSITIVE_INFINITY);
       const deadline = now() + (claim.waitMs ?? 0);
       while (!closed && !claim.signal?.aborted) {
-        const taken = take(names, claim);
+        const { taken, exhausted } = take(names, claim, limit);
+        if (exhausted.length > 0) {
+          await deadLetterExhausted(exhausted, limit, claim.onDeadLetter);
+          wakeAll();
+        }
         const remaining = deadline - now();
         if (taken.length > 0 || remaining <= 0) return taken;
+        if (exhausted.length > 0) continue; // what they held back may be claimable now
         await new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(timer);

@@ -57,6 +57,19 @@ export interface ClaimOptions {
   waitMs?: number;
   /** Ends the wait early. */
   signal?: AbortSignal;
+  /**
+   * Deliveries allowed per message for this claim: a message that would be delivered more often
+   * is dead-lettered instead of returned. The lower of this and the adapter's own
+   * `maxDeliveries` option applies. @defaultValue the adapter's `maxDeliveries` (unlimited)
+   */
+  maxDeliveries?: number;
+  /**
+   * Called with the letter before a message is dead-lettered for too many deliveries, so the
+   * caller can record the outcome first (a worker ends the run `dead_lettered`). The message is
+   * dead-lettered once it resolves; when it rejects, the message is left leased to this claim and
+   * comes back after its lease, to be tried again.
+   */
+  onDeadLetter?: (letter: DeadLetter) => Promise<void>;
 }
 
 /**
@@ -65,7 +78,7 @@ export interface ClaimOptions {
  */
 export interface Queue {
   /** Contract version this object implements. */
-  readonly specificationVersion: 'loopwork.queue.v1';
+  readonly specificationVersion: 'loopwork.queue.v2';
   /** Adapter name, used in error messages (`memory`, `redis` …). */
   readonly adapter: string;
   readonly capabilities: QueueCapabilities;

@@ -90,6 +90,30 @@ const cases: Array<{
     register: queueCase((q) => ({ ...q, extend: async () => {} })),
   },
   {
+    breaks: 'the queue dead-letters without telling onDeadLetter',
+    caughtBy: [
+      'claim maxDeliveries: dead-letters on the 3rd delivery of 2, telling onDeadLetter first',
+    ],
+    register: queueCase((q) => ({
+      ...q,
+      claim: (queues, { onDeadLetter: _ignored, ...rest }) => q.claim(queues, rest),
+    })),
+  },
+  {
+    breaks: 'claims drain the first queue before looking at the next',
+    caughtBy: ['a claim over several queues does not starve one while another stays full'],
+    register: queueCase((q) => ({
+      ...q,
+      claim: async (queues, options) => {
+        for (const name of queues) {
+          const got = await q.claim([name], { ...options, waitMs: 0 });
+          if (got.length > 0) return got;
+        }
+        return q.claim(queues, options);
+      },
+    })),
+  },
+  {
     breaks: 'session save ignores expectedVersion',
     caughtBy: ['a stale save rejects with ConflictError and changes nothing'],
     register: (runner, broken) =>

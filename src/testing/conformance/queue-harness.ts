@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { InvalidOptionError } from '../../errors';
-import type { ClaimedMessage, EnqueueOptions, Queue, QueueCapabilities } from '../../queue/queue';
+import type {
+  ClaimedMessage,
+  ClaimOptions,
+  EnqueueOptions,
+  Queue,
+  QueueCapabilities,
+} from '../../queue/queue';
 import { type ConformanceRunner, defineTest, type Timing, uniqueName } from './harness';
 
 /** What {@link QueueConformanceOptions.createQueue} is asked to build. */
@@ -109,7 +115,7 @@ async function refusesUnsupported(
 export async function claimEventually(
   queue: Queue,
   queues: readonly string[],
-  claim: { consumer: string; leaseMs: number; max?: number },
+  claim: Omit<ClaimOptions, 'waitMs'>,
   timing: Timing,
 ): Promise<ClaimedMessage[]> {
   const deadline = Date.now() + timing.patienceMs;
@@ -132,10 +138,12 @@ export async function claimNothing(
   queues: readonly string[],
   timing: Timing,
   why: string,
+  claim: Partial<ClaimOptions> = {},
 ): Promise<void> {
   const messages = await queue.claim(queues, {
     consumer: 'conformance-observer',
     leaseMs: timing.leaseMs,
+    ...claim,
     waitMs: timing.settleMs,
   });
   assert.deepEqual(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { LeaseLostError } from '../../errors';
-import type { ClaimedMessage, Queue } from '../../queue/queue';
-import { rejectsWith, sleep } from './harness';
+import type { ClaimedMessage, DeadLetter, Queue } from '../../queue/queue';
+import { pollUntil, rejectsWith, sleep } from './harness';
 import { claimEventually, claimNothing, type QueueSuite } from './queue-harness';
 
 /** Tests of leases, settling, dead letters and concurrent consumers. */
@@ -138,6 +138,94 @@ export function registerQueueLeaseTests(suite: QueueSuite): void {
       assert.ok(dead[0]!.reason.length > 0, 'a dead letter says why');
     },
     { factory: { maxDeliveries: n } },
+  );
+
+  suite.test(
+    'claim maxDeliveries: dead-letters on the 3rd delivery of 2, telling onDeadLetter first',
+    async (s) => {
+      const { id } = await s.queue.enqueue(s.name, 'keeps failing');
+      const told: Array<{ letter: DeadLetter; alreadyDead: number }> = [];
+      const claim = {
+        ...long,
+        maxDeliveries: 2,
+        onDeadLetter: async (letter: DeadLetter) => {
+          // Told before the letter is written, so the caller can record the outcome first.
+          told.push({ letter, alreadyDead: (await s.queue.deadLetters(s.name)).length });
+        },
+      };
+      for (let delivery = 1; delivery <= 2; delivery++) {
+        const [message] = await claimEventually(s.queue, [s.name], claim, timing);
+        assert.equal(message!.deliveryCount, delivery);
+        await s.queue.release(message!);
+      }
+      await claimNothing(s.queue, [s.name], timing, 'the claim allows 2 deliveries', claim);
+      const dead = await pollUntil(
+        async () => {
+          const letters = await s.queue.deadLetters(s.name);
+          return letters.length > 0 ? letters : undefined;
+        },
+        timing.patienceMs,
+        'the message was never dead-lettered',
+      );
+      assert.deepEqual(
+        dead.map((d) => [d.id, d.body, d.deliveryCount]),
+        [[id, 'keeps failing', 2]],
+      );
+      assert.equal(told.length, 1, 'onDeadLetter is called once');
+      assert.equal(told[0]!.alreadyDead, 0, 'onDeadLetter runs before the letter is written');
+      const { letter } = told[0]!;
+      assert.deepEqual(
+        [letter.id, letter.queue, letter.body, letter.deliveryCount, letter.reason],
+        [id, s.name, 'keeps failing', 2, dead[0]!.reason],
+      );
+      assert.ok(letter.reason.length > 0, 'a dead letter says why');
+    },
+  );
+
+  suite.test(
+    'onDeadLetter rejecting leaves the message in circulation; dead-lettered once it succeeds',
+    async (s) => {
+      const { id } = await s.queue.enqueue(s.name, 'poison');
+      let refuse = true;
+      let calls = 0;
+      const claim = {
+        consumer: 'c1',
+        leaseMs: timing.leaseMs,
+        maxDeliveries: 1,
+        onDeadLetter: async () => {
+          calls++;
+          if (refuse) throw new Error('run store unavailable');
+        },
+      };
+      const [first] = await claimEventually(s.queue, [s.name], claim, timing);
+      await s.queue.release(first!);
+      await pollUntil(
+        async () => {
+          const got = await s.queue.claim([s.name], { ...claim, waitMs: timing.settleMs });
+          assert.deepEqual(got, [], 'a message over its deliveries is never returned');
+          return calls > 0 ? true : undefined;
+        },
+        timing.patienceMs * 2,
+        'onDeadLetter was never called for a message over its deliveries',
+      );
+      assert.deepEqual(await s.queue.deadLetters(s.name), [], 'a refused hook writes no letter');
+      refuse = false;
+      const dead = await pollUntil(
+        async () => {
+          await s.queue.claim([s.name], { ...claim, waitMs: timing.settleMs });
+          const letters = await s.queue.deadLetters(s.name);
+          return letters.length > 0 ? letters : undefined;
+        },
+        timing.patienceMs * 2,
+        'the message was not dead-lettered after the hook recovered',
+      );
+      // Receives whose hook refused may count as deliveries (SQS counts every receive).
+      assert.deepEqual(
+        dead.map((d) => d.id),
+        [id],
+      );
+      assert.ok(calls >= 2, 'the hook was asked again after it failed');
+    },
   );
 
   suite.test(
