@@ -1,14 +1,16 @@
 /**
- * A worker dies mid-run; the watchdog notices, and another worker finishes the run from its
- * last checkpoint.
+ * A worker dies mid-run: its lease runs out and another worker takes the run over from its last
+ * checkpoint. Then a run whose message was lost: the watchdog enqueues it again.
  *
- * Worker A is dropped inside the agent's second tool call (`abandon()`: no ack, no release, its
- * heartbeats stop, as if the process were killed). Its lease is long, so the queue alone would
- * redeliver the task only much later. The watchdog finds the run `running` for longer than
- * `runningTimeoutMs` with no live `run:<runId>` heartbeat, marks it failed with the reason and,
- * within the task's `maxAttempts`, re-dispatches it as attempt 2. Worker B resumes it from the
- * checkpoint: `migrate` does not run again; the interrupted `notify` does, with the same
- * idempotency key. The model is scripted (offline).
+ * 1. Worker A is dropped inside the agent's second tool call (`abandon()`: no ack, no release,
+ *    its renewals and heartbeats stop, as if the process were killed). After its lease (300 ms
+ *    here, 10 s by default) the queue delivers the message again; worker B sees the run still
+ *    `running` from that very message, so its holder died: B takes it over as attempt 2 and
+ *    resumes from the checkpoint. `migrate` does not run again; the interrupted `notify` does,
+ *    with the same idempotency key.
+ * 2. A run recorded without a message (a dispatcher that died between the two writes). The
+ *    watchdog finds it `queued` for longer than `queuedTimeoutMs` and enqueues it again; worker B
+ *    runs it. The model is scripted (offline).
  * Run: `npx tsx examples/watchdog.ts`
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,7 +34,7 @@ const queue = createMemoryQueue();
 const runs = createMemoryRunStore();
 const events = createMemoryEventLog();
 const heartbeats = createMemoryHeartbeatStore();
-const dispatcher = createDispatcher({ queue, runs });
+const dispatcher = createDispatcher({ queue, runs, events });
 
 const executed: string[] = [];
 let dropDuringNotify: Worker | undefined; // the worker that "dies" inside the notify tool
@@ -53,7 +55,7 @@ const step = (name: string) =>
 const assistant = agentTask({
   type: 'release',
   checkpoints: createMemorySessionStore(),
-  maxAttempts: 3, // deliveries per message, and attempts the watchdog may start, per run
+  maxAttempts: 3, // attempts a run may start: its first, retries, and take-overs after a crash
   agent: {
     tools: [step('migrate'), step('notify')],
     model: new ScriptedModel({
@@ -73,44 +75,61 @@ const worker = (id: string) =>
     events,
     heartbeats, // `run:<runId>` while a run is in progress, every heartbeatTtlMs / 3
     heartbeatTtlMs: 300,
-    leaseMs: 60_000,
+    leaseMs: 300, // production: seconds (default 10 s)
     handlers: [assistant.handler],
   });
+
+// --- 1. a worker dies: the lease brings the run to another worker ---
+const { runId } = await dispatcher.dispatch(assistant.task, { prompt: 'Release v2.' });
+const workerA = worker('worker-a');
+dropDuringNotify = workerA;
+console.log(`worker-a: ${await workerA.runOnce()} (dropped inside "notify")`);
+const orphaned = await runs.get(runId);
+console.log(`run: ${orphaned?.status}, attempt ${orphaned?.attempt}, worker ${orphaned?.workerId}`);
+
+const workerB = worker('worker-b');
+const outcome = await workerB.runOnce({ waitMs: 2_000 }); // waits out worker A's lease
+const finished = await runs.get(runId);
+console.log(`worker-b: ${outcome}; run ${finished?.status} as attempt ${finished?.attempt}`);
+for (const { data } of await events.read(runId)) {
+  const { type, status, resumed } = data as Record<string, unknown>;
+  if (type === 'run-started') console.log(`  event run-started (resumed: ${resumed})`);
+  if (type === 'task-finished') console.log(`  event task-finished (${status})`);
+}
+for (const line of executed) console.log(`executed ${line}`);
+
+// --- 2. a run with no message: the watchdog enqueues it again ---
 const watchdog = createWatchdog({
   runs,
   heartbeats,
   dispatcher,
   events,
   tasks: [assistant.task],
-  runningTimeoutMs: 500, // production: minutes (default 15), well above heartbeatTtlMs
+  queuedTimeoutMs: 200, // production: minutes (default 5), longer than a queue wait
 });
-
-const { runId } = await dispatcher.dispatch(assistant.task, { prompt: 'Release v2.' });
-const workerA = worker('worker-a');
-dropDuringNotify = workerA;
-console.log(`worker-a: ${await workerA.runOnce()} (dropped inside "notify"; its lease is kept)`);
-
-await sleep(600); // past heartbeatTtlMs and runningTimeoutMs
-const stale = await runs.get(runId);
-const beat = await heartbeats.get(`run:${runId}`);
-console.log(
-  `stale: status ${stale?.status}, worker ${stale?.workerId}, untouched for ` +
-    `${Date.now() - (stale?.updatedAt ?? 0)} ms, heartbeat ${beat ? 'alive' : 'expired'}`,
-);
-
+const now = Date.now();
+await runs.create({
+  runId: 'lost-message',
+  taskType: assistant.task.type,
+  status: 'queued',
+  payload: { prompt: 'Release v3.' },
+  attempt: 0,
+  maxAttempts: assistant.task.maxAttempts,
+  version: 1,
+  queuedAt: now,
+  updatedAt: now,
+});
+await sleep(250);
 console.log(`watchdog.check(): ${JSON.stringify(await watchdog.check())}`);
-const requeued = await runs.get(runId);
-console.log(`run: ${requeued?.status}, attempt ${requeued?.attempt}, reason "${requeued?.reason}"`);
+console.log(`worker-b: ${await workerB.runOnce({ waitMs: 1_000 })}`);
+const rescued = await runs.get('lost-message');
+console.log(`lost-message: ${rescued?.status}, output "${rescued?.output}"`);
 
-const outcome = await worker('worker-b').runOnce({ waitMs: 1_000 });
-console.log(`worker-b: ${outcome}`);
-for (const { data } of await events.read(runId)) {
-  const { type, attempt, status, resumed } = data as Record<string, unknown>;
-  if (type === 'run-started') console.log(`  event run-started (resumed: ${resumed})`);
-  if (type === 'task-retried') console.log(`  event task-retried (attempt ${attempt})`);
-  if (type === 'task-finished') console.log(`  event task-finished (${status})`);
-}
-for (const line of executed) console.log(`executed ${line}`);
-if (outcome !== 'completed' || executed.filter((e) => e.startsWith('migrate')).length !== 1) {
+if (
+  outcome !== 'completed' ||
+  finished?.attempt !== 2 ||
+  executed.filter((e) => e.startsWith('migrate')).length !== 2 || // one per run
+  rescued?.status !== 'completed'
+) {
   process.exitCode = 1;
 }

@@ -9,10 +9,11 @@ export type { RedisEventLogOptions } from './redis-event-log';
 export { createRedisEventLog } from './redis-event-log';
 export type { RedisQueueOptions } from './redis-queue';
 export { createRedisQueue } from './redis-queue';
-export type { RedisStoreOptions } from './redis-stores';
+export type { RedisRunStoreOptions } from './redis-run-store';
+export { createRedisRunStore } from './redis-run-store';
+export type { RedisSessionStoreOptions, RedisStoreOptions } from './redis-stores';
 export {
   createRedisBlobStore,
   createRedisHeartbeatStore,
-  createRedisRunStore,
   createRedisSessionStore,
 } from './redis-stores';

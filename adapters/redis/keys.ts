@@ -30,6 +30,7 @@ export function storeKeys(prefix: string) {
     session: (key: string) => `{${prefix}:session:${key}}`,
     run: (runId: string) => `${tag}:run:${runId}`,
     runsByStatus: (status: string) => `${tag}:runs:${status}`,
+    runsAll: `${tag}:runs-all`,
     heartbeat: (key: string) => `${tag}:hb:${key}`,
     heartbeats: `${tag}:hb`,
     events: (runId: string) => `{${prefix}:events:${runId}}`,

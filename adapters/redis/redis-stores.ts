@@ -4,11 +4,11 @@ import {
   ConflictError,
   type Heartbeat,
   type HeartbeatStore,
+  InvalidOptionError,
   parseRunState,
-  type RunRecord,
   type RunState,
-  type RunStore,
   type SessionStore,
+  STORE_DEFAULTS,
 } from 'loopwork';
 import { storeKeys } from './keys';
 
@@ -21,7 +21,7 @@ export interface RedisStoreOptions {
 }
 
 const STORE_SCRIPTS = {
-  /** KEYS: session hash. ARGV: expected version ('' = none), json. → {new version, ''} or {-1, actual} */
+  /** KEYS: session hash. ARGV: expected version ('' = none), json, ttl ms ('' = keep). → {new version, ''} or {-1, actual} */
   saveSession: {
     numberOfKeys: 1,
     lua: `
@@ -29,64 +29,18 @@ local current = redis.call('HGET', KEYS[1], 'version')
 if (current or '') ~= ARGV[1] then return {-1, current or ''} end
 local version = (tonumber(current) or 0) + 1
 redis.call('HSET', KEYS[1], 'version', version, 'state', ARGV[2])
+if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return {version, ''}`,
-  },
-  /** KEYS: run hash, status index. ARGV: runId, status, updatedAt, then field/value pairs. → 1 | 0 exists */
-  createRun: {
-    numberOfKeys: 2,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-return 1`,
-  },
-  /**
-   * KEYS: run hash. ARGV: index key prefix, runId, from (csv), to, attempt ('' = any), now,
-   * unchangedSince ('' = any), then field/value pairs to set. updatedAt only ever grows, so
-   * unchangedSince tells apart two transitions in one millisecond. Fields are updated in place: the payload is never decoded in Lua,
-   * whose cjson would turn [] into {} and round numbers to 14 digits.
-   */
-  transitionRun: {
-    numberOfKeys: 1,
-    lua: `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return 0 end
-local allowed = false
-for candidate in string.gmatch(ARGV[3], '[^,]+') do if candidate == status then allowed = true end end
-if not allowed then return 0 end
-if ARGV[5] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[5] then return 0 end
-local previous = redis.call('HGET', KEYS[1], 'updatedAt')
-if ARGV[7] ~= '' and previous ~= ARGV[7] then return 0 end
-local updatedAt = string.format('%d', math.max(tonumber(ARGV[6]), (tonumber(previous) or 0) + 1))
-redis.call('HSET', KEYS[1], 'status', ARGV[4], 'updatedAt', updatedAt)
-if #ARGV > 7 then redis.call('HSET', KEYS[1], unpack(ARGV, 8)) end
-redis.call('ZREM', ARGV[1] .. status, ARGV[2])
-redis.call('ZADD', ARGV[1] .. ARGV[4], updatedAt, ARGV[2])
-return redis.call('HGETALL', KEYS[1])`,
   },
 } as const;
 
 type StoreClient = Redis & {
-  createRun(
-    run: string,
-    index: string,
-    runId: string,
-    status: string,
-    updatedAt: number,
-    ...fields: string[]
-  ): Promise<number>;
-  saveSession(key: string, expected: string, json: string): Promise<[number, string]>;
-  transitionRun(
-    run: string,
-    indexPrefix: string,
-    runId: string,
-    from: string,
-    to: string,
-    attempt: string,
-    now: number,
-    unchangedSince: string,
-    ...fields: string[]
-  ): Promise<string[] | number>;
+  saveSession(
+    key: string,
+    expected: string,
+    json: string,
+    ttlMs: string,
+  ): Promise<[number, string]>;
 };
 
 function scripted(client: Redis): StoreClient {
@@ -96,13 +50,24 @@ function scripted(client: Redis): StoreClient {
   return client as StoreClient;
 }
 
+/** Options of {@link createRedisSessionStore}. */
+export interface RedisSessionStoreOptions extends RedisStoreOptions {
+  /** A checkpoint or session expires this long after its last save. @defaultValue STORE_DEFAULTS.checkpointRetentionMs (kept) */
+  retainMs?: number;
+}
+
 /**
  * Run checkpoints on Redis: one hash per key with the state and its version; saves are a
  * compare-and-set in a Lua script, so a stale write is refused with `ConflictError`.
  */
-export function createRedisSessionStore(options: RedisStoreOptions): SessionStore {
+export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
   const client = scripted(options.client);
   const keys = storeKeys(options.prefix ?? 'loopwork');
+  const retainMs = options.retainMs ?? STORE_DEFAULTS.checkpointRetentionMs;
+  if (retainMs !== undefined && !(Number.isFinite(retainMs) && retainMs > 0))
+    throw new InvalidOptionError(
+      `[loopwork:redis] retainMs must be a positive number, got ${retainMs}`,
+    );
   return {
     specificationVersion: 'loopwork.session-store.v1',
     async load(key) {
@@ -119,6 +84,7 @@ export function createRedisSessionStore(options: RedisStoreOptions): SessionStor
         keys.session(key),
         expectedVersion === null ? '' : String(expectedVersion),
         JSON.stringify(state),
+        retainMs === undefined ? '' : String(Math.ceil(retainMs)),
       );
       if (Number(version) < 0) {
         const stored = actual === '' ? null : Number(actual);
@@ -136,89 +102,6 @@ export function createRedisSessionStore(options: RedisStoreOptions): SessionStor
     async version(key) {
       const version = await client.hget(keys.session(key), 'version');
       return version === null ? undefined : Number(version);
-    },
-  };
-}
-
-// A run record is a hash: scalar fields as themselves, `payload` as JSON, so Lua can compare and
-// set status and attempt without decoding anything the application owns.
-function toFields(record: Partial<RunRecord>): string[] {
-  return Object.entries(record).flatMap(([key, value]) =>
-    value === undefined ? [] : [key, key === 'payload' ? JSON.stringify(value) : String(value)],
-  );
-}
-
-function fromFields(hash: Record<string, string>): RunRecord | undefined {
-  if (hash.runId === undefined) return undefined;
-  return {
-    runId: hash.runId,
-    taskType: hash.taskType ?? '',
-    status: hash.status as RunRecord['status'],
-    attempt: Number(hash.attempt),
-    payload: hash.payload === undefined ? undefined : JSON.parse(hash.payload),
-    createdAt: Number(hash.createdAt),
-    updatedAt: Number(hash.updatedAt),
-    ...(hash.groupId === undefined ? {} : { groupId: hash.groupId }),
-    ...(hash.workerId === undefined ? {} : { workerId: hash.workerId }),
-    ...(hash.reason === undefined ? {} : { reason: hash.reason }),
-  };
-}
-
-/**
- * Run records on Redis: a hash per run plus one sorted set per status scored by `updatedAt`,
- * which answers the watchdog's stale-run query without scanning. Transitions are a Lua
- * compare-and-set on status (and attempt).
- */
-export function createRedisRunStore(options: RedisStoreOptions): RunStore {
-  const client = scripted(options.client);
-  const keys = storeKeys(options.prefix ?? 'loopwork');
-  const indexPrefix = keys.runsByStatus('');
-  const read = async (runId: string) => fromFields(await client.hgetall(keys.run(runId)));
-  return {
-    specificationVersion: 'loopwork.run-store.v1',
-    async create(record) {
-      const created = await client.createRun(
-        keys.run(record.runId),
-        keys.runsByStatus(record.status),
-        record.runId,
-        record.status,
-        record.updatedAt,
-        ...toFields(record),
-      );
-      if (Number(created) !== 1) {
-        throw new ConflictError(`[loopwork:redis] run "${record.runId}" already exists`, null, 1);
-      }
-    },
-    get: read,
-    async transition(runId, transition) {
-      const moved = await client.transitionRun(
-        keys.run(runId),
-        indexPrefix,
-        runId,
-        transition.from.join(','),
-        transition.to,
-        transition.attempt === undefined ? '' : String(transition.attempt),
-        Date.now(),
-        transition.unchangedSince === undefined ? '' : String(transition.unchangedSince),
-        ...toFields(transition.set ?? {}),
-      );
-      if (!Array.isArray(moved)) return undefined;
-      const hash: Record<string, string> = {};
-      for (let i = 0; i + 1 < moved.length; i += 2)
-        hash[moved[i] as string] = moved[i + 1] as string;
-      return fromFields(hash);
-    },
-    async listStale(status, updatedBefore, limit = 100) {
-      const ids = await client.zrangebyscore(
-        keys.runsByStatus(status),
-        '-inf',
-        `(${updatedBefore}`,
-        'LIMIT',
-        0,
-        limit,
-      );
-      const records = await Promise.all(ids.map(read));
-      return records.filter((record): record is RunRecord => record !== undefined);
     },
   };
 }

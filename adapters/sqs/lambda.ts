@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type ClaimedMessage,
+  type ClaimOptions,
   createWorker,
   InvalidOptionError,
   type Queue,
@@ -63,7 +64,17 @@ export interface LambdaContextLike {
 export interface SqsLambdaHandlerOptions
   extends Pick<
     WorkerOptions,
-    'runs' | 'handlers' | 'events' | 'heartbeats' | 'onError' | 'redact' | 'heartbeatTtlMs'
+    | 'runs'
+    | 'handlers'
+    | 'events'
+    | 'heartbeats'
+    | 'blobs'
+    | 'onError'
+    | 'redact'
+    | 'heartbeatTtlMs'
+    | 'maxDeliveries'
+    | 'abortGraceMs'
+    | 'maxOutputBytes'
   > {
   /**
    * The SQS queue the records come from (`createSqsQueue`, of the same type). With it, successful
@@ -75,7 +86,7 @@ export interface SqsLambdaHandlerOptions
   queue?: SqsQueue;
   /** Records of a standard queue run at once (FIFO records always run one by one, in order). @defaultValue 1 */
   concurrency?: number;
-  /** Lease renewed every third of it while a task runs (only with `queue`). @defaultValue 60000 */
+  /** Lease renewed every third of it while a task runs (only with `queue`). @defaultValue WORKER_DEFAULTS.leaseMs (10 s) */
   leaseMs?: number;
   /**
    * Time before the function's timeout at which running tasks are interrupted, so they checkpoint
@@ -133,26 +144,13 @@ export function createSqsLambdaHandler(
   return async (event, context = {}) => {
     const records = event.Records ?? [];
     const outcomes = new Map<string, 'done' | 'again'>();
-    const messages = new Map<string, ClaimedMessage>();
-    for (const record of records) {
-      try {
-        const message = options.queue ? await options.queue.adoptRecord(record) : messageOf(record);
-        if (message) messages.set(record.messageId, message);
-        // Settled on arrival by the adapter: dead-lettered after too many deliveries, or dropped.
-        else outcomes.set(record.messageId, 'done');
-      } catch (error) {
-        report(error);
-        outcomes.set(record.messageId, 'again');
-      }
-    }
-
-    const next: ClaimedMessage[] = [];
+    const next: SqsEventRecord[] = [];
     const worker = createWorker({
       ...options,
       queue: recordQueue({ next, outcomes, queue: options.queue, report }),
       id: `lambda-${context.awsRequestId ?? randomUUID().slice(0, 8)}`,
       concurrency: 1,
-      pollWaitMs: 0,
+      pollWaitMs: 1,
       ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     });
     let stopped = false;
@@ -172,15 +170,13 @@ export function createSqsLambdaHandler(
       if (fifo) {
         // AWS's rule for FIFO sources: stop at the first failure, report it and all after it.
         for (const record of records) {
-          const message = messages.get(record.messageId);
-          if (message && !stopped) {
-            next.push(message);
-            await worker.runOnce({ waitMs: 0 });
-          }
+          if (stopped) break;
+          next.push(record);
+          await worker.runOnce({ waitMs: 0 });
           if (outcomes.get(record.messageId) !== 'done') break;
         }
       } else {
-        next.push(...messages.values());
+        next.push(...records);
         const lane = async () => {
           while (next.length > 0 && !stopped) await worker.runOnce({ waitMs: 0 });
         };
@@ -223,12 +219,29 @@ function messageOf(record: SqsEventRecord): ClaimedMessage {
  * SQS at once (delete, visibility, dead-letter queue).
  */
 function recordQueue(state: {
-  next: ClaimedMessage[];
+  next: SqsEventRecord[];
   outcomes: Map<string, 'done' | 'again'>;
   queue: SqsQueue | undefined;
   report: (error: unknown) => void;
 }): Queue {
   const { next, outcomes, queue, report } = state;
+
+  /**
+   * A record as a message, adopted with the worker's delivery limit and dead-letter hook; undefined
+   * when it was settled on arrival (dead-lettered after too many deliveries, or dropped).
+   */
+  async function adopt(record: SqsEventRecord, claim: ClaimOptions) {
+    if (queue) return queue.adoptRecord(record, claim);
+    const message = messageOf(record);
+    const limit = claim.maxDeliveries ?? Number.POSITIVE_INFINITY;
+    if (message.deliveryCount <= limit) return message;
+    // No queue to dead-letter it in: the run still ends, and the redrive policy moves the record.
+    const reason = `delivered ${message.deliveryCount - 1} times without being settled (maxDeliveries ${limit})`;
+    await claim.onDeadLetter?.({ ...message, reason, deliveryCount: message.deliveryCount - 1 });
+    outcomes.set(record.messageId, 'again');
+    return undefined;
+  }
+
   return {
     specificationVersion: 'loopwork.queue.v2',
     adapter: 'sqs-lambda',
@@ -237,9 +250,19 @@ function recordQueue(state: {
       throw new InvalidOptionError('[loopwork:sqs] the Lambda handler does not enqueue');
     },
     async claim(_queues, claim) {
-      if (claim.signal?.aborted) return [];
-      const message = next.shift();
-      return message ? [message] : [];
+      while (!claim.signal?.aborted) {
+        const record = next.shift();
+        if (!record) return [];
+        try {
+          const message = await adopt(record, claim);
+          if (message) return [message];
+          if (!outcomes.has(record.messageId)) outcomes.set(record.messageId, 'done');
+        } catch (error) {
+          report(error);
+          outcomes.set(record.messageId, 'again');
+        }
+      }
+      return [];
     },
     async ack(message) {
       // Lambda deletes unreported records after the batch; deleting now also spares them a

@@ -1,5 +1,5 @@
 import type { Message } from '@aws-sdk/client-sqs';
-import type { ClaimedMessage, Queue } from 'loopwork';
+import type { ClaimedMessage, ClaimOptions, Queue } from 'loopwork';
 import { createClaimer } from './claim';
 import { peekDeadLetters } from './dead-letter-queue';
 import { createEnqueue } from './enqueue';
@@ -26,9 +26,13 @@ export interface SqsQueue extends Queue {
    * Turns a record of a Lambda SQS event into a message this queue can ack, release, extend and
    * dead-letter. Its lease is the one Lambda holds; the adapter does not time it (see the docs).
    * Undefined when the record was settled on arrival: delivered more than `maxDeliveries` times
-   * (dead-lettered), or a redelivery of an offloaded body already acked (deleted).
+   * (dead-lettered, after `claim.onDeadLetter`), or a redelivery of an offloaded body already acked
+   * (deleted). `claim` brings a delivery limit and dead-letter hook, as a claim does.
    */
-  adoptRecord(record: SqsRecordLike): Promise<ClaimedMessage | undefined>;
+  adoptRecord(
+    record: SqsRecordLike,
+    claim?: Pick<ClaimOptions, 'maxDeliveries' | 'onDeadLetter'>,
+  ): Promise<ClaimedMessage | undefined>;
 }
 
 /**
@@ -107,7 +111,7 @@ export function createSqsQueue(options: SqsQueueOptions): SqsQueue {
       });
     },
 
-    async adoptRecord(record) {
+    async adoptRecord(record, claim = {}) {
       const attribute = (name: string) => record.messageAttributes?.[name]?.stringValue;
       const name =
         attribute(ATTRIBUTE.queue) ??
@@ -129,7 +133,12 @@ export function createSqsQueue(options: SqsQueueOptions): SqsQueue {
       };
       // Lambda holds the lease: the queue's visibility timeout outlasts the function's timeout,
       // so the adapter does not time it (extend still asks SQS, and the 12-hour cap still holds).
-      return toClaimed(info, sqs, { receivedAt: Date.now(), expiresAt: Number.POSITIVE_INFINITY });
+      return toClaimed(
+        info,
+        sqs,
+        { receivedAt: Date.now(), expiresAt: Number.POSITIVE_INFINITY },
+        claim,
+      );
     },
 
     async close() {

@@ -1,54 +1,113 @@
-import { ConflictError } from '../errors';
+import { ConflictError, InvalidOptionError } from '../errors';
+import { isFinal } from '../queue/lifecycle';
 import type { BlobStore } from '../store/blob-store';
+import { STORE_DEFAULTS } from '../store/defaults';
 import { compareEventIds, type EventLog, type LoggedEvent } from '../store/event-log';
 import type { Heartbeat, HeartbeatStore } from '../store/heartbeat-store';
+import {
+  decodeCursor,
+  encodeCursor,
+  isAfter,
+  limitOf,
+  matches,
+  scoreOf,
+  stalenessClock,
+} from '../store/run-list';
 import type { RunRecord, RunStore } from '../store/run-store';
 
 const copy = <T>(value: T): T => structuredClone(value);
 
+/** Options of {@link createMemoryRunStore}. */
+export interface MemoryRunStoreOptions {
+  /** Final runs are dropped this long after they end. @defaultValue STORE_DEFAULTS.runRetentionMs (7 days) */
+  retainMs?: number;
+  /** Clock, for tests. @defaultValue Date.now */
+  now?: () => number;
+}
+
 /**
- * In-process {@link RunStore}: the reference implementation.
+ * In-process {@link RunStore}: the reference implementation. Final runs expire `retainMs` after
+ * they end (swept lazily, at most once a second).
  *
  * @example
  * ```ts
  * const runs = createMemoryRunStore();
  * ```
  */
-export function createMemoryRunStore(): RunStore {
+export function createMemoryRunStore(options: MemoryRunStoreOptions = {}): RunStore {
+  const retainMs = options.retainMs ?? STORE_DEFAULTS.runRetentionMs;
+  if (!(Number.isFinite(retainMs) && retainMs > 0))
+    throw new InvalidOptionError(`retainMs must be a positive number, got ${retainMs}`);
+  const now = options.now ?? Date.now;
   const records = new Map<string, RunRecord>();
+  let sweptAt = 0;
+  const sweep = () => {
+    const at = now();
+    if (at - sweptAt < 1_000) return;
+    sweptAt = at;
+    for (const [runId, record] of records)
+      if (isFinal(record.status) && record.updatedAt + retainMs <= at) records.delete(runId);
+  };
   return {
-    specificationVersion: 'loopwork.run-store.v1',
+    specificationVersion: 'loopwork.run-store.v2',
     async create(record) {
+      sweep();
       if (records.has(record.runId)) {
         throw new ConflictError(`[loopwork:memory] run "${record.runId}" already exists`, null, 1);
       }
       records.set(record.runId, copy(record));
     },
     async get(runId) {
+      sweep();
       const record = records.get(runId);
       return record && copy(record);
     },
     async transition(runId, transition) {
       const record = records.get(runId);
       if (!record || !transition.from.includes(record.status)) return undefined;
-      if (transition.attempt !== undefined && record.attempt !== transition.attempt) {
+      if (transition.version !== undefined && record.version !== transition.version)
         return undefined;
-      }
-      if (
-        transition.unchangedSince !== undefined &&
-        record.updatedAt !== transition.unchangedSince
-      ) {
+      if (transition.attempt !== undefined && record.attempt !== transition.attempt)
         return undefined;
-      }
-      // Strictly increasing, so `unchangedSince` tells two transitions in one millisecond apart.
-      const updatedAt = Math.max(Date.now(), record.updatedAt + 1);
-      Object.assign(record, transition.set, { status: transition.to, updatedAt });
+      // Strictly increasing, so two writes in one millisecond still tell apart.
+      const updatedAt = Math.max(now(), record.updatedAt + 1);
+      Object.assign(record, copy(transition.set ?? {}), {
+        status: transition.to,
+        version: record.version + 1,
+        updatedAt,
+      });
+      for (const field of transition.unset ?? []) delete record[field];
       return copy(record);
     },
-    async listStale(status, updatedBefore, limit = 100) {
+    async list(query = {}) {
+      sweep();
+      const limit = limitOf(query);
+      const cursor = decodeCursor(query.cursor);
+      const page = [...records.values()]
+        .filter((record) => matches(record, query))
+        .map((record) => ({
+          record,
+          position: { score: scoreOf(record, query), runId: record.runId },
+        }))
+        .filter(({ position }) => isAfter(position, cursor))
+        .sort(
+          (a, b) =>
+            b.position.score - a.position.score || (a.position.runId < b.position.runId ? 1 : -1),
+        )
+        .slice(0, limit + 1);
+      const more = page.length > limit;
+      const runs = page.slice(0, limit);
+      const last = runs.at(-1);
+      return {
+        runs: runs.map(({ record }) => copy(record)),
+        ...(more && last ? { cursor: encodeCursor(last.position) } : {}),
+      };
+    },
+    async listStale(status, before, limit = 100) {
+      sweep();
       return [...records.values()]
-        .filter((record) => record.status === status && record.updatedAt < updatedBefore)
-        .sort((a, b) => a.updatedAt - b.updatedAt)
+        .filter((record) => record.status === status && stalenessClock(record) < before)
+        .sort((a, b) => stalenessClock(a) - stalenessClock(b))
         .slice(0, limit)
         .map(copy);
     },

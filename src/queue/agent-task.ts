@@ -2,10 +2,17 @@ import { z } from 'zod';
 import type { AgentOptions } from '../agent/options';
 import type { RunResult } from '../agent/result';
 import { runAgent } from '../agent/run-agent';
-import { ConflictError, InvalidStateError, LoopworkError } from '../errors';
+import { ConflictError, InvalidStateError, LeaseLostError } from '../errors';
 import type { SessionStore, StoredRunState } from '../store/session-store';
+import { isRetryable } from './attempt-failure';
 import { defineTask, type TaskDefinition, type TaskOptions } from './task';
-import { handleTask, type TaskContext, type TaskHandler } from './task-handler';
+import {
+  handleTask,
+  outcome,
+  type TaskContext,
+  type TaskHandler,
+  type TaskOutcome,
+} from './task-handler';
 
 const agentPayload: z.ZodType<AgentTaskPayload> = z
   .object({
@@ -52,9 +59,13 @@ export interface AgentTaskOptions
 
 /**
  * A ready task type that runs an agent: checkpointed after every step, so a redelivered task
- * resumes from its last completed step; its events go to the run's event log; a suspended agent
- * leaves the run `waiting_input`, and a follow-up dispatch with the same `sessionId` continues the
- * conversation from the stored session.
+ * resumes from its last completed step; its events go to the run's event log; its result — the
+ * final text as output, usage, cost, and the status the agent stopped with (`completed`,
+ * `max_turns`, `budget_exceeded` with the budget, `timed_out` by `maxDurationMs`) — goes on the run
+ * record. A suspended agent leaves the run `waiting_input`, and a follow-up dispatch with the same
+ * `sessionId` continues the conversation from the stored session. A failed agent run is a failed
+ * attempt (retried when its error is retryable). Checkpoint writes are fenced: an attempt
+ * abandoned after its timeout cannot write over the attempt that took the run over.
  *
  * @example
  * ```ts
@@ -65,39 +76,84 @@ export interface AgentTaskOptions
  */
 export function agentTask(options: AgentTaskOptions): {
   task: TaskDefinition<AgentTaskPayload>;
-  handler: TaskHandler<AgentTaskPayload>;
+  handler: TaskHandler<AgentTaskPayload, string>;
 } {
   const { checkpoints, agent, sessionCacheSize, ...taskOptions } = options;
   const cache = new SessionCache(sessionCacheSize ?? 100);
   const task = defineTask({ type: 'agent', ...taskOptions, payload: agentPayload });
-  const handler = handleTask(task, async (payload, context) => {
+  const handler = handleTask<AgentTaskPayload, string>(task, async (payload, context) => {
     const settings = typeof agent === 'function' ? agent(payload, context) : agent;
-    const start = await startingPoint(checkpoints, cache, payload, context.runId);
+    const store = fenced(checkpoints, context);
+    const start = await startingPoint(store, cache, payload, context.runId);
     const result = await runAgent({
       ...settings,
       ...start.options,
       runId: context.runId,
-      checkpoints,
+      checkpoints: store,
       signal: context.signal,
       onEvent: context.emit,
     });
     if (context.signal.aborted) throw context.signal.reason;
-    if (result.status === 'failed' || result.status === 'timeout' || result.status === 'aborted') {
-      throw (
-        result.error ??
-        new LoopworkError('model_error', `agent run ended ${result.status}`, { retryable: true })
-      );
+    const spent = { output: result.text, usage: result.usage, costUsd: result.costUsd };
+    if (result.status === 'failed' || result.status === 'aborted') {
+      const error = result.error ?? new Error(`agent run ended ${result.status}`);
+      return failed(error, spent);
     }
     if (payload.sessionId !== undefined) {
-      await saveSession(checkpoints, cache, payload.sessionId, start.sessionVersion, result);
+      await saveSession(store, cache, payload.sessionId, start.sessionVersion, result);
     }
-    if (result.status === 'suspended') return { status: 'waiting_input' };
-    // The task is done, but the agent may have stopped at a limit: say which on the run record.
-    if (result.status === 'completed') return { status: 'completed' };
-    const limit = result.status === 'budget_exceeded' && result.budget ? ` (${result.budget})` : '';
-    return { status: 'completed', note: `agent stopped: ${result.status}${limit}` };
+    switch (result.status) {
+      case 'suspended':
+        return outcome({ status: 'waiting_input', ...spent });
+      case 'timeout':
+        return outcome({ status: 'timed_out', ...spent });
+      case 'budget_exceeded':
+        return outcome({
+          status: 'budget_exceeded',
+          ...spent,
+          ...(result.budget ? { budget: result.budget } : {}),
+        });
+      default:
+        return outcome({ status: result.status, ...spent });
+    }
   });
   return { task, handler };
+}
+
+/** A failed agent run as a failed attempt, retried when its error says another may succeed. */
+function failed(
+  error: Error,
+  spent: Pick<TaskOutcome<string>, 'output' | 'usage' | 'costUsd'>,
+): TaskOutcome<string> {
+  return outcome({ status: 'failed', error, retryable: isRetryable(error), ...spent });
+}
+
+/**
+ * The checkpoint store as this attempt may use it: every write is refused once the attempt no
+ * longer owns the run (`context.fence` aborted), so an abandoned attempt cannot overwrite the
+ * checkpoints of the attempt that took the run over.
+ */
+function fenced(store: SessionStore, context: TaskContext): SessionStore {
+  const guard = () => {
+    if (context.fence.aborted) {
+      throw new LeaseLostError(
+        `attempt ${context.attempt} of run "${context.runId}" no longer owns the run (abandoned, taken over or its lease lost); its checkpoint write is refused`,
+      );
+    }
+  };
+  return {
+    specificationVersion: store.specificationVersion,
+    load: (key) => store.load(key),
+    async save(key, state, expectedVersion) {
+      guard();
+      return store.save(key, state, expectedVersion);
+    },
+    async delete(key) {
+      guard();
+      return store.delete(key);
+    },
+    ...(store.version ? { version: (key: string) => store.version!(key) } : {}),
+  };
 }
 
 const sessionKey = (sessionId: string) => `session:${sessionId}`;

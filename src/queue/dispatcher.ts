@@ -1,8 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError, InvalidOptionError } from '../errors';
-import type { RunRecord, RunStore } from '../store/run-store';
+import { ConflictError, InvalidOptionError, InvalidPayloadError } from '../errors';
+import type { EventLog } from '../store/event-log';
+import type { RunRecord, RunRecordStatus, RunStore } from '../store/run-store';
+import { DISPATCHER_DEFAULTS } from './defaults';
+import { judgeCancel } from './lifecycle';
 import type { Priority, Queue } from './queue';
 import { assertPriority, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
+import { finishedEvent } from './task-events';
+
+/** Options of {@link createDispatcher}. */
+export interface DispatcherOptions {
+  queue: Queue;
+  runs: RunStore;
+  /** Where a `task-finished` event is appended when a queued run is cancelled. */
+  events?: EventLog;
+  /** Largest payload accepted, as JSON bytes. @defaultValue DISPATCHER_DEFAULTS.maxPayloadBytes (1 MiB) */
+  maxPayloadBytes?: number;
+}
 
 /** Options of {@link Dispatcher.dispatch}. */
 export interface DispatchOptions {
@@ -26,7 +40,20 @@ export interface DispatchResult {
   deduplicated: boolean;
 }
 
-/** Validates payloads, records runs and enqueues them. */
+/** What a cancel did. */
+export interface CancelResult {
+  runId: string;
+  /**
+   * `cancelled`: the run was queued and ended at once; `requested`: it is running, and its worker
+   * aborts it at its next lease renewal; `finished`: it had already ended (`status` says how);
+   * `unknown`: there is no such run.
+   */
+  outcome: 'cancelled' | 'requested' | 'finished' | 'unknown';
+  /** The run's status after the call. */
+  status?: RunRecordStatus;
+}
+
+/** Validates payloads, records runs and enqueues them; cancels them. */
 export interface Dispatcher {
   /** Validates `payload` (throws `InvalidPayloadError` naming the field), records the run as queued, enqueues it. */
   dispatch<Payload>(
@@ -34,64 +61,92 @@ export interface Dispatcher {
     payload: Payload,
     options?: DispatchOptions,
   ): Promise<DispatchResult>;
-  /** Enqueues an existing run again under its current attempt (used by the watchdog and retries). */
-  redispatch(
+  /**
+   * Enqueues a recorded run again (the watchdog's recovery of a lost message). Where the queue
+   * deduplicates, a run whose message is still queued gets no second one.
+   */
+  enqueueRun(
     task: TaskDefinition,
     record: RunRecord,
     options?: { delayMs?: number },
   ): Promise<void>;
+  /**
+   * Cancels a run from any process: a queued run ends `cancelled` now and never starts; a running
+   * one has its signal aborted by its worker within one lease-renewal interval and ends
+   * `cancelled`. Idempotent: a finished run is left as it is.
+   */
+  cancel(runId: string, reason?: string): Promise<CancelResult>;
 }
 
 /**
  * Creates a dispatcher. The run record is written before the message, so a crash in between
- * leaves a queued run with no message, which the watchdog re-dispatches: nothing is lost.
+ * leaves a queued run with no message, which the watchdog enqueues again: nothing is lost.
  *
  * @example
  * ```ts
- * const dispatcher = createDispatcher({ queue, runs });
+ * const dispatcher = createDispatcher({ queue, runs, events });
  * const { runId } = await dispatcher.dispatch(summarize, { url: 'https://example.com' });
+ * await dispatcher.cancel(runId, 'the user closed the tab');
  * ```
  */
-export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dispatcher {
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { queue, runs } = options;
-  const enqueue = (task: TaskDefinition, record: RunRecord, extra: DispatchOptions = {}) => {
+  const maxPayloadBytes = options.maxPayloadBytes ?? DISPATCHER_DEFAULTS.maxPayloadBytes;
+  if (!(Number.isInteger(maxPayloadBytes) && maxPayloadBytes > 0)) {
+    throw new InvalidOptionError(
+      `maxPayloadBytes must be a positive integer, got ${JSON.stringify(maxPayloadBytes)}`,
+    );
+  }
+  const enqueue = (task: TaskDefinition, record: RunRecord, delayMs: number | undefined) => {
     const envelope: TaskEnvelope = {
-      v: 1,
+      v: 2,
       type: task.type,
       runId: record.runId,
-      attempt: record.attempt,
       payload: record.payload,
       dispatchedAt: Date.now(),
     };
+    const { capabilities } = queue;
     return queue.enqueue(task.queue, JSON.stringify(envelope), {
-      priority: extra.priority ?? task.priority,
-      ...(extra.delayMs === undefined ? {} : { delayMs: extra.delayMs }),
-      ...(extra.groupId === undefined ? {} : { groupId: extra.groupId }),
+      priority: record.priority ?? task.priority,
+      // While the run's message is still queued, enqueueing it again adds nothing.
+      ...(capabilities.dedupe ? { dedupeId: record.runId } : {}),
+      ...(delayMs === undefined || delayMs <= 0 ? {} : { delayMs }),
+      ...(record.groupId === undefined ? {} : { groupId: record.groupId }),
     });
   };
 
   return {
     async dispatch(task, payload, dispatchOptions = {}) {
       // An empty run id would be recorded, then dead-lettered by every worker ("no runId").
-      const { runId } = dispatchOptions;
-      if (runId !== undefined && (typeof runId !== 'string' || runId === '')) {
+      const { runId, delayMs } = dispatchOptions;
+      if (
+        runId !== undefined &&
+        (typeof runId !== 'string' || runId === '' || runId.length > 256)
+      ) {
         throw new InvalidOptionError(
-          `runId must be a non-empty string, got ${JSON.stringify(runId)}`,
+          `runId must be a non-empty string of at most 256 characters, got ${JSON.stringify(runId).slice(0, 80)}`,
         );
+      }
+      if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
+        throw new InvalidOptionError(`delayMs must be a number >= 0, got ${delayMs}`);
       }
       assertPriority(dispatchOptions.priority, 'priority');
       assertSupported(queue, dispatchOptions);
       const parsed = await parsePayload(task, payload);
+      assertSize(task, parsed, maxPayloadBytes);
       const now = Date.now();
       const record: RunRecord = {
-        runId: dispatchOptions.runId ?? randomUUID(),
+        runId: runId ?? randomUUID(),
         taskType: task.type,
         status: 'queued',
-        attempt: 1,
         payload: parsed,
+        attempt: 0,
+        maxAttempts: task.maxAttempts,
+        version: 1,
         ...(dispatchOptions.groupId === undefined ? {} : { groupId: dispatchOptions.groupId }),
         ...(dispatchOptions.priority === undefined ? {} : { priority: dispatchOptions.priority }),
-        createdAt: now,
+        queuedAt: now,
+        ...(delayMs ? { availableAt: now + delayMs } : {}),
         updatedAt: now,
       };
       try {
@@ -100,17 +155,52 @@ export function createDispatcher(options: { queue: Queue; runs: RunStore }): Dis
         if (ConflictError.isInstance(error)) return { runId: record.runId, deduplicated: true };
         throw error;
       }
-      await enqueue(task as TaskDefinition, record, dispatchOptions);
+      await enqueue(task as TaskDefinition, record, delayMs);
       return { runId: record.runId, deduplicated: false };
     },
-    async redispatch(task, record, redispatchOptions = {}) {
-      await enqueue(task, record, {
-        ...redispatchOptions,
-        ...(record.groupId === undefined ? {} : { groupId: record.groupId }),
-        ...(record.priority === undefined ? {} : { priority: record.priority }),
-      });
+
+    async enqueueRun(task, record, enqueueOptions = {}) {
+      await enqueue(task, record, enqueueOptions.delayMs);
+    },
+
+    async cancel(runId, reason = 'cancelled') {
+      // A few rounds: each lost compare-and-set means someone moved the run meanwhile; look again.
+      for (let round = 0; round < 5; round++) {
+        const record = await runs.get(runId);
+        if (!record) return { runId, outcome: 'unknown' };
+        const verdict = judgeCancel(record, reason, Date.now());
+        if (verdict.kind === 'none') {
+          const outcome = record.cancel !== undefined && record.status === 'running';
+          return { runId, outcome: outcome ? 'requested' : 'finished', status: record.status };
+        }
+        const written = await runs.transition(runId, verdict.transition);
+        if (!written) continue;
+        if (verdict.kind === 'request') return { runId, outcome: 'requested', status: 'running' };
+        await options.events?.append(runId, finishedEvent(written));
+        return { runId, outcome: 'cancelled', status: 'cancelled' };
+      }
+      const record = await runs.get(runId);
+      return { runId, outcome: 'finished', ...(record ? { status: record.status } : {}) };
     },
   };
+}
+
+/** Refuses a payload larger than the limit before anything is recorded. */
+function assertSize(task: TaskDefinition, payload: unknown, maxPayloadBytes: number): void {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(payload);
+  } catch (error) {
+    throw new InvalidPayloadError(
+      `payload of task "${task.type}" cannot be serialized as JSON (${(error as Error).message})`,
+    );
+  }
+  const bytes = Buffer.byteLength(json ?? '');
+  if (bytes > maxPayloadBytes) {
+    throw new InvalidPayloadError(
+      `payload of task "${task.type}" is ${bytes} bytes of JSON, over maxPayloadBytes (${maxPayloadBytes}); put large inputs in a blob store and pass their key`,
+    );
+  }
 }
 
 /**

@@ -1,303 +1,285 @@
-import { LeaseLostError, LoopworkError } from '../errors';
-import type { Redactor } from '../secrets/redact';
-import type { EventLog } from '../store/event-log';
-import type { HeartbeatStore } from '../store/heartbeat-store';
-import type { RunStore } from '../store/run-store';
-import type { ClaimedMessage, Queue } from './queue';
-import { parseEnvelope, parsePayload, type TaskEnvelope } from './task';
-import type { TaskEvent } from './task-events';
-import type { JobOutcome, TaskContext, TaskHandler, TaskOutcome } from './task-handler';
+import { LeaseLostError } from '../errors';
+import type { RunError, RunRecord } from '../store/run-store';
+import { runErrorOf } from './attempt-failure';
+import { classifyDelivery, isFinal, settleAttempt } from './lifecycle';
+import type { ClaimedMessage, DeadLetter } from './queue';
+import { type AttemptEnd, runAttempt } from './run-attempt';
+import { parseEnvelope, parsePayload } from './task';
+import { finishedEvent, type TaskEvent } from './task-events';
+import type { JobOutcome, TaskHandler } from './task-handler';
+import type { WorkerDeps } from './worker-deps';
 
-/** What {@link processMessage} works with: the worker's stores, handlers and settings, resolved. */
-export interface ProcessMessageDeps {
-  queue: Queue;
-  runs: RunStore;
-  /** Where runs beat; the watchdog reads them. */
-  heartbeats: HeartbeatStore | undefined;
-  /** Where `context.emit` and the task events go. */
-  events: EventLog | undefined;
-  /** Handlers by task type. */
-  handlers: ReadonlyMap<string, TaskHandler>;
-  /** The worker's id: the run's `workerId` and the handler's `context.workerId`. */
-  workerId: string;
-  /** Lease per claim, renewed every third of it while a task runs. */
-  leaseMs: number;
-  /** Heartbeat time to live; beats are sent every third of it. */
-  heartbeatTtlMs: number;
-  redactor: Redactor;
-  /** Called with errors survived (a store that failed, a lost lease), secrets already hidden. */
-  onError: (error: unknown) => void;
-}
-
-/** Why a running task's controller was aborted. */
-export class Interrupt extends Error {
-  constructor(
-    readonly kind: 'shutdown' | 'timeout' | 'lease_lost' | 'abandoned',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+/** Rounds of read → decide → compare-and-set before a write is given up as contended. */
+const MAX_ROUNDS = 5;
 
 /**
  * Processes one claimed message to its end and says how it ended; `controller` is aborted with an
- * {@link Interrupt} to cut the task short.
+ * `Interrupt` to cut the attempt short.
  *
- * Parse and validate (a malformed message is dead-lettered once, with its reason), fence out stale
- * deliveries by the run's attempt, mark the run running, then run the handler under a renewed
- * lease, a heartbeat and the task's timeout. Success acks; failure releases for a retry with
- * backoff until `maxAttempts` deliveries, then marks the run failed.
+ * 1. Parse and validate the message; one that names no runnable run is dead-lettered once, with
+ *    its reason (its run, when it has one, ends `dead_lettered`).
+ * 2. Ask the lifecycle what the delivery means for the run (`classifyDelivery`): start it, take it
+ *    over from an attempt whose lease ran out, drop a leftover, or end it unrun.
+ * 3. Run the attempt (`runAttempt`): lease renewal, heartbeat, timeout, cancel checks, abandonment.
+ * 4. Ask the lifecycle how the run goes on (`settleAttempt`) and write it as one compare-and-set;
+ *    then the final event and ack, or a release for the retry.
+ *
+ * An infrastructure failure (a store or the queue down) ends as `error`, the message left to its
+ * lease; a lost lease as `lease_lost`.
  */
 export async function processMessage(
   message: ClaimedMessage,
   controller: AbortController,
-  deps: ProcessMessageDeps,
+  deps: WorkerDeps,
 ): Promise<JobOutcome> {
-  let envelope: TaskEnvelope;
+  try {
+    return await processOne(message, controller, deps);
+  } catch (error) {
+    if (!LeaseLostError.isInstance(error)) {
+      deps.report(error);
+      return 'error';
+    }
+    deps.emit('lease_lost', runIdOf(message), message);
+    return 'lease_lost';
+  }
+}
+
+async function processOne(
+  message: ClaimedMessage,
+  controller: AbortController,
+  deps: WorkerDeps,
+): Promise<JobOutcome> {
+  const parsed = await parseMessage(message, deps);
+  if ('error' in parsed) return deadLetter(message, parsed.runId, parsed.error, deps);
+  const { runId, handler, payload } = parsed;
+  let record = await deps.runs.get(runId);
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const verdict = classifyDelivery(record, {
+      runId,
+      messageId: message.id,
+      workerId: deps.workerId,
+      now: Date.now(),
+    });
+    if (verdict.kind === 'drop') return leftover(message, record, deps);
+    if (verdict.kind === 'dead_letter') return deadLetter(message, undefined, verdict.error, deps);
+    const written = await deps.runs.transition(runId, verdict.transition);
+    if (!written) {
+      record = await deps.runs.get(runId);
+      continue;
+    }
+    if (verdict.kind === 'end') return finish(message, written, 'failed', deps);
+    deps.emit('claimed', written);
+    const end = await runAttempt(message, written, handler, payload, controller, deps);
+    return settle(message, written, end, handler, deps);
+  }
+  throw new Error(`[loopwork:worker] run "${runId}" kept changing while it was being started`);
+}
+
+/** The run a message is for, its handler and validated payload — or why it cannot be run. */
+async function parseMessage(
+  message: ClaimedMessage,
+  deps: WorkerDeps,
+): Promise<
+  { runId: string; handler: TaskHandler; payload: unknown } | { runId?: string; error: RunError }
+> {
+  let envelope: ReturnType<typeof parseEnvelope>;
   try {
     envelope = parseEnvelope(message.body);
   } catch (error) {
-    await deps.queue.deadLetter(message, `malformed message: ${(error as Error).message}`);
-    return 'dead_lettered';
+    const why = runErrorOf(error, deps.redactor, 'malformed_message');
+    return { error: { ...why, message: `malformed message: ${why.message}` } };
   }
+  const { runId } = envelope;
   const handler = deps.handlers.get(envelope.type);
-  if (!handler)
-    return deadLetterRun(
-      message,
-      envelope,
-      `unknown task type "${envelope.type}" on queue "${message.queue}"`,
-      deps,
-    );
-  let payload: unknown;
+  if (!handler) {
+    const text = `unknown task type "${envelope.type.slice(0, 100)}" on queue "${message.queue}"`;
+    return { runId, error: runErrorOf(text, deps.redactor, 'unknown_task') };
+  }
   try {
-    payload = await parsePayload(handler.task, envelope.payload);
+    return { runId, handler, payload: await parsePayload(handler.task, envelope.payload) };
   } catch (error) {
-    return deadLetterRun(message, envelope, (error as Error).message, deps);
+    // Its message names the task and the field; the class name adds nothing to a dead letter.
+    const text = error instanceof Error ? error.message : error;
+    return { runId, error: runErrorOf(text, deps.redactor, 'invalid_payload') };
   }
-  const take = () =>
-    deps.runs.transition(envelope.runId, {
-      from: ['queued', 'running', 'waiting_input'],
-      to: 'running',
-      attempt: envelope.attempt,
-      set: { workerId: deps.workerId },
-    });
-  // The common case in one round trip: the run is still this attempt's and open, so take it.
-  // Only when that fails is the record read, to tell a leftover delivery from a lost run.
-  if (message.deliveryCount <= handler.task.maxAttempts && (await take()))
-    return execute(message, envelope, handler, payload, controller, deps);
-  const record = await deps.runs.get(envelope.runId);
-  if (!record)
-    return deadLetterRun(message, envelope, `no run record for run "${envelope.runId}"`, deps);
-  const terminal =
-    record.status === 'completed' ||
-    record.status === 'failed' ||
-    record.status === 'dead_lettered';
-  if (record.attempt > envelope.attempt || (terminal && record.attempt === envelope.attempt)) {
-    // A leftover delivery: the run moved on (re-dispatched) or already ended. Drop it.
-    await deps.queue.ack(message);
-    return 'duplicate';
-  }
-  if (message.deliveryCount > handler.task.maxAttempts) {
-    return deadLetterRun(
-      message,
-      envelope,
-      `delivered ${message.deliveryCount} times without finishing (maxAttempts ${handler.task.maxAttempts}); did the worker die each time?`,
-      deps,
-    );
-  }
-  const claimed = await deps.runs.transition(envelope.runId, {
-    from: ['queued', 'running', 'waiting_input'],
-    to: 'running',
-    attempt: envelope.attempt,
-    set: { workerId: deps.workerId },
-  });
-  if (!claimed) {
-    await deps.queue.ack(message);
-    return 'duplicate';
-  }
-  return execute(message, envelope, handler, payload, controller, deps);
 }
 
-async function execute(
+/** Settles the run after its attempt ended, by the lifecycle's decision, as one write. */
+async function settle(
   message: ClaimedMessage,
-  envelope: TaskEnvelope,
+  started: RunRecord,
+  end: AttemptEnd,
   handler: TaskHandler,
-  payload: unknown,
-  controller: AbortController,
-  deps: ProcessMessageDeps,
+  deps: WorkerDeps,
 ): Promise<JobOutcome> {
-  const { runId } = envelope;
-  let appends = Promise.resolve();
-  const emit = (data: unknown) => {
-    const log = deps.events;
-    if (!log) return;
-    appends = appends.then(() => log.append(runId, deps.redactor.value(data)).then(() => {}));
-    // Reported once the handler ends (`appends.catch(deps.onError)` below); until then a failed
-    // append (the store down longer than its client retries) must not be an unhandled
-    // rejection, which ends a Node process.
-    appends.catch(() => {});
-  };
-  const beat = () =>
-    deps.heartbeats
-      ?.beat(`run:${runId}`, deps.heartbeatTtlMs, { workerId: deps.workerId })
-      .catch(deps.onError);
-  // Not awaited: the watchdog reads a run's heartbeat only once the run has not been updated for
-  // runningTimeoutMs, and the transition to running just updated it.
-  void beat();
-  const heartbeat = setInterval(beat, deps.heartbeatTtlMs / 3);
-  const renew = setInterval(() => {
-    deps.queue.extend(message, deps.leaseMs).catch((error) => {
-      if (LeaseLostError.isInstance(error))
-        controller.abort(new Interrupt('lease_lost', error.message));
-      else deps.onError(error);
-    });
-  }, deps.leaseMs / 3);
-  const timeout = setTimeout(
-    () =>
-      controller.abort(
-        new Interrupt(
-          'timeout',
-          `task "${handler.task.type}" timed out after ${handler.task.timeoutMs} ms`,
-        ),
-      ),
-    handler.task.timeoutMs,
-  );
-  const context: TaskContext = {
-    runId,
-    attempt: envelope.attempt,
-    deliveryCount: message.deliveryCount,
-    workerId: deps.workerId,
-    signal: controller.signal,
-    emit,
-  };
-  let outcome: TaskOutcome | undefined;
-  let failure: unknown;
-  try {
-    outcome = (await handler.run(payload, context)) ?? undefined;
-  } catch (error) {
-    failure = error;
-  } finally {
-    clearInterval(heartbeat);
-    clearInterval(renew);
-    clearTimeout(timeout);
+  if (end.kind === 'abandoned') return 'interrupted';
+  if (end.kind === 'lost' || end.kind === 'superseded') {
+    deps.emit('lease_lost', started.runId, message);
+    // A run the watchdog put back in the queue needs this message again: hand it back.
+    if (end.kind === 'superseded')
+      await leftover(message, await deps.runs.get(started.runId), deps);
+    return 'lease_lost';
   }
-  const interrupt = controller.signal.aborted ? (controller.signal.reason as Interrupt) : undefined;
-  if (interrupt?.kind === 'abandoned') return 'interrupted';
-  await appends.catch(deps.onError);
-  if (interrupt?.kind === 'lease_lost') return 'lease_lost';
-  if (interrupt?.kind === 'shutdown') {
-    await deps.runs.transition(runId, {
-      from: ['running'],
-      to: 'queued',
-      attempt: envelope.attempt,
-      set: { reason: 'worker shut down; released' },
-    });
-    await deps.queue.release(message);
-    return 'interrupted';
-  }
-  // Each ending below is recorded only if the run is still this attempt's: when the watchdog
-  // re-dispatched it meanwhile, it belongs to the new attempt, and this delivery is a leftover
-  // that must neither end it nor append a task-finished its stream would stop at.
-  const superseded = async () => {
-    await deps.queue.ack(message);
-    return 'duplicate' as const;
-  };
-  if (failure === undefined && !interrupt) {
-    const status = outcome?.status ?? 'completed';
-    const note = outcome?.note === undefined ? undefined : deps.redactor.string(outcome.note);
-    const ended = await deps.runs.transition(runId, {
-      from: ['running'],
-      to: status,
-      attempt: envelope.attempt,
-      ...(note === undefined ? {} : { set: { reason: note } }),
-    });
-    if (!ended) return superseded();
-    await finalEvent(
-      runId,
-      {
-        type: 'task-finished',
-        runId,
-        status,
-        ...(note === undefined ? {} : { reason: note }),
-      },
-      deps,
+  let record: RunRecord | undefined = started;
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const settlement = settleAttempt(
+      record,
+      started.attempt,
+      end,
+      handler.task.retryDelayMs,
+      Date.now(),
     );
-    await deps.queue.ack(message);
-    return status;
+    if (settlement.kind === 'superseded') return leftover(message, record, deps);
+    const written = await deps.runs.transition(started.runId, settlement.transition);
+    if (!written) {
+      record = await deps.runs.get(started.runId);
+      continue;
+    }
+    switch (settlement.kind) {
+      case 'final':
+        return finish(message, written, end.kind === 'returned' ? 'completed' : 'failed', deps);
+      case 'retry': {
+        const retried: TaskEvent = {
+          type: 'task-retried',
+          runId: written.runId,
+          attempt: written.attempt,
+          error: settlement.error,
+          delayMs: settlement.delayMs,
+        };
+        await appendEvent(written.runId, retried, deps);
+        await settleQuietly(deps.queue.release(message, { delayMs: settlement.delayMs }));
+        deps.emit('retrying', written, settlement.error, settlement.delayMs);
+        return 'retrying';
+      }
+      case 'release':
+        await settleQuietly(deps.queue.release(message));
+        return 'interrupted';
+    }
   }
-  // A failure may come from being cut off from the queue longer than the lease (a Redis
-  // outage): another worker may have taken the task over meanwhile, at the same attempt.
-  // Requeueing or failing the run would pull it from under that worker, so first make sure
-  // this delivery is still ours (and keep it ours while the run is written).
+  throw new Error(
+    `[loopwork:worker] run "${started.runId}" kept changing while it was being settled`,
+  );
+}
+
+/** After a run's final write: its `task-finished` event, the ack, the worker event. */
+async function finish(
+  message: ClaimedMessage,
+  run: RunRecord,
+  kind: 'completed' | 'failed',
+  deps: WorkerDeps,
+): Promise<JobOutcome> {
+  await appendEvent(run.runId, finishedEvent(run), deps);
+  await settleQuietly(deps.queue.ack(message));
+  if (run.status === 'cancelled') deps.emit('cancelled', run);
+  else if (kind === 'completed') deps.emit('completed', run);
+  else deps.emit('failed', run, run.error ?? { code: 'failed', message: run.status });
+  return run.status as JobOutcome;
+}
+
+/**
+ * A message whose run does not need it: acked — except for a run the watchdog put back in the
+ * queue while this message still held it, which this message then carries (released, to start it).
+ */
+async function leftover(
+  message: ClaimedMessage,
+  record: RunRecord | undefined,
+  deps: WorkerDeps,
+): Promise<JobOutcome> {
+  const settle =
+    record?.status === 'queued' ? deps.queue.release(message) : deps.queue.ack(message);
   try {
-    await deps.queue.extend(message, deps.leaseMs);
+    await settle;
   } catch (error) {
     if (LeaseLostError.isInstance(error)) return 'lease_lost';
     throw error;
   }
-  const reason = deps.redactor.string(interrupt?.message ?? describeFailure(failure));
-  // A loopwork error that says it is not retryable (bad auth, a prompt over the context window,
-  // a bad option) fails the run now. A conflict is the exception: it is a concurrent writer of
-  // the same state (a superseded delivery still running), and a later attempt continues from
-  // the winner's checkpoint.
-  const permanent =
-    LoopworkError.isInstance(failure) && !failure.retryable && failure.code !== 'conflict';
-  if (!permanent && message.deliveryCount < handler.task.maxAttempts) {
-    const requeued = await deps.runs.transition(runId, {
-      from: ['running'],
-      to: 'queued',
-      attempt: envelope.attempt,
-      set: { reason },
-    });
-    if (!requeued) return superseded();
-    await deps.queue.release(message, {
-      delayMs: handler.task.retryDelayMs(message.deliveryCount),
-    });
-    return 'retrying';
-  }
-  const failed = await deps.runs.transition(runId, {
-    from: ['running'],
-    to: 'failed',
-    attempt: envelope.attempt,
-    set: { reason },
-  });
-  if (!failed) return superseded();
-  await finalEvent(runId, { type: 'task-finished', runId, status: 'failed', reason }, deps);
-  await deps.queue.ack(message);
-  return 'failed';
+  return 'duplicate';
 }
 
-async function deadLetterRun(
+/**
+ * Takes a message that names no runnable run out of circulation with its reason. Its run, when
+ * it has one and this message holds it, ends `dead_lettered` first: a crash in between leaves a
+ * final run and a message that is dropped on its next delivery, never a live run with no message.
+ */
+async function deadLetter(
   message: ClaimedMessage,
-  envelope: TaskEnvelope,
-  unsafeReason: string,
-  deps: ProcessMessageDeps,
+  runId: string | undefined,
+  error: RunError,
+  deps: WorkerDeps,
 ): Promise<JobOutcome> {
-  const reason = deps.redactor.string(unsafeReason);
-  await deps.queue.deadLetter(message, reason);
-  const moved = await deps.runs.transition(envelope.runId, {
-    from: ['queued', 'running', 'waiting_input'],
-    to: 'dead_lettered',
-    set: { reason },
-  });
-  if (moved)
-    await finalEvent(
-      envelope.runId,
-      {
-        type: 'task-finished',
-        runId: envelope.runId,
-        status: 'dead_lettered',
-        reason,
-      },
-      deps,
-    );
+  // Reasons quote the message (a parse error shows its first bytes): bounded and redacted.
+  const safe = { code: error.code, message: runErrorOf(error.message, deps.redactor).message };
+  const run =
+    runId === undefined ? undefined : await endDeadLettered(runId, message.id, safe, deps);
+  await settleQuietly(deps.queue.deadLetter(message, safe.message));
+  deps.emit('dead_lettered', run, safe, message);
   return 'dead_lettered';
 }
 
-async function finalEvent(runId: string, data: TaskEvent, deps: ProcessMessageDeps): Promise<void> {
-  await deps.events?.append(runId, data).catch(deps.onError);
+/**
+ * Ends a run `dead_lettered` when it is queued, or running from this message; a run that
+ * already ended, or runs from another message, is left alone. Resolves with the written record.
+ */
+export async function endDeadLettered(
+  runId: string,
+  messageId: string,
+  error: RunError,
+  deps: Pick<WorkerDeps, 'runs' | 'events' | 'report'>,
+): Promise<RunRecord | undefined> {
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const record = await deps.runs.get(runId);
+    if (!record || isFinal(record.status)) return undefined;
+    if (record.status === 'running' && record.messageId !== messageId) return undefined;
+    const written = await deps.runs.transition(runId, {
+      from: [record.status],
+      to: 'dead_lettered',
+      version: record.version,
+      set: { error, finishedAt: Date.now() },
+    });
+    if (!written) continue;
+    await appendEvent(runId, finishedEvent(written), deps);
+    return written;
+  }
+  return undefined;
 }
 
-function describeFailure(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+/**
+ * The worker's `onDeadLetter` for claims: a message the queue dead-letters for too many
+ * deliveries ends its run `dead_lettered` first (the queue writes the letter once this resolves).
+ */
+export async function onQueueDeadLetter(letter: DeadLetter, deps: WorkerDeps): Promise<void> {
+  let runId: string;
+  try {
+    runId = parseEnvelope(letter.body).runId;
+  } catch {
+    return; // no run to end
+  }
+  const error = runErrorOf(letter.reason, deps.redactor, 'max_deliveries');
+  const run = await endDeadLettered(runId, letter.id, error, deps);
+  deps.emit('dead_lettered', run, error, undefined);
+}
+
+async function appendEvent(
+  runId: string,
+  event: TaskEvent,
+  deps: Pick<WorkerDeps, 'events' | 'report'>,
+): Promise<void> {
+  await deps.events?.append(runId, event).catch(deps.report);
+}
+
+/** A settle whose lease is gone is no failure here: the record already says what happened. */
+async function settleQuietly(settling: Promise<void>): Promise<void> {
+  try {
+    await settling;
+  } catch (error) {
+    if (!LeaseLostError.isInstance(error)) throw error;
+  }
+}
+
+function runIdOf(message: ClaimedMessage): string {
+  try {
+    return parseEnvelope(message.body).runId;
+  } catch {
+    return '';
+  }
 }

@@ -1,4 +1,5 @@
-import type { RunRecordStatus } from '../store/run-store';
+import type { RunError, RunRecord } from '../store/run-store';
+import type { FinalStatus } from './lifecycle';
 
 /**
  * Events the orchestration appends to a run's event log beside the agent's own events:
@@ -8,14 +9,33 @@ export type TaskEvent =
   | {
       type: 'task-finished';
       runId: string;
-      status: Extract<RunRecordStatus, 'completed' | 'waiting_input' | 'failed' | 'dead_lettered'>;
-      /** Why it failed or was dead-lettered, or where an agent stopped short. */
-      reason?: string;
+      status: FinalStatus;
+      /** The run's attempt when it ended. */
+      attempt: number;
+      /** Why it failed, timed out, was cancelled or dead-lettered. */
+      error?: RunError;
+      /** Which budget stopped a `budget_exceeded` run. */
+      budget?: string;
     }
   | {
       type: 'task-retried';
       runId: string;
-      /** The new attempt the watchdog dispatched. */
+      /** The attempt that failed (the next one is this + 1). */
       attempt: number;
-      reason: string;
+      /** Why it failed. */
+      error: RunError;
+      /** When the next attempt may start, in milliseconds from the event. */
+      delayMs: number;
     };
+
+/** The `task-finished` event of a run that just reached its final status. */
+export function finishedEvent(record: RunRecord): Extract<TaskEvent, { type: 'task-finished' }> {
+  return {
+    type: 'task-finished',
+    runId: record.runId,
+    status: record.status as FinalStatus,
+    attempt: record.attempt,
+    ...(record.error === undefined ? {} : { error: record.error }),
+    ...(record.budget === undefined ? {} : { budget: record.budget }),
+  };
+}

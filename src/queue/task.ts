@@ -1,6 +1,7 @@
 import type { StandardSchemaV1 } from '../agent/standard-schema';
 import { InvalidOptionError, InvalidPayloadError } from '../errors';
 import { describeIssues } from '../internal/describe-issues';
+import { TASK_DEFAULTS } from './defaults';
 import type { Priority } from './queue';
 
 /** A kind of work: its payload schema, where it is queued, and how long and how often it may run. */
@@ -11,9 +12,9 @@ export interface TaskDefinition<Payload = unknown> {
   readonly payload: StandardSchemaV1<unknown, Payload>;
   /** Queue the task is routed to; workers for this task claim from it. */
   readonly queue: string;
-  /** A run taking longer is aborted and counts as a failed attempt. */
+  /** An attempt taking longer is aborted and counts as a failed attempt (`timed_out` once none is left). */
   readonly timeoutMs: number;
-  /** Deliveries allowed (first run, retries and redeliveries after crashes) before giving up. */
+  /** Attempts a run may start (its first run, retries after failures and after crashed workers) before giving up. */
   readonly maxAttempts: number;
   /** Delay before the retry after failed attempt `attempt` (1-based). */
   retryDelayMs(attempt: number): number;
@@ -27,13 +28,13 @@ export interface TaskOptions<Schema extends StandardSchemaV1> {
   payload: Schema;
   /** @defaultValue `loopwork:tasks:<type>` */
   queue?: string;
-  /** @defaultValue 1_800_000 (30 minutes) */
+  /** @defaultValue TASK_DEFAULTS.timeoutMs (30 minutes) */
   timeoutMs?: number;
-  /** @defaultValue 3 */
+  /** @defaultValue TASK_DEFAULTS.maxAttempts (3) */
   maxAttempts?: number;
-  /** Exponential backoff between attempts, doubling from `minDelayMs`. @defaultValue { minDelayMs: 1000, maxDelayMs: 60000 } */
+  /** Exponential backoff between attempts, doubling from `minDelayMs`. @defaultValue TASK_DEFAULTS.retryBackoff */
   retryBackoff?: { minDelayMs: number; maxDelayMs: number };
-  /** @defaultValue 'normal' */
+  /** @defaultValue TASK_DEFAULTS.priority ('normal') */
   priority?: Priority;
 }
 
@@ -63,10 +64,7 @@ export function defineTask<Schema extends StandardSchemaV1>(
   if (typeof options.payload?.['~standard']?.validate !== 'function') {
     throw new InvalidOptionError(`payload of task "${options.type}" must be a zod schema`);
   }
-  const { minDelayMs, maxDelayMs } = options.retryBackoff ?? {
-    minDelayMs: 1_000,
-    maxDelayMs: 60_000,
-  };
+  const { minDelayMs, maxDelayMs } = options.retryBackoff ?? TASK_DEFAULTS.retryBackoff;
   for (const [name, value] of Object.entries({
     timeoutMs: options.timeoutMs,
     maxAttempts: options.maxAttempts,
@@ -99,11 +97,11 @@ export function defineTask<Schema extends StandardSchemaV1>(
   return {
     type: options.type,
     payload: options.payload as StandardSchemaV1<unknown, StandardSchemaV1.InferOutput<Schema>>,
-    queue: options.queue ?? `loopwork:tasks:${options.type}`,
-    timeoutMs: options.timeoutMs ?? 30 * 60_000,
-    maxAttempts: options.maxAttempts ?? 3,
+    queue: options.queue ?? `${TASK_DEFAULTS.queuePrefix}${options.type}`,
+    timeoutMs: options.timeoutMs ?? TASK_DEFAULTS.timeoutMs,
+    maxAttempts: options.maxAttempts ?? TASK_DEFAULTS.maxAttempts,
     retryDelayMs: (attempt) => Math.min(maxDelayMs, minDelayMs * 2 ** (attempt - 1)),
-    priority: options.priority ?? 'normal',
+    priority: options.priority ?? TASK_DEFAULTS.priority,
   };
 }
 
@@ -132,17 +130,15 @@ export async function parsePayload<Payload>(
 
 /** The JSON body of every task message. */
 export interface TaskEnvelope {
-  /** Envelope format version. */
-  v: 1;
+  /** Envelope format version (1 also carried an `attempt`, now kept on the run record only). */
+  v: 2;
   type: string;
   runId: string;
-  /** The run's attempt this message belongs to; a message of an older attempt is dropped. */
-  attempt: number;
   payload: unknown;
   dispatchedAt: number;
 }
 
-/** Reads a message body; throws an Error saying what is malformed. */
+/** Reads a message body (format 2, or 1 from an older dispatcher); throws an Error saying what is malformed. */
 export function parseEnvelope(body: string): TaskEnvelope {
   let value: unknown;
   try {
@@ -150,15 +146,19 @@ export function parseEnvelope(body: string): TaskEnvelope {
   } catch (error) {
     throw new Error(`body is not JSON (${(error as Error).message})`);
   }
-  const envelope = value as Partial<TaskEnvelope> | null;
-  if (typeof envelope !== 'object' || envelope === null)
+  const envelope = value as (Partial<Omit<TaskEnvelope, 'v'>> & { v?: unknown }) | null;
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))
     throw new Error('body is not a JSON object');
-  if (envelope.v !== 1)
-    throw new Error(`unsupported envelope version ${JSON.stringify(envelope.v)}`);
+  if (envelope.v !== 1 && envelope.v !== 2)
+    throw new Error(`unsupported envelope version ${JSON.stringify(envelope.v) ?? 'undefined'}`);
   if (typeof envelope.type !== 'string') throw new Error('envelope has no string "type"');
   if (typeof envelope.runId !== 'string' || envelope.runId === '')
     throw new Error('envelope has no "runId"');
-  if (!Number.isInteger(envelope.attempt) || (envelope.attempt as number) < 1)
-    throw new Error('envelope has no valid "attempt"');
-  return envelope as TaskEnvelope;
+  return {
+    v: 2,
+    type: envelope.type,
+    runId: envelope.runId,
+    payload: envelope.payload,
+    dispatchedAt: typeof envelope.dispatchedAt === 'number' ? envelope.dispatchedAt : 0,
+  };
 }

@@ -1,8 +1,20 @@
 export type { BlobStore } from './blob-store';
+export { STORE_DEFAULTS } from './defaults';
 export type { EventLog, LoggedEvent } from './event-log';
 export { compareEventIds } from './event-log';
 export type { GitWorkdirState, PersistGitOptions } from './git-bundle';
 export { persistGitWorkdir, restoreGitWorkdir } from './git-bundle';
 export type { Heartbeat, HeartbeatStore } from './heartbeat-store';
-export type { RunRecord, RunRecordStatus, RunStore, RunTransition } from './run-store';
+export type { ListPosition, ParsedRunQuery } from './run-list';
+export { listPosition, parseRunQuery, runCursor, stalenessClock } from './run-list';
+export type {
+  RunError,
+  RunPage,
+  RunQuery,
+  RunRecord,
+  RunRecordChanges,
+  RunRecordStatus,
+  RunStore,
+  RunTransition,
+} from './run-store';
 export type { SessionStore, StoredRunState } from './session-store';

@@ -1,63 +1,153 @@
-/** Lifecycle of a dispatched task. */
+import type { Usage } from '../model/usage';
+
+/**
+ * Where a run is. `queued` and `running` are open; every other status is final (see
+ * `FINAL_STATUSES` and docs/orchestration.md for the transitions between them).
+ */
 export type RunRecordStatus =
   | 'queued'
   | 'running'
-  | 'waiting_input'
   | 'completed'
+  | 'max_turns'
+  | 'budget_exceeded'
+  | 'waiting_input'
   | 'failed'
+  | 'timed_out'
+  | 'cancelled'
   | 'dead_lettered';
 
-/** What the orchestration knows about one dispatched task. */
+/** Why a run failed, timed out, was cancelled or dead-lettered (or why its last attempt failed). */
+export interface RunError {
+  /** Stable, machine-readable: `handler_error`, `timeout`, `worker_lost`, a LoopworkError code … */
+  code: string;
+  /** Readable, secrets already hidden. */
+  message: string;
+}
+
+/** What the orchestration knows about one dispatched task, from dispatch to its result. */
 export interface RunRecord {
   runId: string;
   taskType: string;
   status: RunRecordStatus;
-  /** 1 for the first dispatch; +1 for each re-dispatch by the watchdog or a retry. */
-  attempt: number;
-  /** The validated payload, kept so the run can be dispatched again. */
+  /** The validated payload, kept so the run can be enqueued again. */
   payload: unknown;
-  /** Queue group, kept so a re-dispatch stays ordered with its group. */
+  /** Queue group (one at a time, in order), kept for every re-enqueue. */
   groupId?: string;
-  /** Priority given at dispatch, kept so a re-dispatch keeps it. */
+  /** Priority given at dispatch, kept for every re-enqueue. */
   priority?: 'high' | 'normal' | 'low';
-  /** Worker that last took the run. */
+  /** Attempts started so far: 0 until a worker starts the run, then +1 at every start. */
+  attempt: number;
+  /** Attempts the run may start; raised by one when an attempt is handed back unfinished by a graceful shutdown. */
+  maxAttempts: number;
+  /** +1 on every write: the compare-and-set token of {@link RunTransition.version}. */
+  version: number;
+  /** Worker holding (or that last held) the run. */
   workerId?: string;
-  /** Why the run failed or was dead-lettered. */
-  reason?: string;
-  /** Epoch milliseconds. */
-  createdAt: number;
-  /** Epoch milliseconds of the last transition; the watchdog's staleness clock. */
+  /** Queue message of the attempt that holds the run: another message of the same run is a duplicate. */
+  messageId?: string;
+  /** Epoch ms of the dispatch. */
+  queuedAt: number;
+  /** Epoch ms before which the run is not due (a dispatch or retry delay). */
+  availableAt?: number;
+  /** Epoch ms at which the current (or last) attempt started. */
+  startedAt?: number;
+  /** Epoch ms at which the run reached its final status. */
+  finishedAt?: number;
+  /** Epoch ms of the last write: the watchdog's staleness clock. */
   updatedAt: number;
+  /** What the handler returned (the agent's final text for agent tasks), JSON, secrets hidden. */
+  output?: unknown;
+  /** Set instead of `output` when it was larger than the worker's `maxOutputBytes`: its size, and the blob holding it (absent when no blob store was configured). */
+  outputRef?: { bytes: number; blobKey?: string };
+  /** Tokens the run used, all attempts together (as far as the handler reported them). */
+  usage?: Usage;
+  /** Cost in USD, all attempts together (as far as the handler reported it). */
+  costUsd?: number;
+  /** The budget that stopped a `budget_exceeded` run (a `BudgetName`: `cost_usd`, `total_tokens` …). */
+  budget?: string;
+  /** Why the run ended as it did, or why its last attempt failed while it waits for a retry. */
+  error?: RunError;
+  /** Set by a cancel request while the run was running; the worker ends it `cancelled`. */
+  cancel?: { reason: string; requestedAt: number };
 }
 
-/** A status change, applied only if the record is still in one of `from` (and at `attempt`, when given). */
+/** Fields a transition may set (everything but identity, dispatch facts and the store's own clocks). */
+export type RunRecordChanges = Partial<
+  Pick<
+    RunRecord,
+    | 'attempt'
+    | 'maxAttempts'
+    | 'workerId'
+    | 'messageId'
+    | 'availableAt'
+    | 'startedAt'
+    | 'finishedAt'
+    | 'output'
+    | 'outputRef'
+    | 'usage'
+    | 'costUsd'
+    | 'budget'
+    | 'error'
+    | 'cancel'
+  >
+>;
+
+/** A status change, applied only if the record is still as the writer saw it. */
 export interface RunTransition {
   from: readonly RunRecordStatus[];
   to: RunRecordStatus;
-  /** Only apply if the record's attempt equals this (fences out stale deliveries). */
+  /** Apply only if the record's `version` equals this: nothing wrote it since the writer read it. */
+  version?: number;
+  /** Apply only if the record's `attempt` equals this (fences a superseded attempt). */
   attempt?: number;
-  /**
-   * Only apply if the record's `updatedAt` still equals this: nothing touched it since it was
-   * read (the watchdog's guard against a worker that took the run meanwhile).
-   */
-  unchangedSince?: number;
   /** Fields to set along with the status. */
-  set?: Partial<Pick<RunRecord, 'attempt' | 'workerId' | 'reason'>>;
+  set?: RunRecordChanges;
+  /** Fields to remove. */
+  unset?: ReadonlyArray<keyof RunRecordChanges>;
+}
+
+/** A query of {@link RunStore.list}. */
+export interface RunQuery {
+  status?: RunRecordStatus;
+  taskType?: string;
+  groupId?: string;
+  /** Most runs in one page. @defaultValue 50 */
+  limit?: number;
+  /** Where the previous page ended (its `cursor`); omitted for the first page. */
+  cursor?: string;
+}
+
+/** One page of {@link RunStore.list}. */
+export interface RunPage {
+  runs: RunRecord[];
+  /** Pass it back for the next page; absent on the last page. */
+  cursor?: string;
 }
 
 /**
- * Run records with compare-and-set status transitions and a query for stale runs.
+ * Run records with compare-and-set transitions, a listing and a query for stale runs.
  * `transition` resolves with the updated record, or undefined when the record was not in a
- * `from` status (someone else moved it first) — never a silent overwrite.
+ * `from` status, or not at the `version` / `attempt` given (someone else moved it first) — never
+ * a silent overwrite. Every write increments `version` and moves `updatedAt` forward.
  */
 export interface RunStore {
   /** Contract version this object implements. */
-  readonly specificationVersion: 'loopwork.run-store.v1';
-  /** Creates a record; rejects with `ConflictError` if the run id exists. */
+  readonly specificationVersion: 'loopwork.run-store.v2';
+  /** Creates a record (its `version` as given, normally 1); rejects with `ConflictError` if the run id exists. */
   create(record: RunRecord): Promise<void>;
   get(runId: string): Promise<RunRecord | undefined>;
-  /** Applies the transition atomically; undefined when the precondition no longer holds. */
+  /** Applies the transition atomically; undefined when its preconditions no longer hold. */
   transition(runId: string, transition: RunTransition): Promise<RunRecord | undefined>;
-  /** Runs in `status` whose `updatedAt` is before `updatedBefore`, oldest first. */
-  listStale(status: RunRecordStatus, updatedBefore: number, limit?: number): Promise<RunRecord[]>;
+  /**
+   * Runs matching the query, newest first: by `queuedAt`, or, when `status` is given, by the
+   * clock of `listStale` (`updatedAt`, or a later `availableAt`) — so `{ status: 'failed' }` lists
+   * the latest failures first.
+   */
+  list(query?: RunQuery): Promise<RunPage>;
+  /**
+   * Runs in `status` not written since `before`, oldest first: their `updatedAt` — or their
+   * `availableAt` when that is later (a run delayed on purpose is not late before it is due) — is
+   * before `before`. @defaultValue limit 100
+   */
+  listStale(status: RunRecordStatus, before: number, limit?: number): Promise<RunRecord[]>;
 }

@@ -32,9 +32,13 @@ function collect(register: (runner: ConformanceRunner) => void): Map<string, Tes
 const ALL: RunRecordStatus[] = [
   'queued',
   'running',
-  'waiting_input',
   'completed',
+  'max_turns',
+  'budget_exceeded',
+  'waiting_input',
   'failed',
+  'timed_out',
+  'cancelled',
   'dead_lettered',
 ];
 
@@ -148,10 +152,7 @@ const cases: Array<{
   },
   {
     breaks: 'run-store transition ignores `from`',
-    caughtBy: [
-      'transition from a status the run is not in resolves undefined and changes nothing',
-      'concurrent transitions from the same status: exactly one wins',
-    ],
+    caughtBy: ['transition from a status the run is not in resolves undefined and changes nothing'],
     register: (runner, broken) =>
       runStoreConformance({
         ...runner,
@@ -159,6 +160,38 @@ const cases: Array<{
           const runs = createMemoryRunStore();
           if (!broken) return runs;
           return { ...runs, transition: (id, t) => runs.transition(id, { ...t, from: ALL }) };
+        },
+      }),
+  },
+  {
+    breaks: 'run-store transition ignores `version`',
+    caughtBy: [
+      'transition with a version applies only at that version',
+      'concurrent transitions at one version: exactly one wins',
+    ],
+    register: (runner, broken) =>
+      runStoreConformance({
+        ...runner,
+        createStore: async () => {
+          const runs = createMemoryRunStore();
+          if (!broken) return runs;
+          return {
+            ...runs,
+            transition: (id, { version: _ignored, ...rest }) => runs.transition(id, rest),
+          };
+        },
+      }),
+  },
+  {
+    breaks: 'run-store list ignores the cursor',
+    caughtBy: ['list: newest first by queuedAt, filtered by task type and group, paged by cursor'],
+    register: (runner, broken) =>
+      runStoreConformance({
+        ...runner,
+        createStore: async () => {
+          const runs = createMemoryRunStore();
+          if (!broken) return runs;
+          return { ...runs, list: ({ cursor: _ignored, ...rest } = {}) => runs.list(rest) };
         },
       }),
   },

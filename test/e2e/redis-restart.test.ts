@@ -108,7 +108,7 @@ it('workers carry on by themselves after redis-server restarts, mid-run and whil
   const describeRuns = async (runIds: string[]) =>
     (await records(runIds))
       .filter((record) => record?.status !== 'completed')
-      .map((record) => `${record?.runId}: ${record?.status} (${record?.reason ?? '-'})`)
+      .map((record) => `${record?.runId}: ${record?.status} (${record?.error?.message ?? '-'})`)
       .join('\n');
 
   // --- 1. restart while tasks are running ---

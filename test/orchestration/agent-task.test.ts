@@ -75,7 +75,7 @@ describe('agentTask', () => {
     const logged = await setup.events.read('r1');
     expect(logged.map((e) => withoutDurations(e.data))).toEqual([
       ...direct.map(withoutDurations),
-      { type: 'task-finished', runId: 'r1', status: 'completed' },
+      { type: 'task-finished', runId: 'r1', status: 'completed', attempt: 1 },
     ]);
     expect(typesOf(logged).slice(0, 4)).toEqual([
       'run-started',
@@ -91,10 +91,31 @@ describe('agentTask', () => {
     expect(stored?.state.messages).toEqual(expectedTranscript('two steps', 2, 'finished', 2));
     // Checkpointed after every step: at least once per model call (3) and per tool result (4).
     expect(stored?.version).toBeGreaterThanOrEqual(3 + 4);
-    expect(await setup.runs.get('r1')).toMatchObject({
-      status: 'completed',
-      taskType: 'assistant',
-    });
+    // The result is on the record: the final text, usage and cost of the whole run.
+    const run = await setup.runs.get('r1');
+    expect(run).toMatchObject({ status: 'completed', taskType: 'assistant', output: 'finished' });
+    expect(run?.usage).toEqual(
+      stored?.state.turns.reduce(
+        (sum, turn) => ({
+          inputTokens: sum.inputTokens + turn.usage.inputTokens,
+          outputTokens: sum.outputTokens + turn.usage.outputTokens,
+          cacheReadTokens: sum.cacheReadTokens + turn.usage.cacheReadTokens,
+          cacheWriteTokens: sum.cacheWriteTokens + turn.usage.cacheWriteTokens,
+          reasoningTokens: sum.reasoningTokens + turn.usage.reasoningTokens,
+        }),
+        {
+          inputTokens: 0,
+          outputTokens: 0,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+        },
+      ),
+    );
+    expect(run?.usage?.outputTokens).toBeGreaterThan(0);
+    expect(typeof run?.costUsd).toBe('number');
+    expect(run?.startedAt).toBeGreaterThanOrEqual(run!.queuedAt);
+    expect(run?.finishedAt).toBeGreaterThanOrEqual(run!.startedAt!);
   });
 
   it('refuses a payload with neither prompt nor answers, naming the field', async () => {
@@ -176,10 +197,16 @@ describe('agentTask', () => {
           .map((e) => (e as { resumed?: boolean }).resumed),
       ).toEqual([false, true]);
       expect(events.filter((e) => e.type === 'task-finished')).toHaveLength(1);
-      expect(events.at(-1)).toEqual({ type: 'task-finished', runId: 'r1', status: 'completed' });
+      // w2 took the run over from w1, whose lease ran out: attempt 2.
+      expect(events.at(-1)).toEqual({
+        type: 'task-finished',
+        runId: 'r1',
+        status: 'completed',
+        attempt: 2,
+      });
       expect(await setup.runs.get('r1')).toMatchObject({
         status: 'completed',
-        attempt: 1,
+        attempt: 2,
         workerId: 'w2',
       });
     },
@@ -266,7 +293,12 @@ describe('agentTask', () => {
         { toolCallId: 'ask_1', toolName: 'approve', payload: { question: 'May I deploy v2?' } },
       ],
     });
-    expect(events.at(-1)).toEqual({ type: 'task-finished', runId: 'r1', status: 'waiting_input' });
+    expect(events.at(-1)).toEqual({
+      type: 'task-finished',
+      runId: 'r1',
+      status: 'waiting_input',
+      attempt: 1,
+    });
 
     await setup.dispatcher.dispatch(
       agent.task,
@@ -319,7 +351,8 @@ describe('agentTask', () => {
     expect(calls).toBe(2);
     expect(await setup.runs.get('r1')).toMatchObject({
       status: 'failed',
-      reason: 'ModelError: upstream is down',
+      attempt: 2,
+      error: { code: 'model_error', message: 'ModelError: upstream is down' },
     });
   });
 });

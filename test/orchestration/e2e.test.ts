@@ -5,6 +5,7 @@ import {
   agentTask,
   createWatchdog,
   defineTool,
+  isFinal,
   type ModelRequest,
   parseEnvelope,
   type RunRecord,
@@ -252,20 +253,15 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
         runId,
         taskType: agent.task.type,
         status: 'queued',
-        attempt: 1,
+        attempt: 0,
+        maxAttempts: 3,
+        version: 1,
         payload,
-        createdAt: Date.now(),
+        queuedAt: Date.now(),
         updatedAt: Date.now(),
       });
     }
-    const body = {
-      v: 1,
-      type: agent.task.type,
-      runId,
-      attempt: 1,
-      payload,
-      dispatchedAt: Date.now(),
-    };
+    const body = { v: 2, type: agent.task.type, runId, payload, dispatchedAt: Date.now() };
     await setup.queue.enqueue(agent.task.queue, JSON.stringify(body));
   };
   for (let i = 0; i < 4; i++) await raw(`schema-poison-${i}`, { sessionId: 'no-prompt' }, true);
@@ -287,14 +283,12 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
   // --- wait until every run is terminal, running the watchdog all along ---
   const runIds = [...plan.keys(), ...rawRuns];
   const terminal = (record: RunRecord | undefined) =>
-    record?.status === 'completed' ||
-    record?.status === 'failed' ||
-    record?.status === 'dead_lettered';
+    record !== undefined && isFinal(record.status);
   let redispatched = 0;
   const deadline = Date.now() + 12_000;
   let records: Array<RunRecord | undefined> = [];
   while (true) {
-    redispatched += (await watchdog.check()).redispatched.length;
+    redispatched += (await watchdog.check()).requeued.length;
     records = await Promise.all(runIds.map((runId) => setup.runs.get(runId)));
     if (records.every(terminal) || Date.now() > deadline) break;
     await sleep(20);
@@ -304,7 +298,7 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
     .filter(([, record]) => !terminal(record))
     .map(
       ([runId, record]) =>
-        `${runId}: ${record?.status ?? 'no record'} (attempt ${record?.attempt}, ${record?.reason ?? ''})`,
+        `${runId}: ${record?.status ?? 'no record'} (attempt ${record?.attempt}, ${record?.error?.message ?? ''})`,
     );
   expect(stuck, 'runs not terminal after 12 s').toEqual([]);
 
@@ -313,24 +307,21 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
   clearInterval(lagMonitor);
 
   // --- Promise 1: every run ended, with a reason when it did not complete ---
-  const byStatus = {
-    completed: [] as string[],
-    failed: [] as string[],
-    dead_lettered: [] as string[],
-  };
+  const byStatus: Record<string, string[]> = { completed: [], failed: [], dead_lettered: [] };
   for (const record of records as RunRecord[]) {
-    byStatus[record.status as keyof typeof byStatus].push(record.runId);
-    if (record.status !== 'completed') expect(record.reason, record.runId).toMatch(/\S/);
+    byStatus[record.status] = [...(byStatus[record.status] ?? []), record.runId];
+    if (record.status !== 'completed') expect(record.error?.message, record.runId).toMatch(/\S/);
   }
+  expect(Object.keys(byStatus).sort()).toEqual(['completed', 'dead_lettered', 'failed']);
   for (const [runId, task] of plan) {
     const record = (records as RunRecord[]).find((r) => r.runId === runId)!;
     if (task.poison) {
       expect(record.status, runId).not.toBe('completed');
       if (record.status === 'failed' && !hitByCrash.has(runId))
-        expect(record.reason).toBe(`ModelError: poison ${task.prompt}`);
+        expect(record.error?.message).toBe(`ModelError: poison ${task.prompt}`);
     } else if (!hitByCrash.has(runId) && !overlapped.has(runId)) {
       // Untouched by crashes, a healthy task must complete.
-      expect(record.status, `${runId}: ${record.reason}`).toBe('completed');
+      expect(record.status, `${runId}: ${record.error?.message}`).toBe('completed');
     }
     if (record.status === 'completed') {
       // Its transcript is complete: every step's call and result, then the answer.
@@ -347,7 +338,7 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
   for (const runId of rawRuns) {
     const record = (records as RunRecord[]).find((r) => r.runId === runId)!;
     expect(record.status).toBe('dead_lettered');
-    expect(record.reason).toBe(
+    expect(record.error?.message).toBe(
       'payload of task "e2e-agent" is invalid: prompt: either prompt or answers is required',
     );
   }
@@ -375,11 +366,11 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
     if (runId !== undefined && runIds.includes(runId)) letterRunIds.push(runId);
     else runless.push(letter.reason);
   }
-  expect(letterRunIds.sort()).toEqual([...byStatus.dead_lettered].sort());
-  for (const runId of byStatus.dead_lettered) {
+  expect(letterRunIds.sort()).toEqual([...byStatus.dead_lettered!].sort());
+  for (const runId of byStatus.dead_lettered!) {
     const record = (records as RunRecord[]).find((r) => r.runId === runId)!;
     const letter = letters.find((l) => l.body.includes(`"runId":"${runId}"`))!;
-    expect(record.reason).toBe(letter.reason);
+    expect(record.error?.message).toBe(letter.reason);
   }
   expect(runless).toHaveLength(3);
   expect(
@@ -390,12 +381,12 @@ it(`${TASKS} agent tasks on ${WORKER_CONCURRENCY.length} workers with crash inje
   // The run got exercised as intended (guards against a test that silently injects nothing).
   expect(crashes).toBeGreaterThan(10);
   expect(redispatched).toBeGreaterThan(0);
-  expect([...hitByCrash].some((runId) => byStatus.completed.includes(runId))).toBe(true);
+  expect([...hitByCrash].some((runId) => byStatus.completed!.includes(runId))).toBe(true);
   expect(setup.errors).toEqual([]);
 
   console.log(
-    `e2e seed ${SEED}: ${byStatus.completed.length} completed, ${byStatus.failed.length} failed, ` +
-      `${byStatus.dead_lettered.length} dead-lettered (${letters.length} dead letters); ` +
+    `e2e seed ${SEED}: ${byStatus.completed!.length} completed, ${byStatus.failed!.length} failed, ` +
+      `${byStatus.dead_lettered!.length} dead-lettered (${letters.length} dead letters); ` +
       `${crashes} crashes injected, ${hitByCrash.size} runs hit, ${redispatched} watchdog re-dispatches, ` +
       `${repeated.length} interrupted tool calls ran again; max timer lag ${maxLagMs} ms, ` +
       `${overlapped.size} runs on two workers at once`,

@@ -53,18 +53,20 @@ describe('watchdog', () => {
         runId,
         taskType: job.type,
         status: 'queued',
-        attempt: 1,
+        attempt: 0,
+        maxAttempts: 3,
+        version: 1,
         payload: { n: 1 },
-        createdAt: old,
+        queuedAt: old,
         updatedAt: old,
       };
       await setup.runs.create(record);
     }
     const dispatcher: Dispatcher = {
       ...setup.dispatcher,
-      redispatch: async (task, record) => {
+      enqueueRun: async (task, record) => {
         if (record.runId === 'bad') throw new Error('queue refused the message');
-        return setup.dispatcher.redispatch(task, record);
+        return setup.dispatcher.enqueueRun(task, record);
       },
     };
     const errors: unknown[] = [];
@@ -76,13 +78,13 @@ describe('watchdog', () => {
       onError: (e) => errors.push(e),
     });
     const report = await watchdog.check();
-    expect(report.redispatched).toEqual(['good']);
+    expect(report.requeued).toEqual(['good']);
     expect(String(errors[0])).toContain('queue refused the message');
   });
 });
 
 describe('agent task outcomes', () => {
-  it('an agent that stopped at a limit completes the task and says why on the run record', async () => {
+  it('an agent that stopped at a limit ends the run with that status, its output, usage and cost', async () => {
     const setup = memorySetup();
     const executions = new Map<string, number>();
     const agent = agentTask({
@@ -94,16 +96,39 @@ describe('agent task outcomes', () => {
       },
     });
     const { runId } = await setup.dispatcher.dispatch(agent.task, { prompt: 'go' });
-    expect(await setup.worker({ handlers: [agent.handler] }).runOnce()).toBe('completed');
-    expect(await setup.runs.get(runId)).toMatchObject({
-      status: 'completed',
-      reason: 'agent stopped: max_turns',
-    });
+    expect(await setup.worker({ handlers: [agent.handler] }).runOnce()).toBe('max_turns');
+    const run = await setup.runs.get(runId);
+    expect(run).toMatchObject({ status: 'max_turns', output: '' });
+    expect(run?.usage?.outputTokens).toBeGreaterThan(0);
+    expect(run?.error).toBeUndefined();
     const last = (await setup.events.read(runId)).at(-1)?.data;
-    expect(last).toMatchObject({
+    expect(last).toEqual({ type: 'task-finished', runId, status: 'max_turns', attempt: 1 });
+  });
+
+  it('an agent stopped by its cost budget ends budget_exceeded, naming the budget', async () => {
+    const setup = memorySetup();
+    const agent = agentTask({
+      checkpoints: setup.checkpoints,
+      agent: {
+        model: new ScriptedModel({ turns: stepScript(5) }),
+        tools: [stepTool(new Map())],
+        // $1 per thousand tokens either way: a few turns spend the cent.
+        prices: { scripted: { inputPerMTok: 1_000, outputPerMTok: 1_000 } },
+        maxTokensPerCall: 300,
+        minTokensPerCall: 10,
+        maxCostUsd: 0.01,
+      },
+    });
+    const { runId } = await setup.dispatcher.dispatch(agent.task, { prompt: 'go' });
+    expect(await setup.worker({ handlers: [agent.handler] }).runOnce()).toBe('budget_exceeded');
+    const run = await setup.runs.get(runId);
+    expect(run).toMatchObject({ status: 'budget_exceeded', budget: 'cost_usd' });
+    expect((await setup.events.read(runId)).at(-1)?.data).toEqual({
       type: 'task-finished',
-      status: 'completed',
-      reason: 'agent stopped: max_turns',
+      runId,
+      status: 'budget_exceeded',
+      attempt: 1,
+      budget: 'cost_usd',
     });
   });
 
@@ -116,7 +141,8 @@ describe('agent task outcomes', () => {
     const { runId } = await setup.dispatcher.dispatch(agent.task, { prompt: 'go' });
     expect(await setup.worker({ handlers: [agent.handler] }).runOnce()).toBe('failed');
     expect(model.requests).toHaveLength(1);
-    expect((await setup.runs.get(runId))?.reason).toContain('invalid api key');
+    expect((await setup.runs.get(runId))?.error).toMatchObject({ code: 'model_error' });
+    expect((await setup.runs.get(runId))?.error?.message).toContain('invalid api key');
   });
 
   it('a plain handler error is still retried up to maxAttempts', async () => {

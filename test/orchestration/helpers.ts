@@ -12,6 +12,7 @@ import {
   type LoggedEvent,
   type ModelRequest,
   type Queue,
+  type QueueCapabilities,
   type RunRecord,
   type RunStore,
   type Worker,
@@ -104,13 +105,17 @@ export function spyQueue(inner: Queue) {
 }
 
 /** A fresh set of memory implementations, wired like an application would wire them. */
-export function memorySetup() {
-  const spy = spyQueue(createMemoryQueue());
+export function memorySetup(options: { capabilities?: Partial<QueueCapabilities> } = {}) {
+  const memory = createMemoryQueue();
+  const spy = spyQueue({
+    ...memory,
+    capabilities: { ...memory.capabilities, ...options.capabilities },
+  });
   const runs = createMemoryRunStore();
   const events = createMemoryEventLog();
   const heartbeats = createMemoryHeartbeatStore();
   const checkpoints = createMemorySessionStore();
-  const dispatcher = createDispatcher({ queue: spy.queue, runs });
+  const dispatcher = createDispatcher({ queue: spy.queue, runs, events });
   const errors: unknown[] = [];
   const base = {
     queue: spy.queue,

@@ -128,7 +128,7 @@ describe('session cache', () => {
       { runId: 'r2' },
     );
     expect(await racer.runOnce()).toBe('failed');
-    expect((await setup.runs.get('r2'))?.reason).toMatch(
+    expect((await setup.runs.get('r2'))?.error?.message).toMatch(
       /InvalidStateError: session "s1" moved on while run "r2" ran .* groupId: sessionId/,
     );
     expect((await checkpoints.load('session:s1'))?.state.runId).toBe('r1');

@@ -76,10 +76,11 @@ describe('graceful stop', () => {
     expect((await setup.runs.get('q2'))?.status).toBe('queued');
     // a1 was still running when the grace period ended: interrupted, released, queued again.
     expect((stepThreeAbortReason as Error | undefined)?.message).toMatch(/aborted/);
+    // Handed back unfinished by a shutdown: the attempt it used is given back (maxAttempts + 1).
     expect(await setup.runs.get('a1')).toMatchObject({
       status: 'queued',
       attempt: 1,
-      reason: 'worker shut down; released',
+      maxAttempts: 4,
     });
     const released = setup.of('release');
     expect(released).toHaveLength(1);
@@ -118,6 +119,7 @@ describe('graceful stop', () => {
       type: 'task-finished',
       runId: 'a1',
       status: 'completed',
+      attempt: 2,
     });
     expect(setup.errors).toEqual([]);
   });

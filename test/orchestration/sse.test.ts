@@ -284,6 +284,7 @@ describe.each(Object.entries(transports))('SSE over %s', (_name, makeTransport) 
       type: 'task-finished',
       runId: 'run-1',
       status: 'completed',
+      attempt: 1,
     });
     expect(counted.active()).toBe(0);
 

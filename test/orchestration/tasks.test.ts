@@ -118,17 +118,18 @@ describe('dispatcher', () => {
       runId,
       taskType: 'signup',
       status: 'queued',
-      attempt: 1,
+      attempt: 0,
+      maxAttempts: 3,
+      version: 1,
       payload: { user: { email: 'a@b.co', name: 'Ada' }, plan: 'free' },
     });
     const [message] = await queue.claim([signup.queue], { consumer: 't', leaseMs: 1_000 });
     expect(message?.deliveryCount).toBe(1);
     const envelope = parseEnvelope(message!.body);
     expect(envelope).toMatchObject({
-      v: 1,
+      v: 2,
       type: 'signup',
       runId,
-      attempt: 1,
       payload: { user: { email: 'a@b.co', name: 'Ada' }, plan: 'free' },
     } satisfies Partial<TaskEnvelope>);
   });

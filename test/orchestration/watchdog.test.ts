@@ -5,7 +5,6 @@ import {
   handleTask,
   InvalidOptionError,
   type JobOutcome,
-  parseEnvelope,
   type RunRecord,
   type TaskContext,
   type TaskDefinition,
@@ -19,9 +18,9 @@ import {
   isStatus,
   memorySetup,
   rejectionOf,
+  sleep,
   stepScript,
   stepTool,
-  typesOf,
   waitFor,
   waitForRecord,
 } from './helpers';
@@ -50,8 +49,8 @@ const staleFor = (setup: ReturnType<typeof memorySetup>, runId: string, ms: numb
   waitForRecord(setup.runs, runId, (r) => Date.now() - r.updatedAt > ms, 'staleness');
 
 /**
- * A worker that dies mid-task: it claims `runId` with a long lease (so only the watchdog can
- * recover the run) and is abandoned while the handler runs. Resolves once its heartbeat is gone.
+ * A worker that dies mid-task: it starts `r1` and is abandoned while the handler runs. Resolves
+ * once it is gone; its lease runs out after `leaseMs`.
  */
 async function crashMidTask(setup: ReturnType<typeof memorySetup>, leaseMs = 60_000) {
   const started = deferred();
@@ -73,6 +72,30 @@ async function crashMidTask(setup: ReturnType<typeof memorySetup>, leaseMs = 60_
   return worker;
 }
 
+/** The queue loses the dead worker's message (someone takes it once its lease runs out, and acks it). */
+async function loseMessage(setup: ReturnType<typeof memorySetup>) {
+  const [lost] = await setup.queue.claim([job.queue], {
+    consumer: 'the-void',
+    leaseMs: 60_000,
+    waitMs: 2_000,
+  });
+  expect(lost).toBeDefined();
+  await setup.queue.ack(lost!);
+}
+
+const record = (runId: string, fields: Partial<RunRecord> = {}): RunRecord => ({
+  runId,
+  taskType: 'job',
+  status: 'queued',
+  attempt: 0,
+  maxAttempts: 3,
+  version: 1,
+  payload: {},
+  queuedAt: Date.now(),
+  updatedAt: Date.now(),
+  ...fields,
+});
+
 describe('watchdog', () => {
   it('validates its thresholds', async () => {
     const setup = memorySetup();
@@ -83,43 +106,52 @@ describe('watchdog', () => {
     expect(error.message).toBe('runningTimeoutMs must be a positive number, got 0');
   });
 
-  it('fails a running run whose heartbeat expired, re-dispatches it under attempt + 1, and a worker completes it', async () => {
+  it('requeues a running run whose worker died and whose message is gone, in one write; a worker completes it as attempt 2', async () => {
     const setup = memorySetup();
     const watchdog = watchdogFor(setup);
     await setup.dispatcher.dispatch(job, {}, { runId: 'r1' });
-    await crashMidTask(setup);
+    await crashMidTask(setup, 20);
+    await loseMessage(setup);
     expect((await setup.runs.get('r1'))?.status).toBe('running');
     await waitFor(
       async () => !(await setup.heartbeats.get('run:r1')),
       'the run heartbeat to expire',
     );
-    await staleFor(setup, 'r1', 30);
+    const seen = await staleFor(setup, 'r1', 30);
 
-    expect(await watchdog.check()).toEqual({ redispatched: ['r1'], failed: [] });
-    const reason = 'worker heartbeat expired (worker doomed)';
-    expect(await setup.runs.get('r1')).toMatchObject({ status: 'queued', attempt: 2, reason });
+    expect(await watchdog.check()).toEqual({ requeued: ['r1'], ended: [] });
+    const error = {
+      code: 'worker_lost',
+      message: 'its worker stopped beating (heartbeat expired): worker doomed',
+    };
+    const requeued = await setup.runs.get('r1');
+    expect(requeued).toMatchObject({ status: 'queued', attempt: 1, error });
+    expect(requeued?.version, 'one write').toBe(seen.version + 1);
+    expect(requeued?.messageId).toBeUndefined();
     expect((await setup.events.read('r1')).map((e) => e.data)).toContainEqual({
       type: 'task-retried',
       runId: 'r1',
-      attempt: 2,
-      reason,
+      attempt: 1,
+      error,
+      delayMs: 0,
     });
 
-    const seen: Array<Pick<TaskContext, 'attempt' | 'deliveryCount'>> = [];
+    const contexts: Array<Pick<TaskContext, 'attempt' | 'deliveryCount'>> = [];
     const rescuer = setup.worker({
       handlers: [
         handleTask(
           job,
-          async (_p, { attempt, deliveryCount }) => void seen.push({ attempt, deliveryCount }),
+          async (_p, { attempt, deliveryCount }) => void contexts.push({ attempt, deliveryCount }),
         ),
       ],
     });
     expect(await rescuer.runOnce()).toBe('completed');
-    expect(seen).toEqual([{ attempt: 2, deliveryCount: 1 }]);
+    expect(contexts).toEqual([{ attempt: 2, deliveryCount: 1 }]);
     expect(await setup.runs.get('r1')).toMatchObject({ status: 'completed', attempt: 2 });
+    expect((await setup.runs.get('r1'))?.error).toBeUndefined();
     // Nothing else to do now.
     await staleFor(setup, 'r1', 30);
-    expect(await watchdog.check()).toEqual({ redispatched: [], failed: [] });
+    expect(await watchdog.check()).toEqual({ requeued: [], ended: [] });
   });
 
   it('leaves alone a running run whose heartbeat is alive, however long it runs', async () => {
@@ -142,7 +174,7 @@ describe('watchdog', () => {
     const outcome = worker.runOnce();
     await started.promise;
     await staleFor(setup, 'slow', 400); // far past the threshold, and past one heartbeat TTL
-    expect(await watchdog.check()).toEqual({ redispatched: [], failed: [] });
+    expect(await watchdog.check()).toEqual({ requeued: [], ended: [] });
     expect(await setup.runs.get('slow')).toMatchObject({ status: 'running', attempt: 1 });
     finish.resolve();
     expect(await outcome).toBe('completed');
@@ -150,75 +182,106 @@ describe('watchdog', () => {
     expect(setup.of('release')).toEqual([]);
   });
 
-  it('re-dispatches a queued run that has no message (the dispatcher died between record and enqueue)', async () => {
+  it('enqueues again a queued run that has no message (the dispatcher died between record and enqueue), without using an attempt', async () => {
     const setup = memorySetup();
     const watchdog = watchdogFor(setup);
-    const record = (runId: string): RunRecord => ({
-      runId,
-      taskType: 'job',
-      status: 'queued',
-      attempt: 1,
-      payload: {},
-      createdAt: Date.now(),
-      updatedAt: Date.now(),
-    });
     await setup.runs.create(record('orphan'));
     const worker = setup.worker({ handlers: [handleTask(job, async () => {})] });
     expect(await worker.runOnce({ waitMs: 0 })).toBe('idle');
     await staleFor(setup, 'orphan', 30);
     await setup.runs.create(record('fresh')); // not stale yet: left alone
+    // Delayed on purpose until well after the threshold: not late, however old its last write.
+    await setup.runs.create(record('delayed', { availableAt: Date.now() + 60_000 }));
 
-    expect(await watchdog.check()).toEqual({ redispatched: ['orphan'], failed: [] });
-    expect(await setup.runs.get('orphan')).toMatchObject({
-      status: 'queued',
-      attempt: 2,
-      reason: 'queued for more than 30 ms without being picked up',
-    });
+    expect(await watchdog.check()).toEqual({ requeued: ['orphan'], ended: [] });
+    expect(await setup.runs.get('orphan')).toMatchObject({ status: 'queued', attempt: 0 });
     expect(await worker.runOnce()).toBe('completed');
-    expect(await setup.runs.get('orphan')).toMatchObject({ status: 'completed', attempt: 2 });
+    expect(await setup.runs.get('orphan')).toMatchObject({ status: 'completed', attempt: 1 });
     expect((await setup.runs.get('fresh'))?.status).toBe('queued');
+    expect((await setup.runs.get('delayed'))?.status).toBe('queued');
   });
 
-  it('once the attempts are spent, leaves the run failed with the reason and a task-finished event', async () => {
+  it('a queued run whose message is still queued gets no second one where the queue deduplicates', async () => {
+    const setup = memorySetup();
+    const watchdog = watchdogFor(setup);
+    await setup.dispatcher.dispatch(job, {}, { runId: 'waiting' });
+    await staleFor(setup, 'waiting', 30);
+    expect(await watchdog.check()).toEqual({ requeued: ['waiting'], ended: [] });
+    const messages = await setup.queue.claim([job.queue], {
+      consumer: 't',
+      leaseMs: 1_000,
+      max: 10,
+    });
+    expect(messages).toHaveLength(1);
+  });
+
+  it('once the attempts are spent, ends the run failed with the reason and a task-finished event', async () => {
     const setup = memorySetup();
     const twice = defineTask({ type: 'twice', payload: z.object({}), maxAttempts: 2 });
     const watchdog = watchdogFor(setup, [twice]);
-    const create = (runId: string, taskType: string, attempt: number) =>
-      setup.runs.create({
-        runId,
-        taskType,
-        status: 'running',
-        attempt,
-        payload: {},
-        workerId: 'gone',
-        createdAt: Date.now(),
-        updatedAt: Date.now(),
-      });
-    await create('spent', 'twice', 2);
-    await create('unknown-type', 'not-registered', 1);
+    const running = { status: 'running' as const, workerId: 'gone', messageId: 'm' };
+    await setup.runs.create(
+      record('spent', { ...running, taskType: 'twice', attempt: 2, maxAttempts: 2 }),
+    );
+    await setup.runs.create(
+      record('unknown-type', { ...running, taskType: 'not-registered', attempt: 1 }),
+    );
     await staleFor(setup, 'spent', 30);
     await staleFor(setup, 'unknown-type', 30);
 
     const report = await watchdog.check();
-    expect(report.redispatched).toEqual([]);
-    expect(report.failed.sort()).toEqual(['spent', 'unknown-type']);
-    const reason = 'worker heartbeat expired (worker gone)';
-    for (const runId of ['spent', 'unknown-type']) {
-      expect(await setup.runs.get(runId)).toMatchObject({ status: 'failed', reason });
-      expect((await setup.events.read(runId)).map((e) => e.data)).toEqual([
-        { type: 'task-finished', runId, status: 'failed', reason },
+    expect(report.requeued).toEqual([]);
+    expect(report.ended.sort()).toEqual(['spent', 'unknown-type']);
+    const reason = 'its worker stopped beating (heartbeat expired): worker gone';
+    const spent = await setup.runs.get('spent');
+    expect(spent).toMatchObject({
+      status: 'failed',
+      attempt: 2,
+      error: { code: 'worker_lost', message: reason },
+    });
+    const unknown = await setup.runs.get('unknown-type');
+    expect(unknown).toMatchObject({ status: 'failed', error: { code: 'unknown_task' } });
+    expect(unknown?.error?.message).toMatch(/no task "not-registered" is known to this watchdog/);
+    for (const run of [spent!, unknown!]) {
+      expect((await setup.events.read(run.runId)).map((e) => e.data)).toEqual([
+        {
+          type: 'task-finished',
+          runId: run.runId,
+          status: 'failed',
+          attempt: run.attempt,
+          error: run.error,
+        },
       ]);
     }
-    expect(await setup.runs.get('spent')).toMatchObject({ attempt: 2 });
     expect(
       await setup.queue.claim([twice.queue], { consumer: 't', leaseMs: 1_000, max: 10 }),
     ).toEqual([]);
     // A failed run is final: later checks do not touch it again.
-    expect(await watchdog.check()).toEqual({ redispatched: [], failed: [] });
+    expect(await watchdog.check()).toEqual({ requeued: [], ended: [] });
   });
 
-  it('drops the old delivery of a re-dispatched run as a duplicate: the handler runs once, for the new attempt', async () => {
+  it('a cancelled run whose worker died ends cancelled, not requeued', async () => {
     const setup = memorySetup();
+    const watchdog = watchdogFor(setup);
+    await setup.runs.create(
+      record('r1', {
+        status: 'running',
+        attempt: 1,
+        messageId: 'm',
+        workerId: 'gone',
+        cancel: { reason: 'user left', requestedAt: Date.now() },
+      }),
+    );
+    await staleFor(setup, 'r1', 30);
+    expect(await watchdog.check()).toEqual({ requeued: [], ended: ['r1'] });
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'cancelled', message: 'user left' },
+    });
+  });
+
+  it('on a queue without dedupe, the old message and the watchdog’s new one both arrive, and the run runs once', async () => {
+    const setup = memorySetup({ capabilities: { dedupe: false } });
     const watchdog = watchdogFor(setup);
     await setup.dispatcher.dispatch(job, {}, { runId: 'r1' });
     await crashMidTask(setup, 80); // the old delivery comes back once this lease runs out
@@ -227,7 +290,7 @@ describe('watchdog', () => {
       'the run heartbeat to expire',
     );
     await staleFor(setup, 'r1', 30);
-    expect((await watchdog.check()).redispatched).toEqual(['r1']);
+    expect((await watchdog.check()).requeued).toEqual(['r1']);
 
     const attempts: number[] = [];
     const rescuer = setup.worker({
@@ -237,23 +300,19 @@ describe('watchdog', () => {
     while (outcomes.length < 2) outcomes.push(await rescuer.runOnce({ waitMs: 2_000 }));
     expect(outcomes.sort()).toEqual(['completed', 'duplicate']);
     expect(attempts).toEqual([2]);
-    const acked = setup.of('ack').map((call) => parseEnvelope(call.message.body).attempt);
-    expect(acked.sort()).toEqual([1, 2]);
+    expect(setup.of('ack')).toHaveLength(2);
     expect(await setup.runs.get('r1')).toMatchObject({ status: 'completed', attempt: 2 });
     expect(await setup.queue.claim([job.queue], { consumer: 't', leaseMs: 1_000 })).toEqual([]);
   });
 });
 
-describe('a zombie: a worker still running a run the watchdog already re-dispatched', () => {
-  it('neither reports the run finished nor makes it fail; the new attempt completes it', async () => {
+describe('a zombie: a worker still running a run the watchdog already requeued', () => {
+  it('is fenced: it stops within a renewal, cannot write its checkpoints, and the new attempt completes the run', async () => {
     const setup = memorySetup();
     const executions = new Map<string, number>();
     const zombieStep2 = deferred();
     const zombieInStep2 = deferred();
-    const rescuerStep2 = deferred();
-    const rescuerInStep2 = deferred();
-    // Step 2 blocks on both workers until the test lets it go (ignoring the signal, as a stuck
-    // call would).
+    // Step 2 blocks the zombie until the test lets it go, ignoring the signal (a stuck call).
     const agent = agentTask({
       checkpoints: setup.checkpoints,
       retryBackoff: { minDelayMs: 0, maxDelayMs: 0 },
@@ -261,23 +320,20 @@ describe('a zombie: a worker still running a run the watchdog already re-dispatc
         model: new ScriptedModel({ turns: stepScript(3) }),
         tools: [
           stepTool(executions, async ({ idempotencyKey }) => {
-            if (!idempotencyKey.endsWith(':t2_0')) return;
-            if (workerId === 'zombie') {
-              zombieInStep2.resolve();
-              await zombieStep2.promise;
-            } else if (executions.get(idempotencyKey) === 2) {
-              rescuerInStep2.resolve();
-              await rescuerStep2.promise;
-            }
+            if (!idempotencyKey.endsWith(':t2_0') || workerId !== 'zombie') return;
+            zombieInStep2.resolve();
+            await zombieStep2.promise;
           }),
         ],
       }),
     });
     const watchdog = watchdogFor(setup, [agent.task]);
-    // Its heartbeat would beat again only after 20 s: removing it makes the worker look dead.
+    // Its run heartbeat would beat again only after 20 s: removing it makes the worker look dead.
     const zombie = setup.worker({
       id: 'zombie',
       heartbeatTtlMs: 60_000,
+      leaseMs: 90,
+      abortGraceMs: 50,
       handlers: [agent.handler],
     });
     const rescuer = setup.worker({ id: 'rescuer', handlers: [agent.handler] });
@@ -286,23 +342,18 @@ describe('a zombie: a worker still running a run the watchdog already re-dispatc
     await zombieInStep2.promise;
     await setup.heartbeats.remove('run:r1');
     await staleFor(setup, 'r1', 30);
-    expect((await watchdog.check()).redispatched).toEqual(['r1']);
+    expect((await watchdog.check()).requeued).toEqual(['r1']);
 
-    // The rescuer resumes attempt 2 from the checkpoint and reaches step 2 too…
-    const rescuerFirst = rescuer.runOnce();
-    await rescuerInStep2.promise;
-    // …while the zombie wakes up and finishes the whole run under attempt 1.
+    // At its next renewal the zombie sees the run moved on: it stops, is abandoned after
+    // abortGraceMs, and hands the message back.
+    expect(await zombieOutcome).toBe('lease_lost');
+    expect(await rescuer.runOnce({ waitMs: 2_000 })).toBe('completed');
+    // The zombie wakes up: its remaining checkpoint writes are refused.
+    const before = await setup.checkpoints.load('r1');
     zombieStep2.resolve();
-    expect(await zombieOutcome).toBe('duplicate');
-    expect((await setup.checkpoints.load('r1'))?.state.status).toBe('completed');
-    expect(typesOf(await setup.events.read('r1'))).not.toContain('task-finished');
-    expect(await setup.runs.get('r1')).toMatchObject({ status: 'running', attempt: 2 });
+    await sleep(50);
+    expect(await setup.checkpoints.load('r1')).toEqual(before);
 
-    // The rescuer's next checkpoint write conflicts with the zombie's: it retries rather than
-    // failing the run, and the retry continues from the zombie's (complete) checkpoint.
-    rescuerStep2.resolve();
-    expect(await rescuerFirst).toBe('retrying');
-    expect(await rescuer.runOnce({ waitMs: 1_000 })).toBe('completed');
     expect(await setup.runs.get('r1')).toMatchObject({ status: 'completed', attempt: 2 });
     expect((await setup.checkpoints.load('r1'))?.state.messages).toEqual(
       expectedTranscript('three steps', 3),
@@ -311,7 +362,12 @@ describe('a zombie: a worker still running a run the watchdog already re-dispatc
       (e) => (e.data as { type: string }).type === 'task-finished',
     );
     expect(finished.map((e) => e.data)).toEqual([
-      { type: 'task-finished', runId: 'r1', status: 'completed' },
+      {
+        type: 'task-finished',
+        runId: 'r1',
+        status: 'completed',
+        attempt: 2,
+      },
     ]);
   });
 });

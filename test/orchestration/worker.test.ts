@@ -6,6 +6,7 @@ import {
   JOB_EXIT_CODES,
   type JobOutcome,
   LoopworkError,
+  outcome,
   parseEnvelope,
   type TaskContext,
   type TaskEnvelope,
@@ -31,10 +32,9 @@ const job = defineTask({
 
 const envelope = (fields: Partial<TaskEnvelope>): string =>
   JSON.stringify({
-    v: 1,
+    v: 2,
     type: 'job',
     runId: 'r',
-    attempt: 1,
     payload: { n: 1 },
     dispatchedAt: 0,
     ...fields,
@@ -122,7 +122,7 @@ describe('job mode', () => {
   });
   const handler = handleTask(modes, async ({ mode }) => {
     if (mode === 'throw') throw new Error('handler threw');
-    return mode === 'wait' ? { status: 'waiting_input' } : undefined;
+    return mode === 'wait' ? outcome({ status: 'waiting_input' }) : undefined;
   });
 
   it('runOnce returns how the task ended, and JOB_EXIT_CODES gives each a status code', async () => {
@@ -149,12 +149,29 @@ describe('job mode', () => {
     expect((await setup.runs.get('wait'))?.status).toBe('waiting_input');
     expect(await setup.runs.get('throw')).toMatchObject({
       status: 'failed',
-      reason: 'Error: handler threw',
+      attempt: 2,
+      error: { code: 'handler_error', message: 'handler threw' },
     });
     // A scheduler must be able to tell every unhappy ending apart, and every happy one is 0.
-    expect(JOB_EXIT_CODES).toMatchObject({ completed: 0, waiting_input: 0, idle: 0, duplicate: 0 });
+    expect(JOB_EXIT_CODES).toMatchObject({
+      completed: 0,
+      max_turns: 0,
+      budget_exceeded: 0,
+      waiting_input: 0,
+      idle: 0,
+      duplicate: 0,
+    });
     const unhappy = (
-      ['failed', 'dead_lettered', 'retrying', 'interrupted', 'lease_lost'] as const
+      [
+        'failed',
+        'dead_lettered',
+        'retrying',
+        'interrupted',
+        'lease_lost',
+        'cancelled',
+        'timed_out',
+        'error',
+      ] as const
     ).map((outcome) => JOB_EXIT_CODES[outcome]);
     expect(new Set(unhappy).size).toBe(unhappy.length);
     expect(unhappy.every((code) => code > 0)).toBe(true);
@@ -173,9 +190,11 @@ describe('malformed messages', () => {
         runId,
         taskType,
         status: 'queued',
-        attempt: 1,
+        attempt: 0,
+        maxAttempts: 3,
+        version: 1,
         payload: {},
-        createdAt: Date.now(),
+        queuedAt: Date.now(),
         updatedAt: Date.now(),
       });
     await record('ghost-run', 'ghost');
@@ -185,9 +204,9 @@ describe('malformed messages', () => {
       ['null', undefined, /^malformed message: body is not a JSON object$/],
       ['{"v":1}', undefined, /^malformed message: envelope has no string "type"$/],
       [
-        envelope({ v: 2 as never }),
+        envelope({ v: 3 as never }),
         undefined,
-        /^malformed message: unsupported envelope version 2/,
+        /^malformed message: unsupported envelope version 3/,
       ],
       [envelope({ runId: '' }), undefined, /^malformed message: envelope has no "runId"/],
       [
@@ -228,38 +247,77 @@ describe('malformed messages', () => {
       expect(letter!.reason).toMatch(reason);
       expect(letter!.deliveryCount).toBe(1);
       if (runId === undefined) continue;
-      expect(await setup.runs.get(runId)).toMatchObject({
-        status: 'dead_lettered',
-        reason: letter!.reason,
-      });
+      const run = await setup.runs.get(runId);
+      expect(run).toMatchObject({ status: 'dead_lettered', error: { message: letter!.reason } });
       const events = await setup.events.read(runId);
       expect(events.map((e) => e.data)).toEqual([
-        { type: 'task-finished', runId, status: 'dead_lettered', reason: letter!.reason },
+        { type: 'task-finished', runId, status: 'dead_lettered', attempt: 0, error: run!.error },
       ]);
     }
     expect(await setup.runs.get('nobody')).toBeUndefined();
     expect(setup.errors).toEqual([]);
   });
 
-  it('dead-letters a message delivered more than maxAttempts times (its workers kept dying)', async () => {
+  it('fails a run whose every attempt died with its worker, once its attempts are spent', async () => {
     const setup = memorySetup();
     const crashy = defineTask({ type: 'crashy', payload: z.object({}), maxAttempts: 2 });
     let ran = 0;
-    const worker = setup.worker({ handlers: [handleTask(crashy, async () => void ran++)] });
+    const started = deferred();
+    const dying = handleTask(crashy, async () => {
+      ran++;
+      started.resolve();
+      await new Promise(() => {}); // never ends: its worker "dies" first
+    });
     await setup.dispatcher.dispatch(crashy, {}, { runId: 'r1' });
-    // Two consumers claim it and die without settling: each lease simply runs out.
+    // Two workers start it and die (abandon: nothing settled, the lease simply runs out).
+    for (const id of ['dies-1', 'dies-2']) {
+      const doomed = setup.worker({ id, handlers: [dying], leaseMs: 30 });
+      const outcome = doomed.runOnce({ waitMs: 2_000 });
+      await waitForRecord(setup.runs, 'r1', (r) => r.workerId === id && r.status === 'running');
+      doomed.abandon();
+      expect(await outcome).toBe('interrupted');
+    }
+    expect(ran).toBe(2);
+    const third = setup.worker({ id: 'third', handlers: [dying] });
+    expect(await third.runOnce({ waitMs: 2_000 })).toBe('failed');
+    expect(ran).toBe(2); // not started a third time
+    const run = await setup.runs.get('r1');
+    expect(run).toMatchObject({ status: 'failed', attempt: 2, error: { code: 'worker_lost' } });
+    expect(run?.error?.message).toMatch(/^attempt 2 of 2 stopped without finishing/);
+    expect((await setup.events.read('r1')).map((e) => e.data)).toEqual([
+      { type: 'task-finished', runId: 'r1', status: 'failed', attempt: 2, error: run!.error },
+    ]);
+    expect(await setup.queue.deadLetters(crashy.queue)).toEqual([]);
+  });
+
+  it('dead-letters a message delivered more than maxDeliveries times before its run started, ending the run dead_lettered', async () => {
+    const setup = memorySetup();
+    const once = defineTask({ type: 'once', payload: z.object({}), maxAttempts: 1 });
+    let ran = 0;
+    const worker = setup.worker({
+      maxDeliveries: 2,
+      handlers: [handleTask(once, async () => void ran++)],
+    });
+    const letters: unknown[] = [];
+    worker.on('dead_lettered', (run, error) => letters.push([run?.runId, error.code]));
+    await setup.dispatcher.dispatch(once, {}, { runId: 'r1' });
+    // Two consumers claim it and die before they start it: each lease simply runs out.
     for (const consumer of ['dead-1', 'dead-2'])
       expect(
-        await setup.queue.claim([crashy.queue], { consumer, leaseMs: 10, waitMs: 1_000 }),
+        await setup.queue.claim([once.queue], { consumer, leaseMs: 10, waitMs: 1_000 }),
       ).toHaveLength(1);
-    expect(await worker.runOnce({ waitMs: 1_000 })).toBe('dead_lettered');
+    await sleep(15);
+    expect(await worker.runOnce({ waitMs: 100 })).toBe('idle');
     expect(ran).toBe(0);
-    const [letter] = await setup.queue.deadLetters(crashy.queue);
-    expect(letter?.reason).toMatch(/^delivered 3 times without finishing \(maxAttempts 2\)/);
-    expect(await setup.runs.get('r1')).toMatchObject({
+    const [letter] = await setup.queue.deadLetters(once.queue);
+    expect(letter?.reason).toMatch(/^delivered 2 times without being settled \(maxDeliveries 2\)/);
+    const run = await setup.runs.get('r1');
+    expect(run).toMatchObject({
       status: 'dead_lettered',
-      reason: letter?.reason,
+      error: { code: 'max_deliveries', message: letter?.reason },
     });
+    expect(letters).toEqual([['r1', 'max_deliveries']]);
+    expect(typesOf(await setup.events.read('r1'))).toEqual(['task-finished']);
   });
 });
 
@@ -281,24 +339,28 @@ describe('failures, retries and timeouts', () => {
     expect(await setup.runs.get('r1')).toMatchObject({
       status: 'queued',
       attempt: 1,
-      reason: 'TypeError: boom 1',
+      error: { code: 'handler_error', message: 'TypeError: boom 1' },
     });
     expect(await worker.runOnce({ waitMs: 2_000 })).toBe('retrying');
     expect(await worker.runOnce({ waitMs: 2_000 })).toBe('failed');
 
     expect(seen).toEqual([
       { attempt: 1, deliveryCount: 1 },
-      { attempt: 1, deliveryCount: 2 },
-      { attempt: 1, deliveryCount: 3 },
+      { attempt: 2, deliveryCount: 2 },
+      { attempt: 3, deliveryCount: 3 },
     ]);
     // Backoff doubles from minDelayMs (10) and is capped at maxDelayMs (15).
     expect(setup.of('release').map((call) => call.delayMs)).toEqual([10, 15]);
+    const error = (n: number) => ({ code: 'handler_error', message: `TypeError: boom ${n}` });
     expect(await setup.runs.get('r1')).toMatchObject({
       status: 'failed',
-      reason: 'TypeError: boom 3',
+      attempt: 3,
+      error: error(3),
     });
     expect((await setup.events.read('r1')).map((e) => e.data)).toEqual([
-      { type: 'task-finished', runId: 'r1', status: 'failed', reason: 'TypeError: boom 3' },
+      { type: 'task-retried', runId: 'r1', attempt: 1, error: error(1), delayMs: 10 },
+      { type: 'task-retried', runId: 'r1', attempt: 2, error: error(2), delayMs: 15 },
+      { type: 'task-finished', runId: 'r1', status: 'failed', attempt: 3, error: error(3) },
     ]);
     expect(setup.of('ack')).toHaveLength(1);
     expect(await setup.queue.deadLetters(job.queue)).toEqual([]);
@@ -320,7 +382,7 @@ describe('failures, retries and timeouts', () => {
     expect(calls).toBe(1);
     expect(await setup.runs.get('r1')).toMatchObject({
       status: 'failed',
-      reason: 'LoopworkError: the saved state is corrupt',
+      error: { code: 'invalid_state', message: 'LoopworkError: the saved state is corrupt' },
     });
   });
 
@@ -336,8 +398,8 @@ describe('failures, retries and timeouts', () => {
     const reasons: unknown[] = [];
     const worker = setup.worker({
       handlers: [
-        handleTask(slow, async (_payload, { signal, deliveryCount }) => {
-          if (deliveryCount > 1) return; // the retry is quick
+        handleTask(slow, async (_payload, { signal, attempt }) => {
+          if (attempt > 1) return; // the retry is quick
           await new Promise((resolve) => signal.addEventListener('abort', resolve));
           reasons.push(signal.reason);
           // Returning normally after the abort must not count as success.
@@ -349,7 +411,7 @@ describe('failures, retries and timeouts', () => {
     expect((reasons[0] as Error).message).toBe('task "slow" timed out after 30 ms');
     expect(await setup.runs.get('r1')).toMatchObject({
       status: 'queued',
-      reason: 'task "slow" timed out after 30 ms',
+      error: { code: 'timeout', message: 'task "slow" timed out after 30 ms' },
     });
     expect(await worker.runOnce({ waitMs: 1_000 })).toBe('completed');
 
@@ -372,10 +434,10 @@ describe('failures, retries and timeouts', () => {
       ],
     });
     await setup.dispatcher.dispatch(once, {}, { runId: 'r2' });
-    expect(await worker2.runOnce()).toBe('failed');
+    expect(await worker2.runOnce()).toBe('timed_out');
     expect(await setup.runs.get('r2')).toMatchObject({
-      status: 'failed',
-      reason: 'task "slow-once" timed out after 20 ms',
+      status: 'timed_out',
+      error: { code: 'timeout', message: 'task "slow-once" timed out after 20 ms' },
     });
   });
 });
@@ -500,21 +562,25 @@ describe('vital signs', () => {
     expect(await setup.heartbeats.get('worker:w1')).toBeUndefined();
   });
 
-  it('acks and drops a stale delivery: the run has moved on to a later attempt', async () => {
+  it('acks and drops a leftover delivery: a duplicate of a run running elsewhere, or of a finished run', async () => {
     const setup = memorySetup();
     let ran = 0;
     const worker = setup.worker({ handlers: [handleTask(job, async () => void ran++)] });
     await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
-    // The watchdog gave the run a second attempt, but the first attempt's message is still queued.
-    await setup.runs.transition('r1', { from: ['queued'], to: 'queued', set: { attempt: 2 } });
+    // Another message of the same run already started it (a duplicate sent by the watchdog).
+    const running = await setup.runs.transition('r1', {
+      from: ['queued'],
+      to: 'running',
+      set: { attempt: 1, messageId: 'another-message', workerId: 'w-other' },
+    });
     expect(await worker.runOnce()).toBe('duplicate');
     expect(ran).toBe(0);
     expect(setup.of('ack')).toHaveLength(1);
-    expect(await setup.runs.get('r1')).toMatchObject({ status: 'queued', attempt: 2 });
+    expect(await setup.runs.get('r1')).toEqual(running);
 
-    // Likewise a delivery of a run that already ended under the same attempt.
+    // Likewise a delivery of a run that already ended.
     await setup.dispatcher.dispatch(job, { n: 2 }, { runId: 'r2' });
-    await setup.runs.transition('r2', { from: ['queued'], to: 'completed' });
+    await setup.runs.transition('r2', { from: ['queued'], to: 'cancelled' });
     expect(await worker.runOnce()).toBe('duplicate');
     expect(ran).toBe(0);
     expect(setup.of('ack')).toHaveLength(2);
@@ -541,6 +607,7 @@ describe('task events', () => {
       type: 'task-finished',
       runId: 'r1',
       status: 'completed',
+      attempt: 1,
     });
   });
 });

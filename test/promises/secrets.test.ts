@@ -145,16 +145,18 @@ describe('the worker', () => {
       runId: 'r2',
       taskType: 'leaky',
       status: 'queued',
-      attempt: 1,
+      attempt: 0,
+      maxAttempts: 1,
+      version: 1,
       payload: {},
-      createdAt: 0,
+      queuedAt: 0,
       updatedAt: 0,
     });
     expect(await worker.runOnce({ waitMs: 10 })).toBe('failed');
     expect(await worker.runOnce({ waitMs: 10 })).toBe('dead_lettered');
 
     const record = await runs.get(runId);
-    expect(record?.reason).toContain('[REDACTED]');
+    expect(record?.error?.message).toContain('[REDACTED]');
     expect(leaks(record)).toEqual([]);
     expect(leaks(await runs.get('r2'))).toEqual([]);
     // The dead letter keeps the body as sent (it is data to reprocess); its reason is a message.

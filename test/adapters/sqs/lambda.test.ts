@@ -174,9 +174,11 @@ describe('createSqsLambdaHandler', () => {
       runId: 'run-1',
       taskType: 'echo',
       status: 'queued',
-      attempt: 1,
+      attempt: 0,
+      maxAttempts: 3,
+      version: 1,
       payload: { text: 'hello' },
-      createdAt: Date.now(),
+      queuedAt: Date.now(),
       updatedAt: Date.now(),
     });
     const body = JSON.stringify({
@@ -267,7 +269,7 @@ describe('createSqsLambdaHandler', () => {
     const response = await lambda(first);
     expect(failures(response)).toEqual([first.Records[0]!.messageId]);
     const record = await s.runs.get(runId);
-    expect([record?.status, record?.reason]).toEqual(['queued', 'Error: flaky flaky']);
+    expect([record?.status, record?.error?.message]).toEqual(['queued', 'flaky flaky']);
     // Hidden for the 2 s backoff (not the 30 s visibility the poller received it with).
     expect((await receiveEvent(s.url, s.arn)).Records).toEqual([]);
     let second: SqsEvent = { Records: [] };
@@ -383,18 +385,28 @@ describe('createSqsLambdaHandler', () => {
     expect(await statusOf(s.runs, runId)).toBe('completed');
   });
 
-  it('a record delivered more often than the task allows dead-letters its run', async () => {
+  it('a record delivered more often than maxDeliveries dead-letters its run, ending the run first', async () => {
     const s = await setup();
     const { runId } = await s.dispatcher.dispatch(s.task, { text: 'tired' });
     const event = await receiveEvent(s.url, s.arn);
-    // As if three workers had died holding it: the fourth delivery exceeds maxAttempts 3.
+    // As if three functions had died before starting it: the fourth delivery exceeds 3.
     event.Records[0]!.attributes.ApproximateReceiveCount = '4';
-    const lambda = createSqsLambdaHandler({ handlers: [s.handler], runs: s.runs, queue: s.queue });
+    const lambda = createSqsLambdaHandler({
+      handlers: [s.handler],
+      runs: s.runs,
+      queue: s.queue,
+      maxDeliveries: 3,
+    });
     expect(failures(await lambda(event))).toEqual([]);
     const record = await s.runs.get(runId);
     expect(record?.status).toBe('dead_lettered');
-    expect(record?.reason).toMatch(/delivered 4 times without finishing \(maxAttempts 3\)/);
-    expect((await s.queue.deadLetters(s.name)).map((d) => d.reason)).toEqual([record?.reason]);
+    expect(record?.error).toEqual({
+      code: 'max_deliveries',
+      message: 'delivered 3 times without being settled (maxDeliveries 3)',
+    });
+    expect((await s.queue.deadLetters(s.name)).map((d) => d.reason)).toEqual([
+      record?.error?.message,
+    ]);
     expect(s.ran).toEqual([]);
   });
 
@@ -414,7 +426,8 @@ describe('createSqsLambdaHandler', () => {
     });
     expect(failures(response)).toEqual([event.Records[0]!.messageId]);
     const record = await s.runs.get(runId);
-    expect([record?.status, record?.reason]).toEqual(['queued', 'worker shut down; released']);
+    // Handed back unfinished: the attempt it used is given back.
+    expect([record?.status, record?.attempt, record?.maxAttempts]).toEqual(['queued', 1, 4]);
     // Released for another delivery at once, not after the 30 s visibility timeout.
     const again = await receiveEvent(s.url, s.arn);
     expect(again.Records.map((r) => r.attributes.ApproximateReceiveCount)).toEqual(['2']);

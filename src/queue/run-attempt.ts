@@ -1,0 +1,206 @@
+import { LeaseLostError } from '../errors';
+import type { RunRecord } from '../store/run-store';
+import { isRetryable, runErrorOf } from './attempt-failure';
+import type { AttemptOutcome } from './lifecycle';
+import type { ClaimedMessage } from './queue';
+import { OutputError, resultFields } from './run-output';
+import type { TaskContext, TaskHandler, TaskOutcome } from './task-handler';
+import { isOutcome } from './task-handler';
+import type { WorkerDeps } from './worker-deps';
+
+/** Why a running attempt's signal was aborted. */
+export class Interrupt extends Error {
+  constructor(
+    readonly kind: 'shutdown' | 'timeout' | 'cancelled' | 'lease_lost' | 'superseded' | 'abandoned',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'Interrupt';
+  }
+}
+
+/** How an attempt ended: an outcome to settle, or a reason to settle nothing. */
+export type AttemptEnd =
+  | AttemptOutcome
+  /** The message's lease was lost: another holder may own it now. */
+  | { kind: 'lost' }
+  /** The run moved on without this attempt (the watchdog requeued it, another attempt took it). */
+  | { kind: 'superseded' }
+  /** The worker was abandoned (a simulated crash): leave everything as a dead process would. */
+  | { kind: 'abandoned' };
+
+/**
+ * Runs one started attempt of a run: the handler under a renewed lease, a heartbeat, the task's
+ * timeout and cancel checks. An attempt whose handler does not stop within `abortGraceMs` of its
+ * signal is abandoned: its late result is ignored, its `fence` is aborted (so its own writes and
+ * `emit`s stop) and the run is settled without it. Rejects only when storing the output fails
+ * (the blob store is down): an infrastructure error, which leaves the message for another try.
+ */
+export async function runAttempt(
+  message: ClaimedMessage,
+  record: RunRecord,
+  handler: TaskHandler,
+  payload: unknown,
+  controller: AbortController,
+  deps: WorkerDeps,
+): Promise<AttemptEnd> {
+  const { runId } = record;
+  const fence = new AbortController();
+  const interrupt = (kind: Interrupt['kind'], why: string) => {
+    if (!controller.signal.aborted) controller.abort(new Interrupt(kind, why));
+  };
+  const loseOwnership = (kind: 'lease_lost' | 'superseded', why: string) => {
+    interrupt(kind, why);
+    fence.abort(controller.signal.reason);
+  };
+
+  let appends = Promise.resolve();
+  const emit = (data: unknown) => {
+    const log = deps.events;
+    if (!log || fence.signal.aborted) return;
+    const event = deps.redactor.value(data);
+    appends = appends.then(() => log.append(runId, event).then(() => {}));
+    // Reported once the handler ends; until then a failed append must not be an unhandled rejection.
+    appends.catch(() => {});
+  };
+
+  const beat = () =>
+    deps.heartbeats
+      ?.beat(`run:${runId}`, deps.heartbeatTtlMs, { workerId: deps.workerId })
+      .catch(deps.report);
+  void beat();
+  const heartbeat = setInterval(beat, deps.heartbeatTtlMs / 3);
+  let checking = false;
+  const renew = setInterval(async () => {
+    if (checking || fence.signal.aborted) return;
+    checking = true;
+    try {
+      await deps.queue.extend(message, deps.leaseMs);
+      // Once per renewal: a cancel request, or a run that moved on without us.
+      const now = await deps.runs.get(runId);
+      if (now?.cancel !== undefined && now.attempt === record.attempt)
+        interrupt('cancelled', `cancelled: ${now.cancel.reason}`);
+      else if (now?.status !== 'running' || now.attempt !== record.attempt)
+        loseOwnership('superseded', `run "${runId}" moved on without attempt ${record.attempt}`);
+    } catch (error) {
+      if (LeaseLostError.isInstance(error)) loseOwnership('lease_lost', error.message);
+      else deps.report(error);
+    } finally {
+      checking = false;
+    }
+  }, deps.leaseMs / 3);
+  const timeout = setTimeout(
+    () =>
+      interrupt(
+        'timeout',
+        `task "${handler.task.type}" timed out after ${handler.task.timeoutMs} ms`,
+      ),
+    handler.task.timeoutMs,
+  );
+
+  // Once the signal aborts, for whatever reason, the handler has abortGraceMs to stop.
+  let abandonTimer: NodeJS.Timeout | undefined;
+  const abandoned = new Promise<'abandoned'>((resolve) => {
+    const start = () => {
+      const reason = controller.signal.reason as Interrupt | undefined;
+      if (reason?.kind === 'abandoned') return resolve('abandoned');
+      abandonTimer = setTimeout(() => resolve('abandoned'), deps.abortGraceMs);
+    };
+    if (controller.signal.aborted) start();
+    else controller.signal.addEventListener('abort', start, { once: true });
+  });
+
+  const context: TaskContext = {
+    runId,
+    attempt: record.attempt,
+    maxAttempts: record.maxAttempts,
+    deliveryCount: message.deliveryCount,
+    workerId: deps.workerId,
+    signal: controller.signal,
+    fence: fence.signal,
+    emit,
+  };
+  type Settled = { ok: true; value: unknown } | { ok: false; error: unknown };
+  const running: Promise<Settled> = Promise.resolve()
+    .then(() => handler.run(payload, context))
+    .then(
+      (value) => ({ ok: true, value }),
+      (error: unknown) => ({ ok: false, error }),
+    );
+  const settled = await Promise.race([running, abandoned]);
+  clearInterval(heartbeat);
+  clearInterval(renew);
+  clearTimeout(timeout);
+  clearTimeout(abandonTimer);
+  const reason = controller.signal.aborted ? (controller.signal.reason as Interrupt) : undefined;
+  if (settled === 'abandoned') fence.abort(reason);
+  if (reason?.kind === 'abandoned') return { kind: 'abandoned' };
+  // The events the handler emitted come before the worker's own (task-finished is the last).
+  await boundedWait(appends.catch(deps.report), deps.abortGraceMs);
+  fence.abort(reason);
+  if (reason?.kind === 'lease_lost') return { kind: 'lost' };
+  if (reason?.kind === 'superseded') return { kind: 'superseded' };
+  // Once the signal aborted, the interrupt decides how the attempt ended, not the handler's
+  // return: a handler that returns early on abort has not finished its work.
+  if (!reason && settled !== 'abandoned' && settled.ok) return returned(runId, settled.value, deps);
+  const why =
+    settled === 'abandoned'
+      ? `${reason?.message ?? 'interrupted'}; the handler did not stop within abortGraceMs (${deps.abortGraceMs} ms) and was abandoned`
+      : undefined;
+  switch (reason?.kind) {
+    case 'cancelled':
+      return { kind: 'cancelled' };
+    case 'shutdown':
+      return { kind: 'released' };
+    case 'timeout':
+      return {
+        kind: 'failed',
+        error: { code: 'timeout', message: why ?? reason.message },
+        retryable: true,
+        timedOut: true,
+      };
+    default: {
+      const error = (settled as { error: unknown }).error;
+      return {
+        kind: 'failed',
+        error: runErrorOf(error, deps.redactor),
+        retryable: isRetryable(error),
+        timedOut: false,
+      };
+    }
+  }
+}
+
+/** The outcome of a handler that resolved with `value` (a plain output, or an `outcome()`). */
+async function returned(runId: string, value: unknown, deps: WorkerDeps): Promise<AttemptOutcome> {
+  const ending: TaskOutcome = isOutcome(value)
+    ? value
+    : ({ status: 'completed', output: value } as TaskOutcome);
+  let result: Awaited<ReturnType<typeof resultFields>>;
+  try {
+    result = await resultFields(runId, ending, deps);
+  } catch (error) {
+    if (!(error instanceof OutputError)) throw error;
+    return {
+      kind: 'failed',
+      error: { code: 'invalid_output', message: error.message },
+      retryable: false,
+      timedOut: false,
+    };
+  }
+  if (ending.status !== 'failed') return { kind: 'returned', status: ending.status, result };
+  return {
+    kind: 'failed',
+    error: runErrorOf(ending.error, deps.redactor),
+    retryable: ending.retryable ?? true,
+    timedOut: false,
+    result,
+  };
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function boundedWait(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,34 @@
+import type { Redactor } from '../secrets/redact';
+import type { BlobStore } from '../store/blob-store';
+import type { EventLog } from '../store/event-log';
+import type { HeartbeatStore } from '../store/heartbeat-store';
+import type { RunStore } from '../store/run-store';
+import type { Queue } from './queue';
+import type { TaskHandler } from './task-handler';
+import type { EmitWorkerEvent } from './worker-events';
+
+/** What a worker's parts work with: its stores, handlers and settings, resolved. */
+export interface WorkerDeps {
+  queue: Queue;
+  runs: RunStore;
+  /** Where runs beat; the watchdog reads them. */
+  heartbeats: HeartbeatStore | undefined;
+  /** Where `context.emit` and the task events go. */
+  events: EventLog | undefined;
+  /** Where outputs over `maxOutputBytes` go. */
+  blobs: BlobStore | undefined;
+  /** Handlers by task type. */
+  handlers: ReadonlyMap<string, TaskHandler>;
+  /** The worker's id: the run's `workerId` and the handler's `context.workerId`. */
+  workerId: string;
+  leaseMs: number;
+  heartbeatTtlMs: number;
+  abortGraceMs: number;
+  maxDeliveries: number;
+  maxOutputBytes: number;
+  redactor: Redactor;
+  /** Reports an error the worker survived (redacted, to `onError` and the `error` event). */
+  report: (error: unknown) => void;
+  /** Emits a worker event. */
+  emit: EmitWorkerEvent;
+}
