@@ -88,7 +88,7 @@ export interface Worker {
 function positive(name: string, value: number, integer = false): number {
   if (!(Number.isFinite(value) && value > 0 && (!integer || Number.isInteger(value)))) {
     throw new InvalidOptionError(
-      `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(value) ?? String(value)}`,
+      `${name} must be a positive ${integer ? 'integer' : 'number'}, got ${typeof value === 'number' ? value : JSON.stringify(value)}`,
     );
   }
   return value;

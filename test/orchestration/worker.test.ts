@@ -52,6 +52,93 @@ describe('createWorker options', () => {
     const handlers = await rejectionOf(() => createWorker({ queue, runs, handlers: [] }));
     expect(handlers.message).toMatch(/^handlers must name at least one task/);
   });
+
+  it('refuses a lease, heartbeat or grace that cannot work, before anything runs', async () => {
+    const { queue, runs } = memorySetup();
+    const handlers = [handleTask(job, async () => {})];
+    const cases: Array<[Record<string, number>, string]> = [
+      [{ leaseMs: 0 }, 'leaseMs must be a positive number, got 0'],
+      [{ leaseMs: -5 }, 'leaseMs must be a positive number, got -5'],
+      [{ leaseMs: Number.NaN }, 'leaseMs must be a positive number, got NaN'],
+      [{ heartbeatTtlMs: 0 }, 'heartbeatTtlMs must be a positive number, got 0'],
+      [{ pollWaitMs: -1 }, 'pollWaitMs must be a positive number, got -1'],
+      [{ abortGraceMs: -1 }, 'abortGraceMs must be a number >= 0, got -1'],
+      [
+        { shutdownGraceMs: Number.POSITIVE_INFINITY },
+        'shutdownGraceMs must be a number >= 0, got Infinity',
+      ],
+      [{ maxOutputBytes: 1.5 }, 'maxOutputBytes must be a positive integer, got 1.5'],
+      [
+        { maxDeliveries: 2 },
+        'maxDeliveries (2) must be at least the largest maxAttempts of the handlers (3), or runs would be dead-lettered before their attempts are used',
+      ],
+    ];
+    for (const [options, message] of cases) {
+      const error = await rejectionOf(() => createWorker({ queue, runs, handlers, ...options }));
+      expect(InvalidOptionError.isInstance(error), JSON.stringify(options)).toBe(true);
+      expect(error.message).toBe(message);
+    }
+  });
+});
+
+describe('worker events', () => {
+  it('reports what happened to each run through a typed listener map', async () => {
+    const setup = memorySetup();
+    const flaky = defineTask({
+      type: 'flaky',
+      payload: z.object({ fail: z.number() }),
+      maxAttempts: 2,
+      retryBackoff: { minDelayMs: 0, maxDelayMs: 0 },
+    });
+    const worker = setup.worker({
+      handlers: [
+        handleTask(flaky, async ({ fail }, { attempt }) => {
+          if (attempt <= fail) throw new Error(`attempt ${attempt} failed`);
+          return { attempt };
+        }),
+      ],
+    });
+    const seen: string[] = [];
+    worker
+      .on('claimed', (run) => seen.push(`claimed ${run.runId} #${run.attempt}`))
+      .on('completed', (run) => seen.push(`completed ${run.runId} ${JSON.stringify(run.output)}`))
+      .on('retrying', (run, error, delayMs) =>
+        seen.push(`retrying ${run.runId} ${error.message} in ${delayMs}`),
+      )
+      .on('failed', (run, error) => seen.push(`failed ${run.runId} ${error.code}`))
+      .on('dead_lettered', (run, error) => seen.push(`dead_lettered ${run?.runId} ${error.code}`));
+    await setup.dispatcher.dispatch(flaky, { fail: 1 }, { runId: 'once' });
+    await setup.dispatcher.dispatch(flaky, { fail: 2 }, { runId: 'always' });
+    await setup.queue.enqueue(flaky.queue, 'junk');
+    while ((await worker.runOnce({ waitMs: 100 })) !== 'idle');
+    // Per run, in order (the queue decides how runs interleave).
+    const of = (name: string) => seen.filter((line) => line.includes(` ${name}`));
+    expect(of('once')).toEqual([
+      'claimed once #1',
+      'retrying once attempt 1 failed in 0',
+      'claimed once #2',
+      'completed once {"attempt":2}',
+    ]);
+    expect(of('always')).toEqual([
+      'claimed always #1',
+      'retrying always attempt 1 failed in 0',
+      'claimed always #2',
+      'failed always handler_error',
+    ]);
+    expect(of('undefined')).toEqual(['dead_lettered undefined malformed_message']);
+  });
+
+  it('a listener that throws does not take the run down', async () => {
+    const setup = memorySetup();
+    const worker = setup.worker({ handlers: [handleTask(job, async () => 'fine')] });
+    worker.on('completed', () => {
+      throw new Error('listener bug');
+    });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+    expect(await worker.runOnce()).toBe('completed');
+    expect((await setup.runs.get('r1'))?.status).toBe('completed');
+    expect(String(setup.errors[0])).toMatch(/listener bug/);
+  });
 });
 
 describe('daemon mode', () => {
