@@ -12,6 +12,8 @@ export { eventLogConformance } from './conformance/event-log-conformance';
 export type { ConformanceRunner, ConformanceTiming } from './conformance/harness';
 export type { HeartbeatStoreConformanceOptions } from './conformance/heartbeat-store-conformance';
 export { heartbeatStoreConformance } from './conformance/heartbeat-store-conformance';
+export type { LifecycleConformanceOptions } from './conformance/lifecycle-conformance';
+export { lifecycleConformance } from './conformance/lifecycle-conformance';
 export type { QueueConformanceOptions } from './conformance/queue-conformance';
 export { queueConformance } from './conformance/queue-conformance';
 export type { QueueFactoryOptions } from './conformance/queue-harness';

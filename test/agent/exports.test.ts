@@ -96,6 +96,7 @@ const TESTING = [
   'blobStoreConformance',
   'eventLogConformance',
   'heartbeatStoreConformance',
+  'lifecycleConformance',
   'modelAdapterConformance',
   'queueConformance',
   'runStoreConformance',

@@ -10,6 +10,7 @@ import {
   blobStoreConformance,
   eventLogConformance,
   heartbeatStoreConformance,
+  lifecycleConformance,
   queueConformance,
   runStoreConformance,
   sessionStoreConformance,
@@ -25,3 +26,4 @@ runStoreConformance({ describe, it, createStore: async () => createMemoryRunStor
 heartbeatStoreConformance({ describe, it, createStore: async () => createMemoryHeartbeatStore() });
 eventLogConformance({ describe, it, createLog: async () => createMemoryEventLog() });
 blobStoreConformance({ describe, it, createStore: async () => createMemoryBlobStore() });
+lifecycleConformance({ describe, it, createQueue: async () => createMemoryQueue() });

@@ -10,6 +10,7 @@ import {
 import {
   type ConformanceRunner,
   eventLogConformance,
+  lifecycleConformance,
   queueConformance,
   runStoreConformance,
   sessionStoreConformance,
@@ -192,6 +193,42 @@ const cases: Array<{
           const runs = createMemoryRunStore();
           if (!broken) return runs;
           return { ...runs, list: ({ cursor: _ignored, ...rest } = {}) => runs.list(rest) };
+        },
+      }),
+  },
+  {
+    breaks: 'the queue dead-letters past maxDeliveries without telling the worker',
+    caughtBy: [
+      'a message past its deliveries ends its run dead_lettered, with the letter’s reason',
+    ],
+    register: (runner, broken) =>
+      lifecycleConformance({
+        ...runner,
+        createQueue: async () => {
+          const queue = createMemoryQueue();
+          if (!broken) return queue;
+          return {
+            ...queue,
+            claim: (queues, { onDeadLetter: _ignored, ...rest }) => queue.claim(queues, rest),
+          };
+        },
+      }),
+  },
+  {
+    breaks: 'the run store loses result fields',
+    caughtBy: ['results: a handler’s output, usage and cost land on the run record'],
+    register: (runner, broken) =>
+      lifecycleConformance({
+        ...runner,
+        createQueue: async () => createMemoryQueue(),
+        createRunStore: async () => {
+          const runs = createMemoryRunStore();
+          if (!broken) return runs;
+          return {
+            ...runs,
+            transition: (id, { set: { output: _dropped, ...set } = {}, ...rest }) =>
+              runs.transition(id, { ...rest, set }),
+          };
         },
       }),
   },

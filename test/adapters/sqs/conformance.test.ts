@@ -10,7 +10,7 @@
 // - characters beyond U+FFFF (the emoji of the exact-body test): AWS accepts them, fauxqs rejects
 //   them; the adapter base64-encodes such bodies, which AWS accepts too.
 import { createSqsQueue } from 'loopwork/sqs';
-import { queueConformance } from 'loopwork/testing';
+import { lifecycleConformance, queueConformance } from 'loopwork/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { createQueue, type Emulator, startEmulator } from '../../helpers/fauxqs';
 
@@ -38,6 +38,18 @@ for (const fifo of [false, true]) {
           queueUrl: (name) => createQueue(emulator.sqs, `${name}${suffix}`),
           deadLetterQueueUrl: (name) => createQueue(emulator.sqs, `${name}-dlq${suffix}`),
           ...options,
+        }),
+    });
+    lifecycleConformance({
+      describe,
+      it,
+      timing,
+      createQueue: async () =>
+        createSqsQueue({
+          client: emulator.sqs,
+          fifo,
+          queueUrl: (name) => createQueue(emulator.sqs, `${name}${suffix}`),
+          deadLetterQueueUrl: (name) => createQueue(emulator.sqs, `${name}-dlq${suffix}`),
         }),
     });
   });
