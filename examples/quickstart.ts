@@ -23,6 +23,7 @@ import {
   createWorker,
   defineTool,
   type Model,
+  type TaskEvent,
 } from 'loopwork';
 import { ScriptedModel } from 'loopwork/testing';
 import { z } from 'zod';
@@ -46,7 +47,7 @@ const convertTemperature = defineTool({
 
 // In memory, so this runs in one process; across processes, share Redis ones (loopwork/redis).
 const queue = createMemoryQueue();
-const runs = createMemoryRunStore(); // one record per dispatched task: status, attempt, reason
+const runs = createMemoryRunStore(); // one record per dispatched task: status, result, cost
 const events = createMemoryEventLog(); // each run's output stream
 const checkpoints = createMemorySessionStore(); // run states, saved after every step
 
@@ -65,22 +66,20 @@ const assistant = agentTask({
 const worker = createWorker({ queue, runs, events, handlers: [assistant.handler] });
 const working = worker.run(); // daemon mode: claims and runs tasks until stop()
 
-const dispatcher = createDispatcher({ queue, runs });
+const dispatcher = createDispatcher({ queue, runs, events });
 const { runId } = await dispatcher.dispatch(assistant.task, {
   prompt: 'Which is warmer right now, Lisbon or Oslo? Give Fahrenheit too.',
 });
 console.log(`dispatched run ${runId}\n`);
 
 // The event log holds the agent's events (AgentEvent), then the worker's `task-finished`.
-type TaskFinished = { type: 'task-finished'; status: string; reason?: string };
-let finished: Extract<AgentEvent, { type: 'run-finished' }> | undefined;
 let midLine = false; // streamed text is printed inline; every other line starts afresh
 const line = (text: string) => {
   console.log(midLine ? `\n${text}` : text);
   midLine = false;
 };
 for await (const { data } of events.follow(runId)) {
-  const event = data as AgentEvent | TaskFinished;
+  const event = data as AgentEvent | TaskEvent;
   if (event.type === 'turn-started') line(`[turn ${event.turn}]`);
   if (event.type === 'text-delta') {
     process.stdout.write(event.text);
@@ -92,23 +91,21 @@ for await (const { data } of events.follow(runId)) {
   if (event.type === 'tool-call-failed') line(`  <- ${event.toolName} failed: ${event.message}`);
   if (event.type === 'model-retry')
     line(`  (${event.error.kind}: retrying in ${event.delayMs} ms)`);
-  if (event.type === 'run-finished') finished = event;
   if (event.type === 'task-finished') {
-    line(`\ntask-finished: ${event.status}${event.reason ? ` (${event.reason})` : ''}`);
+    line(`\ntask-finished: ${event.status}${event.error ? ` (${event.error.message})` : ''}`);
     break; // the worker's last event for this run
   }
 }
 await worker.stop();
 await working;
 
+// The result is on the run record: status, output (the final text), usage and cost.
 const record = await runs.get(runId);
-console.log(`run record: ${record?.status}, attempt ${record?.attempt}`);
-if (finished) {
-  const { usage, costUsd, turns } = finished;
-  console.log(
-    `usage:  ${usage.inputTokens} input + ${usage.outputTokens} output tokens, ${turns} turns`,
-  );
-  console.log(`cost:   $${costUsd.toFixed(6)} of a $0.05 budget`);
+console.log(`run record: ${record?.status}, attempt ${record?.attempt} of ${record?.maxAttempts}`);
+if (record?.usage) {
+  const { inputTokens, outputTokens } = record.usage;
+  console.log(`usage:  ${inputTokens} input + ${outputTokens} output tokens`);
+  console.log(`cost:   $${(record.costUsd ?? 0).toFixed(6)} of a $0.05 budget`);
 }
 if (record?.status !== 'completed') process.exitCode = 1;
 

@@ -4,15 +4,20 @@
  *
  * Outcome of `worker.runOnce()` → exit code (`JOB_EXIT_CODES`):
  *
- *   completed      0  the task ran to the end
- *   waiting_input  0  an agent task suspended; a dispatch with its answers continues it
- *   duplicate      0  a leftover delivery of a run that has moved on; acked and dropped
- *   idle           0  nothing to claim within `waitMs`
- *   failed         1  failed for good (attempts spent, or an error retrying cannot fix)
- *   dead_lettered  2  malformed message, unknown task type, invalid payload, too many deliveries
- *   retrying       3  this attempt failed; released with backoff for another delivery
- *   interrupted    4  stopped by SIGTERM/SIGINT after the grace period; released for another worker
- *   lease_lost     5  the lease ran out (the process stalled); another worker has the task now
+ *   completed        0  the task ran to the end (its output is on the run record)
+ *   max_turns        0  an agent task stopped at its turn limit
+ *   budget_exceeded  0  an agent task stopped at a budget
+ *   waiting_input    0  an agent task suspended; a dispatch with its answers continues it
+ *   duplicate        0  a leftover delivery of a run that has moved on; acked and dropped
+ *   idle             0  nothing to claim within `waitMs`
+ *   failed           1  failed for good (attempts spent, or an error retrying cannot fix)
+ *   dead_lettered    2  malformed message, unknown task type, invalid payload, too many deliveries
+ *   retrying         3  this attempt failed; released with backoff for another attempt
+ *   interrupted      4  stopped by SIGTERM/SIGINT after the grace period; handed back to the queue
+ *   lease_lost       5  the lease ran out (the process stalled); another worker has the task now
+ *   cancelled        6  cancelled from another process (`dispatcher.cancel`)
+ *   timed_out        7  its last attempt ran past the task's timeoutMs
+ *   error           75  a store or the queue failed; the message is left for another try
  *
  * Self-contained so CI can run it: it dispatches one task onto an in-memory queue first, then
  * runs the job worker in the same process. In production the queue and stores are shared (Redis,
