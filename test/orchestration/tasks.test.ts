@@ -229,3 +229,62 @@ describe('dispatcher', () => {
     });
   });
 });
+
+describe('dispatch limits', () => {
+  const blob = defineTask({ type: 'blob', payload: z.object({ text: z.string() }) });
+
+  it('refuses a payload over maxPayloadBytes, naming the limit, before anything is written', async () => {
+    const { queue, runs, of } = memorySetup();
+    const { createDispatcher } = await import('loopwork');
+    const dispatcher = createDispatcher({ queue, runs, maxPayloadBytes: 1_000 });
+    const error = await rejectionOf(() =>
+      dispatcher.dispatch(blob, { text: 'x'.repeat(2_000) }, { runId: 'big' }),
+    );
+    expect(InvalidPayloadError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(
+      /^payload of task "blob" is 2011 bytes of JSON, over maxPayloadBytes \(1000\); put large inputs in a blob store/,
+    );
+    expect(await runs.get('big')).toBeUndefined();
+    expect(await queue.claim([blob.queue], { consumer: 't', leaseMs: 10 })).toEqual([]);
+    expect(of('ack')).toEqual([]);
+    // The default (1 MiB) takes a 20 MB payload no more than this one.
+    const byDefault = createDispatcher({ queue, runs });
+    const huge = await rejectionOf(() =>
+      byDefault.dispatch(blob, { text: 'x'.repeat(20 * 1024 * 1024) }, { runId: 'huge' }),
+    );
+    expect(huge.message).toMatch(/over maxPayloadBytes \(1048576\)/);
+    expect(await runs.get('huge')).toBeUndefined();
+  });
+
+  it('refuses a payload that is not JSON, and a bad maxPayloadBytes', async () => {
+    const { queue, runs } = memorySetup();
+    const { createDispatcher } = await import('loopwork');
+    const anything = defineTask({ type: 'anything', payload: z.any() });
+    const error = await rejectionOf(() =>
+      createDispatcher({ queue, runs }).dispatch(anything, { n: 10n }, { runId: 'bigint' }),
+    );
+    expect(InvalidPayloadError.isInstance(error)).toBe(true);
+    expect(error.message).toMatch(/^payload of task "anything" cannot be serialized as JSON/);
+    expect(await runs.get('bigint')).toBeUndefined();
+    for (const maxPayloadBytes of [0, -1, 1.5])
+      expect(() => createDispatcher({ queue, runs, maxPayloadBytes })).toThrow(
+        `maxPayloadBytes must be a positive integer, got ${maxPayloadBytes}`,
+      );
+  });
+
+  it('refuses a runId that is empty, not a string or absurdly long, and a bad delayMs', async () => {
+    const { dispatcher, runs } = memorySetup();
+    for (const runId of ['', 'x'.repeat(257), 42 as never]) {
+      const error = await rejectionOf(() => dispatcher.dispatch(blob, { text: 'a' }, { runId }));
+      expect(InvalidOptionError.isInstance(error)).toBe(true);
+      expect(error.message).toMatch(/^runId must be a non-empty string of at most 256 characters/);
+    }
+    for (const delayMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const error = await rejectionOf(() =>
+        dispatcher.dispatch(blob, { text: 'a' }, { runId: 'd', delayMs }),
+      );
+      expect(error.message).toBe(`delayMs must be a number >= 0, got ${delayMs}`);
+    }
+    expect((await runs.list()).runs).toEqual([]);
+  });
+});
