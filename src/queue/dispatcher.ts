@@ -117,18 +117,34 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   return {
     async dispatch(task, payload, dispatchOptions = {}) {
+      if (typeof dispatchOptions !== 'object' || dispatchOptions === null) {
+        throw new InvalidOptionError(
+          `dispatch options must be an object, got ${dispatchOptions === null ? 'null' : typeof dispatchOptions}`,
+        );
+      }
       // An empty run id would be recorded, then dead-lettered by every worker ("no runId").
-      const { runId, delayMs } = dispatchOptions;
+      const { runId, delayMs, groupId } = dispatchOptions;
       if (
         runId !== undefined &&
         (typeof runId !== 'string' || runId === '' || runId.length > 256)
       ) {
         throw new InvalidOptionError(
-          `runId must be a non-empty string of at most 256 characters, got ${JSON.stringify(runId).slice(0, 80)}`,
+          `runId must be a non-empty string of at most 256 characters, got ${String(JSON.stringify(runId)).slice(0, 80)}`,
         );
       }
-      if (delayMs !== undefined && !(Number.isFinite(delayMs) && delayMs >= 0)) {
-        throw new InvalidOptionError(`delayMs must be a number >= 0, got ${delayMs}`);
+      if (
+        delayMs !== undefined &&
+        !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)
+      ) {
+        throw new InvalidOptionError(`delayMs must be a number >= 0, got ${String(delayMs)}`);
+      }
+      if (
+        groupId !== undefined &&
+        (typeof groupId !== 'string' || groupId === '' || groupId.length > 256)
+      ) {
+        throw new InvalidOptionError(
+          `groupId must be a non-empty string of at most 256 characters, got ${String(JSON.stringify(groupId)).slice(0, 80)}`,
+        );
       }
       assertPriority(dispatchOptions.priority, 'priority');
       assertSupported(queue, dispatchOptions);
