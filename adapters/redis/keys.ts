@@ -4,19 +4,42 @@ import type { Priority } from 'loopwork';
 export const LEVELS: readonly Priority[] = ['high', 'normal', 'low'];
 
 /**
- * Key names. Every key of one queue shares the hash tag `{prefix:queue}`, so each script touches
- * a single hash slot. On Redis Cluster, claim from one queue per call (one worker per task type):
- * the blocking wait of a claim over several queues reads streams in several slots (CROSSSLOT).
+ * Key names. Every key of one queue shares the hash tag `{prefix:q:queue}`, so each script touches
+ * a single hash slot, groups included: the hash of group heads and each group's list of waiting
+ * members are keys of the queue. On Redis Cluster, claim from one queue per call (one worker per
+ * task type): the blocking wait of a claim over several queues reads streams in several slots
+ * (CROSSSLOT).
  */
 export function queueKeys(prefix: string, queue: string) {
   const tag = `{${prefix}:q:${queue}}`;
-  return {
+  const streams = LEVELS.map((level) => `${tag}:${level}`);
+  const keys = {
     stream: (level: Priority) => `${tag}:${level}`,
-    streams: LEVELS.map((level) => `${tag}:${level}`),
+    streams,
     delayed: `${tag}:delayed`,
     leases: `${tag}:leases`,
     dedupe: `${tag}:dedupe`,
     dead: `${tag}:dead`,
+    /** Hash: group id → id of the group's head (the one member that may be claimed). */
+    groups: `${tag}:groups`,
+    /** List of a group's waiting members, oldest first. */
+    group: (groupId: string) => `${tag}:group:${groupId}`,
+  };
+  return {
+    ...keys,
+    /**
+     * The keys of the settle scripts (see scripts.ts), for a message of `groupId` (undefined:
+     * ungrouped, where the list's place is taken by a key of the queue the script leaves alone).
+     */
+    settle: (groupId: string | undefined) => [
+      ...streams,
+      keys.leases,
+      keys.delayed,
+      keys.dedupe,
+      keys.dead,
+      keys.groups,
+      groupId === undefined ? keys.groups : keys.group(groupId),
+    ],
   };
 }
 

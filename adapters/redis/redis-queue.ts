@@ -10,7 +10,7 @@ import {
   type Queue,
 } from 'loopwork';
 import { duplicateOf } from './duplicate';
-import { queueKeys } from './keys';
+import { LEVELS, queueKeys } from './keys';
 import { SCRIPTS } from './scripts';
 
 /** Options of {@link createRedisQueue}. */
@@ -21,23 +21,39 @@ export interface RedisQueueOptions {
   prefix?: string;
   /** Consumer group name. @defaultValue 'loopwork' */
   group?: string;
-  /** A message delivered this many times is dead-lettered instead of delivered again. @defaultValue unlimited */
+  /**
+   * A message delivered this many times is dead-lettered instead of delivered again; a claim's
+   * own `maxDeliveries` may lower it. @defaultValue unlimited
+   */
   maxDeliveries?: number;
 }
+
+/**
+ * The consumer that holds a message over its delivery limit while the claim's `onDeadLetter`
+ * runs. Its own name keeps the receipts of real deliveries from matching the hold; claims under
+ * this name are refused.
+ */
+const HOLD = 'loopwork:dead-letter';
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 type ScriptClient = Redis & Record<keyof typeof SCRIPTS, Script>;
 type Fields = string[];
-type Claimed = [level: Priority, streamId: string, fields: Fields, count: number];
+type Taken = [level: Priority, streamId: string, fields: Fields, count: number];
 
-/** Everything a settle operation needs to find and fence the delivery. */
+/** Everything a settle operation needs to find and fence the delivery; the rest is read from Redis. */
 interface Receipt {
   level: Priority;
   streamId: string;
   consumer: string;
   count: number;
-  dc0: number;
-  dedupeId: string;
+  /** The message's group, naming the list of waiting members the settle scripts may touch. */
+  group?: string;
+}
+
+/** A message over its delivery limit, held by {@link HOLD} until dead-lettered. */
+interface Held {
+  message: ClaimedMessage;
+  letter: DeadLetter;
 }
 
 const fieldsOf = (list: Fields): Record<string, string> => {
@@ -46,16 +62,41 @@ const fieldsOf = (list: Fields): Record<string, string> => {
   return fields;
 };
 
+const positiveInteger = (value: number) => Number.isInteger(value) && value > 0;
+/** A delivery limit: a positive integer, or Infinity for none. */
+const validLimit = (value: number) => value === Number.POSITIVE_INFINITY || positiveInteger(value);
+
 /**
- * A {@link Queue} on Redis Streams: per queue, one stream per priority level read through a
- * consumer group, a sorted set of delayed messages, a sorted set of leases and a dead-letter
- * stream. One Lua script per claim moves due delayed messages into their streams, takes over
- * entries whose lease ran out (a consumer that died) and reads new ones by priority, recording
- * each lease in the same step. Settled entries are deleted (`XDEL`), so a stream holds only live
- * messages and is never trimmed: trimming by length could drop an entry still pending.
+ * A {@link Queue} on Redis Streams with priority, delay, dedupe and groups. Per queue (all keys
+ * under the hash tag `{prefix:q:queue}`):
+ *
+ * | key | holds |
+ * | --- | --- |
+ * | `:high`, `:normal`, `:low` | streams of claimable messages, read through a consumer group |
+ * | `:delayed` | sorted set of messages not yet due (score: server time due) |
+ * | `:leases` | sorted set of lease expiries of pending entries |
+ * | `:dedupe` | hash dedupe id → message id, while the message is in the queue |
+ * | `:groups` | hash group id → id of its head, the one member that may be claimed |
+ * | `:group:<id>` | list of a group's waiting members, oldest first |
+ * | `:dead` | stream of dead letters |
+ *
+ * One Lua script per claim moves due delayed messages into their streams, takes over entries
+ * whose lease ran out (a consumer that died) and reads new ones by priority, recording each lease
+ * in the same step. Settled entries are deleted (`XDEL`), so a stream holds only live messages
+ * and is never trimmed: trimming by length could drop an entry still pending.
+ *
+ * Groups: only a group's head is ever in a stream or the delayed set; later members wait in the
+ * group's list. Release and lease expiry keep the head; ack and dead-letter pop the next member
+ * into its stream (or the delayed set while its delay lasts), in the same script. So a group has
+ * at most one message leased, in enqueue order, and priority and delay apply to a member when it
+ * becomes the head.
+ *
+ * A message over its delivery limit (the lower of `maxDeliveries` and the claim's) is leased by
+ * the claim under a hold consumer, without counting a delivery; the claim awaits `onDeadLetter`
+ * and then dead-letters it, or leaves it held until its lease ends when the hook rejects.
  *
  * Waiting claims block on `XREAD` over a second connection, after the last id each stream had,
- * so a message enqueued at any moment wakes them.
+ * so a message enqueued (or a group member promoted) at any moment wakes them.
  *
  * @example
  * ```ts
@@ -69,6 +110,11 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
   const prefix = options.prefix ?? 'loopwork';
   const group = options.group ?? 'loopwork';
   const maxDeliveries = options.maxDeliveries ?? Number.POSITIVE_INFINITY;
+  if (!validLimit(maxDeliveries)) {
+    throw new InvalidOptionError(
+      `[loopwork:redis] maxDeliveries must be a positive integer, got ${options.maxDeliveries}`,
+    );
+  }
   const client = options.client as ScriptClient;
   for (const [name, script] of Object.entries(SCRIPTS)) {
     if (!(name in client)) client.defineCommand(name, script);
@@ -119,10 +165,10 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     );
   }
 
-  /** One claim script run on one queue. */
-  async function claimFrom(queue: string, claim: ClaimOptions, max: number) {
+  /** One claim script run on one queue; `limit` is the delivery limit that applies. */
+  async function claimFrom(queue: string, claim: ClaimOptions, max: number, limit: number) {
     const keys = queueKeys(prefix, queue);
-    const [claimed, nextDue, lastIds] = (await client.claim(
+    const [taken, held, nextDue, lastIds] = (await client.claim(
       keys.delayed,
       keys.leases,
       ...keys.streams,
@@ -130,27 +176,63 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       claim.consumer,
       max,
       claim.leaseMs,
-    )) as [Claimed[], number, string[]];
-    const messages = claimed.map(([level, streamId, list, count]): ClaimedMessage => {
+      Number.isFinite(limit) ? limit : 0,
+      HOLD,
+    )) as [Taken[], Taken[], number, string[]];
+    const toMessage = ([level, streamId, list, count]: Taken, consumer: string) => {
       const fields = fieldsOf(list);
-      const dc0 = Number(fields.dc0 ?? 0);
       const receipt: Receipt = {
         level,
         streamId,
-        consumer: claim.consumer,
+        consumer,
         count: Number(count),
-        dc0,
-        dedupeId: fields.dd ?? '',
+        ...(fields.g === undefined ? {} : { group: fields.g }),
       };
-      return {
+      const message: ClaimedMessage = {
         id: fields.id ?? streamId,
         queue,
         body: fields.body ?? '',
-        deliveryCount: dc0 + Number(count),
+        deliveryCount: Number(fields.dc0 ?? 0) + Number(count),
         receipt: JSON.stringify(receipt),
+        ...(fields.g === undefined ? {} : { groupId: fields.g }),
       };
-    });
-    return { messages, nextDue: Number(nextDue), lastIds };
+      return message;
+    };
+    return {
+      messages: taken.map((entry) => toMessage(entry, claim.consumer)),
+      held: held.map((entry): Held => {
+        const message = toMessage(entry, HOLD);
+        const deliveries = message.deliveryCount;
+        const letter: DeadLetter = {
+          id: message.id,
+          queue,
+          body: message.body,
+          reason: `delivered ${deliveries} times without being settled (maxDeliveries ${limit})`,
+          deliveryCount: deliveries,
+        };
+        return { message, letter };
+      }),
+      nextDue: Number(nextDue),
+      lastIds,
+    };
+  }
+
+  /**
+   * Dead-letters a held message, telling `onDeadLetter` first (see ClaimOptions); true when the
+   * letter was written. When the hook rejects, the message stays held and comes back after its
+   * lease, to be tried again.
+   */
+  async function deadLetterHeld(
+    { message, letter }: Held,
+    onDeadLetter: ClaimOptions['onDeadLetter'],
+  ): Promise<boolean> {
+    try {
+      await onDeadLetter?.(letter);
+    } catch {
+      return false;
+    }
+    // Refused when the hook outlived the lease and someone else took the message meanwhile.
+    return settle(message, 'deadLetter', letter.reason);
   }
 
   /** Blocks until an entry newer than `after` lands in one of the streams, or `waitMs` passes. */
@@ -188,77 +270,85 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     }
   }
 
-  /** Runs a fenced settle script; rejects with LeaseLostError when the delivery is not ours any more. */
-  async function fenced(
+  /** Runs a fenced settle script (ack, release, deadLetter); false when the delivery is not ours any more. */
+  async function settle(
     message: ClaimedMessage,
-    operation: string,
-    script: 'ack' | 'release' | 'extend' | 'deadLetter',
-    keys: string[],
+    script: 'ack' | 'release' | 'deadLetter',
     ...extra: Array<string | number>
-  ) {
+  ): Promise<boolean> {
     const receipt = receiptOf(message);
     const ok = await client[script](
-      ...keys,
+      ...queueKeys(prefix, message.queue).settle(receipt.group),
       group,
       receipt.streamId,
       receipt.consumer,
       receipt.count,
       receipt.level,
+      receipt.group ?? '',
       ...extra,
     );
-    if (Number(ok) !== 1) throw lost(message, operation);
+    return Number(ok) === 1;
   }
 
-  async function deadLetter(
+  /** {@link settle}, rejecting with LeaseLostError when the delivery is not ours any more. */
+  async function fenced(
     message: ClaimedMessage,
-    reason: string,
-    deliveries: number,
+    operation: string,
+    script: 'ack' | 'release' | 'deadLetter',
+    ...extra: Array<string | number>
   ): Promise<void> {
-    const keys = queueKeys(prefix, message.queue);
-    const receipt = receiptOf(message);
-    await fenced(
-      message,
-      'dead-letter',
-      'deadLetter',
-      [keys.stream(receipt.level), keys.leases, keys.dedupe, keys.dead],
-      message.id,
-      message.body,
-      deliveries,
-      receipt.dedupeId,
-      reason,
-    );
+    if (!(await settle(message, script, ...extra))) throw lost(message, operation);
   }
 
   const queue: Queue = {
     specificationVersion: 'loopwork.queue.v2',
     adapter: 'redis',
-    capabilities: { priority: true, delay: true, dedupe: true, groups: false },
+    capabilities: { priority: true, delay: true, dedupe: true, groups: true },
 
     async enqueue(name, body, enqueueOptions = {}) {
-      if (enqueueOptions.groupId !== undefined) {
+      const level = enqueueOptions.priority ?? 'normal';
+      if (!LEVELS.includes(level)) {
         throw new InvalidOptionError(
-          '[loopwork:redis] groupId is not supported by the Redis Streams queue (capabilities.groups is false)',
+          `[loopwork:redis] priority must be 'high', 'normal' or 'low', got ${JSON.stringify(level)}`,
         );
       }
       await ensureGroups(name);
       const keys = queueKeys(prefix, name);
-      const level = enqueueOptions.priority ?? 'normal';
+      const { groupId } = enqueueOptions;
       const delayMs = Math.max(0, Math.round(enqueueOptions.delayMs ?? 0));
       const [id, deduplicated] = (await client.enqueue(
-        keys.stream(level),
+        ...keys.streams,
         keys.delayed,
         keys.dedupe,
+        keys.groups,
+        groupId === undefined ? keys.groups : keys.group(groupId),
         randomUUID(),
         body,
         enqueueOptions.dedupeId ?? '',
         delayMs,
         level,
+        groupId === undefined ? '0' : '1',
+        groupId ?? '',
       )) as [string, number];
       return { id, deduplicated: Number(deduplicated) === 1 };
     },
 
     async claim(queues, claim) {
       const max = claim.max ?? 1;
+      if (!positiveInteger(max)) {
+        throw new InvalidOptionError(`[loopwork:redis] max must be a positive integer, got ${max}`);
+      }
+      if (claim.maxDeliveries !== undefined && !validLimit(claim.maxDeliveries)) {
+        throw new InvalidOptionError(
+          `[loopwork:redis] maxDeliveries must be a positive integer, got ${claim.maxDeliveries}`,
+        );
+      }
+      if (claim.consumer === HOLD) {
+        throw new InvalidOptionError(
+          `[loopwork:redis] consumer "${HOLD}" is reserved for messages being dead-lettered`,
+        );
+      }
+      const limit = Math.min(maxDeliveries, claim.maxDeliveries ?? Number.POSITIVE_INFINITY);
       const deadline = Date.now() + (claim.waitMs ?? 0);
       return withGroups(queues, async () => {
         while (!closed && !claim.signal?.aborted) {
@@ -266,19 +356,14 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           const streams: string[] = [];
           const after: string[] = [];
           let nextDue = Number.POSITIVE_INFINITY;
+          let deadLettered = false;
           // Start from a different queue each claim, so a busy queue cannot starve the others.
           const start = rotation++ % queues.length;
           for (const name of [...queues.slice(start), ...queues.slice(0, start)]) {
-            const result = await claimFrom(name, claim, max - taken.length);
-            for (const message of result.messages) {
-              if (message.deliveryCount <= maxDeliveries) taken.push(message);
-              // This claim counted one more delivery, which no consumer will ever see.
-              else
-                await deadLetter(
-                  message,
-                  `delivered ${maxDeliveries} times without being settled (maxDeliveries ${maxDeliveries})`,
-                  message.deliveryCount - 1,
-                );
+            const result = await claimFrom(name, claim, max - taken.length, limit);
+            taken.push(...result.messages);
+            for (const held of result.held) {
+              if (await deadLetterHeld(held, claim.onDeadLetter)) deadLettered = true;
             }
             if (result.nextDue >= 0) nextDue = Math.min(nextDue, result.nextDue);
             streams.push(...queueKeys(prefix, name).streams);
@@ -287,6 +372,8 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           }
           const remaining = deadline - Date.now();
           if (taken.length > 0 || remaining <= 0) return taken;
+          // A dead letter may have made the next member of its group claimable.
+          if (deadLettered) continue;
           // Sleep until something may be claimable: a new entry, a due delay or an expiring lease.
           await waitForNew(streams, after, Math.min(remaining, nextDue), claim.signal);
         }
@@ -294,41 +381,30 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       });
     },
 
-    async ack(message) {
-      const keys = queueKeys(prefix, message.queue);
-      const { level, dedupeId } = receiptOf(message);
-      await fenced(message, 'ack', 'ack', [keys.stream(level), keys.leases, keys.dedupe], dedupeId);
-    },
+    ack: (message) => fenced(message, 'ack', 'ack'),
 
     async release(message, releaseOptions = {}) {
-      const keys = queueKeys(prefix, message.queue);
-      const receipt = receiptOf(message);
       const delayMs = Math.max(0, Math.round(releaseOptions.delayMs ?? 0));
-      await fenced(
-        message,
-        'release',
-        'release',
-        [keys.stream(receipt.level), keys.leases, keys.delayed],
-        message.id,
-        message.body,
-        message.deliveryCount,
-        receipt.dedupeId,
-        delayMs,
-      );
+      await fenced(message, 'release', 'release', delayMs);
     },
 
     async extend(message, leaseMs) {
       const keys = queueKeys(prefix, message.queue);
-      await fenced(
-        message,
-        'extend',
-        'extend',
-        [keys.stream(receiptOf(message).level), keys.leases],
+      const receipt = receiptOf(message);
+      const ok = await client.extend(
+        keys.stream(receipt.level),
+        keys.leases,
+        group,
+        receipt.streamId,
+        receipt.consumer,
+        receipt.count,
+        receipt.level,
         Math.max(1, Math.round(leaseMs)),
       );
+      if (Number(ok) !== 1) throw lost(message, 'extend');
     },
 
-    deadLetter: (message, reason) => deadLetter(message, reason, message.deliveryCount),
+    deadLetter: (message, reason) => fenced(message, 'dead-letter', 'deadLetter', reason),
 
     async deadLetters(name, listOptions = {}) {
       const entries = (await client.xrange(

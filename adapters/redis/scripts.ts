@@ -1,83 +1,179 @@
 /**
- * Lua scripts: each is one atomic step, so no crash between two commands can lose a message or
- * settle it twice. Times come from the server's clock (TIME), so delays and leases do not depend
- * on the clocks of the machines that enqueue and claim.
+ * Lua scripts: each is one atomic step, so no crash between two commands can lose a message,
+ * settle it twice or lease two messages of one group. Times come from the server's clock (TIME),
+ * so delays and leases do not depend on the clocks of the machines that enqueue and claim.
  *
  * Leases live in a sorted set per queue (member `<level>|<stream id>`, score = expiry in server
  * milliseconds), written in the same script that takes the entry, so no entry can be pending
  * without a lease that eventually runs out.
+ *
+ * A message lives in one place at a time: a stream entry (fields `id`, `body`, `dc0` = deliveries
+ * before this entry, `dd` = dedupe id, and `g` = group id when grouped), a member of the delayed
+ * set (the same as JSON), or, when its group already has a head, a member of the group's list
+ * (JSON of `id`, `body`, `level`, `dd` and `due`, the server time it may be claimed from, 0 for at
+ * once). Bodies and ids stay JSON strings, so cjson neither reshapes nor rounds them; `due` is a
+ * string for the same reason.
  */
 
 const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** Fencing: the delivery is ours only if the entry is pending for our consumer at our count. */
-const OWNED = `
-local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
-if #p == 0 or p[1][2] ~= ARGV[3] or tonumber(p[1][4]) ~= tonumber(ARGV[4]) then return 0 end`;
+/** Adds message `m` to a stream as a new entry, never yet delivered from this entry. */
+const TO_STREAM = `
+local function toStream(stream, m)
+  local fields = {'id', m.id, 'body', m.body, 'dc0', tostring(m.dc0 or 0), 'dd', m.dd or ''}
+  if m.g then
+    table.insert(fields, 'g')
+    table.insert(fields, m.g)
+  end
+  return redis.call('XADD', stream, '*', unpack(fields))
+end`;
 
-/** Removes a settled entry and its lease; streams then hold only live entries and need no trimming. */
-const SETTLE = `
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[5] .. '|' .. ARGV[2])`;
+/** Adds message `m` to the delayed set, claimable from server time `due`. */
+const TO_DELAYED = `
+local function toDelayed(delayed, due, m)
+  redis.call('ZADD', delayed, due, cjson.encode({
+    id = m.id, body = m.body, level = m.level, dc0 = tonumber(m.dc0 or 0), dd = m.dd or '', g = m.g}))
+end`;
+
+/**
+ * The settle scripts (ack, release, deadLetter) share their keys and first arguments.
+ * KEYS: high, normal, low, leases, delayed, dedupe, dead, groups, group list (of the receipt's
+ * group; any key of the queue when ungrouped). ARGV: consumer group, stream id, consumer, count,
+ * level, group id of the receipt, then the script's own.
+ *
+ * Fencing: the delivery is ours only if the entry is pending for our consumer at our count. The
+ * entry's fields are then read from Redis, not taken from the caller: `f`, and `deliveries`.
+ */
+const SETTLE_PRELUDE = `
+local streams = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
+local stream = streams[ARGV[5]]
+if not stream then return redis.error_reply('[loopwork:redis] unknown priority level in receipt: ' .. ARGV[5]) end
+local p = redis.call('XPENDING', stream, ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or p[1][2] ~= ARGV[3] or tonumber(p[1][4]) ~= tonumber(ARGV[4]) then return 0 end
+local e = redis.call('XRANGE', stream, ARGV[2], ARGV[2])
+if #e == 0 then return 0 end
+local f = {}
+for i = 1, #e[1][2], 2 do f[e[1][2][i]] = e[1][2][i + 1] end
+if f.g and f.g ~= ARGV[6] then
+  return redis.error_reply('[loopwork:redis] the receipt names group "' .. ARGV[6] .. '" but the message is in group "' .. f.g .. '"')
+end
+local deliveries = tonumber(f.dc0 or '0') + tonumber(p[1][4])
+redis.call('XACK', stream, ARGV[1], ARGV[2])
+redis.call('XDEL', stream, ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[5] .. '|' .. ARGV[2])`;
+
+/**
+ * The message leaves the queue for good (ack, dead-letter): its dedupe id is free again, and the
+ * next member of its group, if any, becomes the head: into its stream, or the delayed set while
+ * not yet due. A group without members left is forgotten.
+ */
+const LEAVE = `
+if f.dd and f.dd ~= '' and redis.call('HGET', KEYS[6], f.dd) == f.id then redis.call('HDEL', KEYS[6], f.dd) end
+if f.g and redis.call('HGET', KEYS[8], f.g) == f.id then
+  local raw = redis.call('LPOP', KEYS[9])
+  if raw then
+    local m = cjson.decode(raw)
+    m.g = f.g
+    redis.call('HSET', KEYS[8], f.g, m.id)
+    local due = tonumber(m.due)
+    local later = false
+    if due > 0 then
+      ${NOW}
+      later = due > now
+    end
+    if later then toDelayed(KEYS[5], due, m) else toStream(streams[m.level], m) end
+  else
+    redis.call('HDEL', KEYS[8], f.g)
+  end
+end`;
 
 export const SCRIPTS = {
-  /** KEYS: stream, delayed, dedupe. ARGV: id, body, dedupeId, delayMs, level. → {id, deduplicated} */
+  /**
+   * KEYS: high, normal, low, delayed, dedupe, groups, group list (any key of the queue when
+   * ungrouped). ARGV: id, body, dedupeId, delayMs, level, grouped ('1' | '0'), groupId.
+   * A message of a group that has a head waits in the group's list. → {id, deduplicated}
+   */
   enqueue: {
-    numberOfKeys: 3,
-    lua: `
+    numberOfKeys: 7,
+    lua: `${TO_STREAM}${TO_DELAYED}
+local streams = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
+if not streams[ARGV[5]] then return redis.error_reply('[loopwork:redis] unknown priority level: ' .. ARGV[5]) end
 if ARGV[3] ~= '' then
-  local existing = redis.call('HGET', KEYS[3], ARGV[3])
+  local existing = redis.call('HGET', KEYS[5], ARGV[3])
   if existing then return {existing, 1} end
-  redis.call('HSET', KEYS[3], ARGV[3], ARGV[1])
+  redis.call('HSET', KEYS[5], ARGV[3], ARGV[1])
 end
+local m = {id = ARGV[1], body = ARGV[2], level = ARGV[5], dc0 = 0, dd = ARGV[3]}
+local due = 0
 if tonumber(ARGV[4]) > 0 then
   ${NOW}
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]),
-    cjson.encode({id = ARGV[1], body = ARGV[2], level = ARGV[5], dc0 = 0, dd = ARGV[3]}))
-else
-  redis.call('XADD', KEYS[1], '*', 'id', ARGV[1], 'body', ARGV[2], 'dc0', '0', 'dd', ARGV[3])
+  due = now + tonumber(ARGV[4])
 end
-return {ARGV[1], 0}`,
+if ARGV[6] == '1' then
+  m.g = ARGV[7]
+  if redis.call('HEXISTS', KEYS[6], m.g) == 1 then
+    redis.call('RPUSH', KEYS[7], cjson.encode({
+      id = m.id, body = m.body, level = m.level, dd = m.dd, due = string.format('%.0f', due)}))
+    return {m.id, 0}
+  end
+  redis.call('HSET', KEYS[6], m.g, m.id)
+end
+if due > 0 then toDelayed(KEYS[4], due, m) else toStream(streams[m.level], m) end
+return {m.id, 0}`,
   },
   /**
-   * KEYS: delayed, leases, high, normal, low. ARGV: group, consumer, max, leaseMs.
+   * KEYS: delayed, leases, high, normal, low. ARGV: group, consumer, max, leaseMs, limit (most
+   * deliveries per message, 0: unlimited), hold (the consumer that holds messages over the limit).
    * Moves due delayed entries into their streams, takes over entries whose lease ran out, then
-   * reads new entries by priority. → {{level, id, fields, count}…}, ms until the next delayed
-   * entry is due (-1: none), and the last id of each stream (for a blocking wait after them).
+   * reads new entries by priority. An entry over the limit is leased too (so nobody else takes it
+   * meanwhile) but held apart for dead-lettering: given to `hold` with its count put back, so a
+   * take that no consumer sees is not counted as a delivery. → {{level, id, fields, count}…} taken,
+   * the same of held entries (count = deliveries made), ms until the next delayed entry is due or
+   * lease runs out (-1: none), and the last id of each stream (for a blocking wait after them).
    */
   claim: {
     numberOfKeys: 5,
-    lua: `
+    lua: `${TO_STREAM}
 ${NOW}
 local group, consumer, max, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local limit, hold = tonumber(ARGV[5]), ARGV[6]
 local levels = {'high', 'normal', 'low'}
 local streams = {high = KEYS[3], normal = KEYS[4], low = KEYS[5]}
 for _, raw in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, 100)) do
   local m = cjson.decode(raw)
-  redis.call('XADD', streams[m.level], '*', 'id', m.id, 'body', m.body, 'dc0', tostring(m.dc0), 'dd', m.dd)
+  toStream(streams[m.level], m)
   redis.call('ZREM', KEYS[1], raw)
 end
-local out = {}
-for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, max)) do
+local out, held = {}, {}
+local function take(level, id, fields, count)
+  redis.call('ZADD', KEYS[2], now + leaseMs, level .. '|' .. id)
+  local dc0 = 0
+  for i = 1, #fields, 2 do
+    if fields[i] == 'dc0' then dc0 = tonumber(fields[i + 1]) end
+  end
+  if limit > 0 and dc0 + count > limit then
+    redis.call('XCLAIM', streams[level], group, hold, 0, id, 'RETRYCOUNT', count - 1, 'JUSTID')
+    table.insert(held, {level, id, fields, count - 1})
+  else
+    table.insert(out, {level, id, fields, count})
+  end
+end
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 2 * max)) do
+  if #out >= max or #held >= max then break end
   local level, id = string.match(member, '^(%a+)|(.+)$')
   local claimed = redis.call('XCLAIM', streams[level], group, consumer, 0, id)
   if #claimed > 0 and claimed[1] then
     local p = redis.call('XPENDING', streams[level], group, id, id, 1)
-    redis.call('ZADD', KEYS[2], now + leaseMs, member)
-    table.insert(out, {level, id, claimed[1][2], p[1][4]})
+    take(level, id, claimed[1][2], tonumber(p[1][4]))
   else
     redis.call('ZREM', KEYS[2], member)
   end
 end
 for _, level in ipairs(levels) do
-  if #out >= max then break end
-  local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', streams[level], '>')
-  if read then
-    for _, entry in ipairs(read[1][2]) do
-      redis.call('ZADD', KEYS[2], now + leaseMs, level .. '|' .. entry[1])
-      table.insert(out, {level, entry[1], entry[2], 1})
-    end
+  while #out < max and #held < max do
+    local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', streams[level], '>')
+    if not read or #read[1][2] == 0 then break end
+    for _, entry in ipairs(read[1][2]) do take(level, entry[1], entry[2], 1) end
   end
 end
 local nextDue = -1
@@ -93,42 +189,45 @@ for _, level in ipairs(levels) do
   local last = redis.call('XREVRANGE', streams[level], '+', '-', 'COUNT', 1)
   table.insert(lastIds, #last > 0 and last[1][1] or '0-0')
 end
-return {out, nextDue, lastIds}`,
+return {out, held, nextDue, lastIds}`,
   },
-  /** KEYS: stream, leases, dedupe. ARGV: group, streamId, consumer, count, level, dedupeId. → 1 | 0 (lost) */
+  /** Settle keys and arguments (see SETTLE_PRELUDE). → 1 | 0 (lost) */
   ack: {
-    numberOfKeys: 3,
-    lua: `${OWNED}${SETTLE}
-if ARGV[6] ~= '' then redis.call('HDEL', KEYS[3], ARGV[6]) end
+    numberOfKeys: 9,
+    lua: `${TO_STREAM}${TO_DELAYED}${SETTLE_PRELUDE}${LEAVE}
 return 1`,
   },
-  /** KEYS: stream, leases, delayed. ARGV: group, streamId, consumer, count, level, id, body, dc0, dedupeId, delayMs. */
+  /**
+   * Settle keys and arguments, then delayMs. The message goes back as a new entry carrying its
+   * deliveries so far; a group's head stays its head. → 1 | 0 (lost)
+   */
   release: {
-    numberOfKeys: 3,
-    lua: `${OWNED}${SETTLE}
-if tonumber(ARGV[10]) > 0 then
+    numberOfKeys: 9,
+    lua: `${TO_STREAM}${TO_DELAYED}${SETTLE_PRELUDE}
+local m = {id = f.id, body = f.body, level = ARGV[5], dc0 = deliveries, dd = f.dd, g = f.g}
+if tonumber(ARGV[7]) > 0 then
   ${NOW}
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[10]),
-    cjson.encode({id = ARGV[6], body = ARGV[7], level = ARGV[5], dc0 = tonumber(ARGV[8]), dd = ARGV[9]}))
+  toDelayed(KEYS[5], now + tonumber(ARGV[7]), m)
 else
-  redis.call('XADD', KEYS[1], '*', 'id', ARGV[6], 'body', ARGV[7], 'dc0', ARGV[8], 'dd', ARGV[9])
+  toStream(stream, m)
 end
 return 1`,
   },
-  /** KEYS: stream, leases. ARGV: group, streamId, consumer, count, level, leaseMs. */
+  /** KEYS: stream, leases. ARGV: group, streamId, consumer, count, level, leaseMs. → 1 | 0 (lost) */
   extend: {
     numberOfKeys: 2,
-    lua: `${OWNED}
+    lua: `
+local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
+if #p == 0 or p[1][2] ~= ARGV[3] or tonumber(p[1][4]) ~= tonumber(ARGV[4]) then return 0 end
 ${NOW}
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[5] .. '|' .. ARGV[2])
 return 1`,
   },
-  /** KEYS: stream, leases, dedupe, dead. ARGV: group, streamId, consumer, count, level, id, body, deliveries, dedupeId, reason. */
+  /** Settle keys and arguments, then reason. The letter counts the deliveries made. → 1 | 0 (lost) */
   deadLetter: {
-    numberOfKeys: 4,
-    lua: `${OWNED}${SETTLE}
-if ARGV[9] ~= '' then redis.call('HDEL', KEYS[3], ARGV[9]) end
-redis.call('XADD', KEYS[4], '*', 'id', ARGV[6], 'body', ARGV[7], 'deliveries', ARGV[8], 'reason', ARGV[10])
+    numberOfKeys: 9,
+    lua: `${TO_STREAM}${TO_DELAYED}${SETTLE_PRELUDE}${LEAVE}
+redis.call('XADD', KEYS[7], '*', 'id', f.id, 'body', f.body, 'deliveries', tostring(deliveries), 'reason', ARGV[7])
 return 1`,
   },
 } as const;
