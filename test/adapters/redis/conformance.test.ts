@@ -11,6 +11,7 @@ import {
   blobStoreConformance,
   eventLogConformance,
   heartbeatStoreConformance,
+  lifecycleConformance,
   queueConformance,
   runStoreConformance,
   sessionStoreConformance,
@@ -58,4 +59,11 @@ blobStoreConformance({
   describe,
   it,
   createStore: async () => createRedisBlobStore({ client, prefix: prefix() }),
+});
+lifecycleConformance({
+  describe,
+  it,
+  createQueue: async () => createRedisQueue({ client, prefix: prefix() }),
+  createRunStore: async () => createRedisRunStore({ client, prefix: prefix() }),
+  createEventLog: async () => createRedisEventLog({ client, prefix: prefix() }),
 });
