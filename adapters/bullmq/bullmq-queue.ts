@@ -5,6 +5,7 @@ import { type ClaimedMessage, InvalidOptionError, LeaseLostError, type Queue } f
 import { bullQueues } from './bull-queues';
 import { claimer } from './claiming';
 import { deadLetterStore } from './dead-letters';
+import { bullGroups } from './groups';
 import { JOB_NAME, JOB_OPTIONS, LOST_CODES, PRIORITY, within } from './jobs';
 import { type BullmqQueueOptions, leaseOf, resolveOptions } from './options';
 
@@ -24,7 +25,9 @@ export type { BullmqQueueOptions } from './options';
  *   claim's `onDeadLetter` accepted it.
  * - ack → `moveToCompleted`; release → `moveToDelayed`; extend → `extendLock`;
  *   deadLetter → `moveToFailed`, then into a dead-letter stream beside the queue's keys.
- * - groups: only BullMQ Pro has them, so `groupId` is refused.
+ * - groups (BullMQ Pro's feature, built here on open-source BullMQ): only the head of a group
+ *   is a BullMQ job; the next member is added when the head is acked or dead-lettered (see
+ *   groups.ts for the steps and how a crash between them is repaired).
  *
  * @example
  * ```ts
@@ -52,6 +55,14 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
   });
   const { binding } = bull;
   const dead = deadLetterStore(client);
+  const groups = bullGroups({
+    client,
+    keysOf: (name) => binding(name).keys,
+    producer: (name) => bull.producer(name),
+    sweepIntervalMs: stalledIntervalMs,
+    beforeSweep: (name) => dead.sweep(binding(name).keys),
+    onError,
+  });
   let closed = false;
   let closing: Promise<void> | undefined;
 
@@ -79,11 +90,21 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
     }
   }
 
+  /**
+   * After an ack or dead-letter: the next member of the message's group becomes claimable. The
+   * settle itself succeeded, so a failure here is reported, not thrown; the sweep repairs it.
+   */
+  async function settled(message: ClaimedMessage): Promise<void> {
+    if (message.groupId === undefined) return;
+    await groups.settled(message.queue, message.groupId, message.id).catch(onError);
+  }
+
   async function deadLetter(message: ClaimedMessage, reason: string, deliveries: number) {
     await fenced(message, 'dead-letter', (job, token) =>
       job.moveToFailed(new Error(reason), token, false),
     );
     await dead.moveToDead(binding(message.queue).keys, message.id, deliveries);
+    await settled(message);
   }
 
   const claims = claimer({
@@ -91,13 +112,17 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
     bull,
     maxDeliveries,
     deadLetter,
+    beforeTake: async (name) => {
+      if (!closed) await groups.sweepIfDue(name);
+    },
+    maxBlockMs: Math.max(stalledIntervalMs, 25),
     isClosed: () => closed,
   });
 
   return {
     specificationVersion: 'loopwork.queue.v2',
     adapter: 'bullmq',
-    capabilities: { priority: true, delay: true, dedupe: true, groups: false },
+    capabilities: { priority: true, delay: true, dedupe: true, groups: true },
 
     async enqueue(name, body, enqueueOptions = {}) {
       bull.assertOpen();
@@ -113,13 +138,23 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
           `[loopwork:bullmq] delayMs must be a number of milliseconds >= 0, got ${delayMs}`,
         );
       }
-      if (enqueueOptions.groupId !== undefined) {
+      const { groupId, dedupeId } = enqueueOptions;
+      if (groupId !== undefined && typeof groupId !== 'string') {
         throw new InvalidOptionError(
-          '[loopwork:bullmq] groupId is not supported: BullMQ has job groups only in BullMQ Pro (capabilities.groups is false)',
+          `[loopwork:bullmq] groupId must be a string, got ${JSON.stringify(groupId)}`,
         );
       }
-      const { dedupeId } = enqueueOptions;
       const id = randomUUID();
+      if (groupId !== undefined) {
+        return groups.enqueue(name, {
+          id,
+          body,
+          group: groupId,
+          priority: PRIORITY[priority],
+          dueAt: Date.now() + Math.round(delayMs),
+          ...(dedupeId === undefined ? {} : { dedupeId }),
+        });
+      }
       const job = await bull.producer(name).add(JOB_NAME, body, {
         ...JOB_OPTIONS,
         jobId: id,
@@ -135,6 +170,7 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
 
     async ack(message) {
       await fenced(message, 'ack', (job, token) => job.moveToCompleted(null, token, false));
+      await settled(message);
     },
 
     async release(message, releaseOptions = {}) {
@@ -155,9 +191,9 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
     deadLetter: (message, reason) => deadLetter(message, reason, message.deliveryCount),
 
     async deadLetters(name, listOptions = {}) {
-      const { keys } = binding(name);
-      await dead.sweep(keys);
-      return dead.list(keys, name, listOptions.limit);
+      // The sweep moves dead letters a crash left half-done, and repairs the groups they headed.
+      await groups.sweep(name);
+      return dead.list(binding(name).keys, name, listOptions.limit);
     },
 
     close() {

@@ -10,7 +10,7 @@ import {
   type Queue,
 } from 'loopwork';
 import type { bullQueues } from './bull-queues';
-import { bodyOfJob } from './jobs';
+import { bodyOfJob, groupOfJob } from './jobs';
 import { markerWaiter } from './marker-wait';
 import { leaseOf, positive } from './options';
 
@@ -22,6 +22,10 @@ export interface ClaimerOptions {
   maxDeliveries: number;
   /** The adapter's dead-letter operation (fenced by the message's receipt). */
   deadLetter: (message: ClaimedMessage, reason: string, deliveries: number) => Promise<void>;
+  /** Runs before a claim reads a queue: the group sweep, when due. */
+  beforeTake: (queue: string) => Promise<void>;
+  /** Longest one block of a waiting claim, so that it runs `beforeTake` again that often. */
+  maxBlockMs: number;
   isClosed: () => boolean;
 }
 
@@ -51,12 +55,14 @@ export function claimer(options: ClaimerOptions) {
       (await job.extendLock(token, claim.leaseMs)) !== 1
     )
       return null;
+    const group = groupOfJob(job);
     const message: ClaimedMessage = {
       id: job.id,
       queue: name,
       body: bodyOfJob(job),
       deliveryCount: job.attemptsStarted,
       receipt: token,
+      ...(group === undefined ? {} : { groupId: group }),
     };
     if (message.deliveryCount <= claim.limit) return message;
     // This claim counted one more delivery, which no consumer will ever see.
@@ -84,6 +90,7 @@ export function claimer(options: ClaimerOptions) {
    * of 1, 2, 4 … at once (pipelined on the connection) until the queue runs dry.
    */
   async function takeFrom(name: string, claim: Claim, want: number) {
+    await options.beforeTake(name);
     const worker = bull.consumer(name, claim.leaseMs);
     const taken: ClaimedMessage[] = [];
     for (let wave = 1; taken.length < want && !isClosed(); wave *= 2) {
@@ -149,11 +156,12 @@ export function claimer(options: ClaimerOptions) {
       const remaining = deadline - Date.now();
       if (taken.length > 0 || remaining <= 0) return taken;
       // Sleep until a marker moves (a job added, promoted or back from a lost lease) or a delay
-      // ends; at most 10 s per block, as BullMQ itself does, so a reconnect cannot strand it.
+      // ends; at most 10 s per block, as BullMQ itself does, so a reconnect cannot strand it,
+      // and at most maxBlockMs, so the group sweep runs while the claim waits.
       const due = await nextDueIn(queues);
       await waiter.wait(
         queues.map((name) => bull.binding(name).keys.marker),
-        Math.min(remaining, Math.max(due, 25), 10_000),
+        Math.min(remaining, Math.max(due, 25), options.maxBlockMs, 10_000),
         claimOptions.signal,
       );
     }
