@@ -2,14 +2,36 @@ import { Queue as BullQueue, Worker as BullWorker, createRedisBackend, QueueKeys
 import type { Redis } from 'ioredis';
 import { InvalidOptionError } from 'loopwork';
 import type { DeadLetterKeys } from './dead-letters';
+import type { GroupKeys } from './group-scripts';
 
 /** What the adapter holds for one loopwork queue: its BullMQ name, keys and objects. */
 export interface BullBinding {
   /** The BullMQ queue name. */
   bull: string;
-  keys: DeadLetterKeys & { marker: string; delayed: string };
+  keys: DeadLetterKeys & GroupKeys;
   producer?: BullQueue;
   consumer?: BullWorker;
+}
+
+/** The names of the keys of one BullMQ queue that the adapter reads or writes itself. */
+export function queueKeys(keyNames: QueueKeys, bull: string): BullBinding['keys'] {
+  const key = (type: string) => keyNames.toKey(bull, type);
+  return {
+    failed: key('failed'),
+    // Sub-keys (`loopwork:…`), not plain names: BullMQ's removeOrphanedJobs deletes every
+    // other plain key under the queue as an orphaned job.
+    dead: key('loopwork:dead'),
+    heads: key('loopwork:heads'),
+    members: key('loopwork:members'),
+    promoting: key('loopwork:promoting'),
+    groupPrefix: key('loopwork:group:'),
+    jobPrefix: key(''),
+    marker: key('marker'),
+    delayed: key('delayed'),
+    prioritized: key('prioritized'),
+    priorityCounter: key('pc'),
+    dedupePrefix: key('de:'),
+  };
 }
 
 /** What {@link bullQueues} needs from the adapter's options. */
@@ -49,19 +71,7 @@ export function bullQueues(options: BullQueuesOptions) {
       );
     }
     loopworkNameOf.set(bull, name);
-    const key = (type: string) => keyNames.toKey(bull, type);
-    const created: BullBinding = {
-      bull,
-      keys: {
-        failed: key('failed'),
-        // A sub-key (`loopwork:dead`), not a plain name: BullMQ's removeOrphanedJobs deletes
-        // every other plain key under the queue as an orphaned job.
-        dead: key('loopwork:dead'),
-        jobPrefix: key(''),
-        marker: key('marker'),
-        delayed: key('delayed'),
-      },
-    };
+    const created: BullBinding = { bull, keys: queueKeys(keyNames, bull) };
     bindings.set(name, created);
     return created;
   }

@@ -1,44 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { type Worker as BullWorker, Job, type JobsOptions } from 'bullmq';
+import { Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import {
-  type ClaimedMessage,
-  type ClaimOptions,
-  InvalidOptionError,
-  LeaseLostError,
-  type Priority,
-  type Queue,
-} from 'loopwork';
+import { type ClaimedMessage, InvalidOptionError, LeaseLostError, type Queue } from 'loopwork';
 import { bullQueues } from './bull-queues';
+import { claimer } from './claiming';
 import { deadLetterStore } from './dead-letters';
-import { markerWaiter } from './marker-wait';
+import { bullGroups } from './groups';
+import { JOB_NAME, JOB_OPTIONS, LOST_CODES, PRIORITY, within } from './jobs';
 import { type BullmqQueueOptions, leaseOf, resolveOptions } from './options';
 
 export type { BullmqQueueOptions } from './options';
-
-const JOB_NAME = 'loopwork';
-/** BullMQ runs lower numbers first, and 0 ("no priority") ahead of all of them. */
-const PRIORITY: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
-/**
- * Every job's options. loopwork counts deliveries and schedules retries itself (release with a
- * delay), so BullMQ makes one attempt. A completed job is deleted at once; a failed one stays
- * only until it is moved into the dead-letter stream, so no settled job lingers under its id.
- */
-const JOB_OPTIONS = { attempts: 1, removeOnComplete: true, removeOnFail: false } as const;
-/** BullMQ error codes meaning the token no longer holds the job: gone, unlocked, not active, locked by another. */
-const LOST_CODES = new Set([-1, -2, -3, -6]);
-
-/** Resolves `true` when `promise` settles within `ms`, `false` when the time ran out first. */
-function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), Math.max(0, ms));
-    const done = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    promise.then(done, done);
-  });
-}
 
 /**
  * A {@link Queue} on BullMQ, consumed by manual job processing rather than BullMQ's worker loop:
@@ -49,10 +20,14 @@ function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
  *   (free again once the job completes or fails; settled jobs are deleted, so an id is never
  *   swallowed by a kept job, BullMQ issue #1662).
  * - claim → `Worker.getNextJob`; deliveryCount is BullMQ's `attemptsStarted`; BullMQ's stalled
- *   check returns jobs whose lock ran out. Waiting claims block on the queues' marker keys.
+ *   check returns jobs whose lock ran out. Waiting claims block on the queues' marker keys. A
+ *   message over the claim's (or the adapter's) `maxDeliveries` is dead-lettered, after the
+ *   claim's `onDeadLetter` accepted it.
  * - ack → `moveToCompleted`; release → `moveToDelayed`; extend → `extendLock`;
  *   deadLetter → `moveToFailed`, then into a dead-letter stream beside the queue's keys.
- * - groups: only BullMQ Pro has them, so `groupId` is refused.
+ * - groups (BullMQ Pro's feature, built here on open-source BullMQ): only the head of a group
+ *   is a BullMQ job; the next member is added when the head is acked or dead-lettered (see
+ *   groups.ts for the steps and how a crash between them is repaired).
  *
  * @example
  * ```ts
@@ -80,10 +55,16 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
   });
   const { binding } = bull;
   const dead = deadLetterStore(client);
-  const waiter = markerWaiter(client);
+  const groups = bullGroups({
+    client,
+    keysOf: (name) => binding(name).keys,
+    producer: (name) => bull.producer(name),
+    sweepIntervalMs: stalledIntervalMs,
+    beforeSweep: (name) => dead.sweep(binding(name).keys),
+    onError,
+  });
   let closed = false;
   let closing: Promise<void> | undefined;
-  let rotation = 0;
 
   /** A handle on a job by id, enough to settle it with its lock token. */
   const jobOf = (queue: string, id: string) =>
@@ -109,99 +90,42 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
     }
   }
 
+  /**
+   * After an ack or dead-letter: the next member of the message's group becomes claimable. The
+   * settle itself succeeded, so a failure here is reported, not thrown; the sweep repairs it.
+   */
+  async function settled(message: ClaimedMessage): Promise<void> {
+    if (message.groupId === undefined) return;
+    await groups.settled(message.queue, message.groupId, message.id).catch(onError);
+  }
+
   async function deadLetter(message: ClaimedMessage, reason: string, deliveries: number) {
     await fenced(message, 'dead-letter', (job, token) =>
       job.moveToFailed(new Error(reason), token, false),
     );
     await dead.moveToDead(binding(message.queue).keys, message.id, deliveries);
+    await settled(message);
   }
 
-  /**
-   * Takes one job off the queue: the message, `null` when the job is not the caller's (its
-   * lease was lost at once, or it was dead-lettered for maxDeliveries), `undefined` when the
-   * queue had none ready.
-   */
-  async function takeOne(worker: BullWorker, name: string, claim: ClaimOptions) {
-    const token = `${claim.consumer}:${randomUUID()}`;
-    const job = await worker.getNextJob(token, { block: false });
-    if (!job?.id) return undefined;
-    // The worker locks for its own lockDuration; a claim with another lease sets it right away.
-    if (
-      worker.opts.lockDuration !== claim.leaseMs &&
-      (await job.extendLock(token, claim.leaseMs)) !== 1
-    )
-      return null;
-    const message: ClaimedMessage = {
-      id: job.id,
-      queue: name,
-      body: typeof job.data === 'string' ? job.data : JSON.stringify(job.data),
-      deliveryCount: job.attemptsStarted,
-      receipt: token,
-    };
-    if (message.deliveryCount <= maxDeliveries) return message;
-    // This claim counted one more delivery, which no consumer will ever see.
-    await deadLetter(
-      message,
-      `delivered ${maxDeliveries} times without being settled (maxDeliveries ${maxDeliveries})`,
-      message.deliveryCount - 1,
-    ).catch((error) => {
-      if (!LeaseLostError.isInstance(error)) throw error;
-    });
-    return null;
-  }
-
-  /**
-   * Takes up to `want` jobs. BullMQ hands out one job per call, so the calls go out in waves
-   * of 1, 2, 4 … at once (pipelined on the connection) until the queue runs dry.
-   */
-  async function takeFrom(name: string, claim: ClaimOptions, want: number) {
-    const worker = bull.consumer(name, claim.leaseMs);
-    const taken: ClaimedMessage[] = [];
-    for (let wave = 1; taken.length < want && !closed; wave *= 2) {
-      const size = Math.min(wave, want - taken.length);
-      const results = await Promise.allSettled(
-        Array.from({ length: size }, () => takeOne(worker, name, claim)),
-      );
-      for (const result of results)
-        if (result.status === 'fulfilled' && result.value) taken.push(result.value);
-      // Messages already taken are handed out even when a sibling call failed, rather than left
-      // leased to nobody until their lease runs out; the error comes back on the next claim.
-      const failed = results.find((result) => result.status === 'rejected');
-      if (failed) {
-        if (taken.length === 0) throw failed.reason;
-        break;
-      }
-      if (results.some((result) => result.status === 'fulfilled' && result.value === undefined))
-        break;
-    }
-    return taken;
-  }
-
-  /** Milliseconds until the first delayed job of these queues is due (Infinity when none is). */
-  async function nextDueIn(names: readonly string[]): Promise<number> {
-    const pipeline = client.pipeline();
-    for (const name of names) pipeline.zrange(binding(name).keys.delayed, '0', '0', 'WITHSCORES');
-    let soonest = Number.POSITIVE_INFINITY;
-    for (const [error, value] of (await pipeline.exec()) ?? []) {
-      // BullMQ scores delayed jobs with their due time × 4096 (plus a counter for FIFO order).
-      const score = Number((value as string[] | undefined)?.[1]);
-      if (!error && Number.isFinite(score)) soonest = Math.min(soonest, Math.floor(score / 0x1000));
-    }
-    return soonest - Date.now();
-  }
+  const claims = claimer({
+    client,
+    bull,
+    maxDeliveries,
+    deadLetter,
+    beforeTake: async (name) => {
+      if (!closed) await groups.sweepIfDue(name);
+    },
+    maxBlockMs: Math.max(stalledIntervalMs, 25),
+    isClosed: () => closed,
+  });
 
   return {
     specificationVersion: 'loopwork.queue.v2',
     adapter: 'bullmq',
-    capabilities: { priority: true, delay: true, dedupe: true, groups: false },
+    capabilities: { priority: true, delay: true, dedupe: true, groups: true },
 
     async enqueue(name, body, enqueueOptions = {}) {
       bull.assertOpen();
-      if (enqueueOptions.groupId !== undefined) {
-        throw new InvalidOptionError(
-          '[loopwork:bullmq] groupId is not supported: BullMQ has job groups only in BullMQ Pro (capabilities.groups is false)',
-        );
-      }
       const priority = enqueueOptions.priority ?? 'normal';
       if (!Object.hasOwn(PRIORITY, priority)) {
         throw new InvalidOptionError(
@@ -214,58 +138,39 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
           `[loopwork:bullmq] delayMs must be a number of milliseconds >= 0, got ${delayMs}`,
         );
       }
+      const { groupId, dedupeId } = enqueueOptions;
+      if (groupId !== undefined && typeof groupId !== 'string') {
+        throw new InvalidOptionError(
+          `[loopwork:bullmq] groupId must be a string, got ${JSON.stringify(groupId)}`,
+        );
+      }
       const id = randomUUID();
+      if (groupId !== undefined) {
+        return groups.enqueue(name, {
+          id,
+          body,
+          group: groupId,
+          priority: PRIORITY[priority],
+          dueAt: Date.now() + Math.round(delayMs),
+          ...(dedupeId === undefined ? {} : { dedupeId }),
+        });
+      }
       const job = await bull.producer(name).add(JOB_NAME, body, {
         ...JOB_OPTIONS,
         jobId: id,
         priority: PRIORITY[priority],
         ...(delayMs > 0 ? { delay: Math.round(delayMs) } : {}),
-        ...(enqueueOptions.dedupeId === undefined
-          ? {}
-          : { deduplication: { id: enqueueOptions.dedupeId } }),
+        ...(dedupeId === undefined ? {} : { deduplication: { id: dedupeId } }),
       });
       // A deduplicated add returns the id of the job already holding the deduplication id.
       return { id: job.id ?? id, deduplicated: job.id !== id };
     },
 
-    async claim(queues, claim) {
-      const leaseMs = leaseOf(claim.leaseMs, 'leaseMs');
-      const max = claim.max ?? 1;
-      if (!(Number.isInteger(max) && max > 0)) {
-        throw new InvalidOptionError(
-          `[loopwork:bullmq] max must be a positive integer, got ${max}`,
-        );
-      }
-      const deadline = Date.now() + (claim.waitMs ?? 0);
-      while (!closed && !claim.signal?.aborted && queues.length > 0) {
-        const taken: ClaimedMessage[] = [];
-        // Start from a different queue each claim, so a busy queue cannot starve the others.
-        const start = rotation++ % queues.length;
-        for (const name of [...queues.slice(start), ...queues.slice(0, start)]) {
-          if (taken.length >= max) break;
-          try {
-            taken.push(...(await takeFrom(name, { ...claim, leaseMs }, max - taken.length)));
-          } catch (error) {
-            if (taken.length === 0) throw error;
-            return taken; // hand out what is already leased; the error comes back next claim
-          }
-        }
-        const remaining = deadline - Date.now();
-        if (taken.length > 0 || remaining <= 0) return taken;
-        // Sleep until a marker moves (a job added, promoted or back from a lost lease) or a delay
-        // ends; at most 10 s per block, as BullMQ itself does, so a reconnect cannot strand it.
-        const due = await nextDueIn(queues);
-        await waiter.wait(
-          queues.map((name) => binding(name).keys.marker),
-          Math.min(remaining, Math.max(due, 25), 10_000),
-          claim.signal,
-        );
-      }
-      return [];
-    },
+    claim: (queues, claim) => claims.claim(queues, claim),
 
     async ack(message) {
       await fenced(message, 'ack', (job, token) => job.moveToCompleted(null, token, false));
+      await settled(message);
     },
 
     async release(message, releaseOptions = {}) {
@@ -286,15 +191,15 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
     deadLetter: (message, reason) => deadLetter(message, reason, message.deliveryCount),
 
     async deadLetters(name, listOptions = {}) {
-      const { keys } = binding(name);
-      await dead.sweep(keys);
-      return dead.list(keys, name, listOptions.limit);
+      // The sweep moves dead letters a crash left half-done, and repairs the groups they headed.
+      await groups.sweep(name);
+      return dead.list(binding(name).keys, name, listOptions.limit);
     },
 
     close() {
       closing ??= (async () => {
         closed = true;
-        waiter.close();
+        claims.close();
         const deadline = Date.now() + closeTimeoutMs;
         // BullMQ's own close waits for jobs its worker loop runs; ours runs none, but a stalled
         // check or a reconnecting connection can still hold it up, hence the bound.

@@ -22,12 +22,18 @@ export interface BullmqQueueOptions {
   /**
    * How often BullMQ's stalled-job check looks for leases that ran out (it is shared by every
    * process on a queue). A lease that ran out is delivered again within about two intervals.
+   * Claims also sweep each queue this often for group moves a crashed process left unfinished,
+   * and a waiting claim blocks no longer than this between two looks.
    * @defaultValue 5000
    */
   stalledIntervalMs?: number;
   /** Longest `close()` waits for BullMQ and the connection to shut down before disconnecting. @defaultValue 5000 */
   closeTimeoutMs?: number;
-  /** Errors BullMQ reports in the background (stalled checks, connection trouble). @defaultValue console.error */
+  /**
+   * Errors BullMQ reports in the background (stalled checks, connection trouble), and group moves
+   * that failed after their message was stored or settled (a sweep finishes them).
+   * @defaultValue console.error
+   */
   onError?: (error: Error) => void;
 }
 
