@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createBullmqQueue } from 'loopwork/bullmq';
-import { queueConformance } from 'loopwork/testing';
+import { lifecycleConformance, queueConformance } from 'loopwork/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server';
 
@@ -23,5 +23,16 @@ queueConformance({
       // The suite's leases are 150 ms; look for lost leases often enough to redeliver in time.
       stalledIntervalMs: 50,
       ...options,
+    }),
+});
+
+lifecycleConformance({
+  describe,
+  it,
+  createQueue: async () =>
+    createBullmqQueue({
+      connection: client,
+      prefix: `l${Math.random().toString(36).slice(2, 8)}`,
+      stalledIntervalMs: 50,
     }),
 });
