@@ -8,6 +8,7 @@ export type LoopworkErrorCode =
   | 'conflict'
   | 'lease_lost'
   | 'invalid_payload'
+  | 'budget_exceeded'
   | 'script_exhausted';
 
 /**

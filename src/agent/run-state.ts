@@ -55,6 +55,11 @@ export interface RunState {
   suspensions: Suspension[];
   /** Why the run failed, when status is `failed`. */
   error?: { code: string; message: string };
+  /**
+   * Set by runtimes other than loopwork's own loop: which one wrote this state, and its own state
+   * to continue from (a session id, a serialized run), as JSON. `turns` still records the spend.
+   */
+  runtime?: { name: string; handle: unknown };
 }
 
 const usageSchema = z.object({
@@ -137,6 +142,7 @@ const runStateSchema = z.object({
     z.object({ toolCallId: z.string(), toolName: z.string(), payload: z.unknown() }),
   ),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  runtime: z.object({ name: z.string().min(1), handle: z.unknown() }).optional(),
 });
 
 /**
