@@ -12,7 +12,9 @@ import {
   defineTool,
   type EventLog,
   handleTask,
+  type RunState,
   runAgent,
+  type SessionStore,
 } from 'loopwork';
 import { ScriptedModel } from 'loopwork/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -272,5 +274,50 @@ describe('hostile input (regressions)', () => {
     expect(errors).toHaveLength(2);
     expect(rendered(errors)).toContain('append failed');
     expect(leaks(rendered(errors))).toEqual([]);
+  });
+
+  it('an error from the final checkpoint reaches result.error and state.error redacted', async () => {
+    const checkpoints: SessionStore = {
+      specificationVersion: 'loopwork.session-store.v1',
+      load: async () => undefined,
+      save: async (_key, state: RunState) => {
+        if (state.status !== 'running')
+          throw new Error(`save refused for token ${TOKEN}`, { cause: { apiKey: KEY } });
+        return 1;
+      },
+      delete: async () => {},
+    };
+    const result = await runAgent({
+      model: new ScriptedModel({ turns: [{ text: 'done' }] }),
+      prompt: 'go',
+      checkpoints,
+      redact: { secrets: [TOKEN] },
+    });
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toBe('save refused for token [REDACTED]');
+    expect(result.state.error).toEqual({
+      code: 'error',
+      message: 'save refused for token [REDACTED]',
+    });
+    expect(leaks(rendered(result.error))).toEqual([]);
+  });
+
+  it('an error loading the checkpoint rejects runAgent redacted', async () => {
+    const checkpoints: SessionStore = {
+      specificationVersion: 'loopwork.session-store.v1',
+      load: async () => {
+        throw new Error(`connect to redis://:${TOKEN}@cache:6379 failed`);
+      },
+      save: async () => 1,
+      delete: async () => {},
+    };
+    const failure = await runAgent({
+      model: new ScriptedModel({ turns: [{ text: 'done' }] }),
+      prompt: 'go',
+      checkpoints,
+      redact: { secrets: [TOKEN] },
+    }).catch((error: unknown) => error);
+    expect(String(failure)).toContain('redis://:[REDACTED]@cache');
+    expect(leaks(rendered(failure))).toEqual([]);
   });
 });
