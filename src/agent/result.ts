@@ -1,6 +1,7 @@
 import type { LoopworkError } from '../errors';
 import { type Message, textOf } from '../model/messages';
 import { addUsage, emptyUsage, type Usage } from '../model/usage';
+import type { Redactor } from '../secrets/redact';
 import type { BudgetName } from './limits';
 import type { RunState, RunStatus, Suspension, TurnRecord } from './run-state';
 
@@ -55,4 +56,28 @@ export function resultOf(
     suspensions: state.suspensions,
     ...extra,
   };
+}
+
+/**
+ * What the run state keeps of an error, whatever was thrown (a hook may throw a string or a plain
+ * object): a string code and message, as the state's schema requires, with no secret in either.
+ */
+export function errorRecord(error: unknown, redactor: Redactor): { code: string; message: string } {
+  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
+    code?: unknown;
+    message?: unknown;
+  };
+  return {
+    code: typeof code === 'string' ? redactor.string(code) : 'error',
+    message: redactor.string(typeof message === 'string' ? message : describeThrown(error)),
+  };
+}
+
+function describeThrown(thrown: unknown): string {
+  if (typeof thrown !== 'object' || thrown === null) return String(thrown);
+  try {
+    return JSON.stringify(thrown) ?? Object.prototype.toString.call(thrown);
+  } catch {
+    return Object.prototype.toString.call(thrown);
+  }
 }

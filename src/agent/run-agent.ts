@@ -1,12 +1,12 @@
 import { type ToolCallPart, toolCallsOf } from '../model/messages';
-import { resolveRedactor } from '../secrets/redact';
+import { type Redactor, resolveRedactor } from '../secrets/redact';
 import { AgentRun } from './agent-run';
 import { AGENT_DEFAULTS } from './defaults';
 import type { AgentEvent } from './events';
 import { type BudgetName, budgetsToWarn, turnLimitReached } from './limits';
 import { type AgentOptions, validateAgentOptions } from './options';
 import { type PreparedRun, prepareRun } from './prepare-run';
-import { type RunResult, resultOf, spentSoFar } from './result';
+import { errorRecord, type RunResult, resultOf, spentSoFar } from './result';
 import type { RunState, RunStatus } from './run-state';
 import { runTools, takeTurn } from './steps';
 
@@ -80,9 +80,15 @@ async function execute(
   options: AgentOptions,
   publish: ((event: AgentEvent) => void) | undefined,
 ): Promise<RunResult> {
-  const run = await prepareRun(options);
-  // Every event leaves the loop through the redactor (promise 6: no secret in events).
+  // Every event and error leaves the loop through the redactor (promise 6: no secret in events
+  // or error messages), start-up errors too: a checkpoint store that cannot load says why.
   const redactor = resolveRedactor(options.redact);
+  let run: PreparedRun;
+  try {
+    run = await prepareRun(options);
+  } catch (thrown) {
+    throw redactor.error(thrown);
+  }
   // Nobody listening (runAgent without onEvent): skip building and redacting events' payloads.
   const emit = publish ? (event: AgentEvent) => publish(redactor.value(event)) : () => {};
   const controller = new AbortController();
@@ -119,7 +125,7 @@ async function execute(
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
   }
-  return finish(run, ending, error && redactor.error(error), emit);
+  return finish(run, ending, error && redactor.error(error), emit, redactor);
 }
 
 async function loop(
@@ -160,21 +166,19 @@ async function finish(
   ending: Finish,
   error: Error | undefined,
   emit: (event: AgentEvent) => void,
+  redactor: Redactor,
 ): Promise<RunResult> {
   const { state } = run;
   state.status = ending.status;
-  if (error)
-    state.error = { code: (error as { code?: string }).code ?? 'error', message: error.message };
+  if (error) state.error = errorRecord(error, redactor);
   let saveError: Error | undefined;
   try {
     await run.checkpoint(state);
   } catch (thrown) {
-    saveError = thrown as Error;
+    // This error leaves the run (result.error, state.error) like any other: redact it too.
+    saveError = redactor.error(thrown as Error);
     state.status = 'failed';
-    state.error = {
-      code: (saveError as { code?: string }).code ?? 'error',
-      message: saveError.message,
-    };
+    state.error = errorRecord(saveError, redactor);
   }
   const result = resultOf(state, {
     ...(ending.budget ? { budget: ending.budget } : {}),

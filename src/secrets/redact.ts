@@ -1,6 +1,12 @@
+import { Buffer } from 'node:buffer';
+import { InvalidOptionError } from '../errors';
+import { scrubBytes } from './binary';
+import { compileMatchers } from './matcher';
+import { createWalker } from './walk';
+
 /** What to hide. */
 export interface RedactOptions {
-  /** Exact secret values (API keys, tokens) to hide wherever they appear. */
+  /** Exact secret values (API keys, tokens) to hide wherever they appear, also URL- or JSON-encoded. */
   secrets?: readonly string[];
   /** Patterns to hide, in addition to (or, with `defaults: false`, instead of) the built-in ones. */
   patterns?: readonly RegExp[];
@@ -8,15 +14,27 @@ export interface RedactOptions {
   defaults?: boolean;
   /** What a hidden secret becomes. @defaultValue '[REDACTED]' */
   replacement?: string;
+  /** How deep `value()` and `error()` look; anything deeper becomes `'[Too deep]'`. @defaultValue 64 */
+  maxDepth?: number;
 }
 
-/** Hides secrets in strings, JSON-like values and errors. */
+/** Hides secrets in strings, values of any shape, and errors. */
 export interface Redactor {
   /** The string with every secret replaced. */
   string(text: string): string;
-  /** A copy of a JSON-like value with secrets replaced in every string (the value itself when none). */
+  /**
+   * The value with every secret replaced, in strings, property names, Map keys, URLs, binary
+   * data and errors at any depth; copied where something changes (the input is never changed),
+   * so a value with nothing to hide comes back as the same object. The result is a tree:
+   * `JSON.stringify` and `structuredClone` can write it (docs/security.md has the rules).
+   */
   value<T>(value: T): T;
-  /** The same error, its message (and stack) with secrets replaced. */
+  /**
+   * The error with secrets replaced in its message, stack, `cause` chain, `AggregateError`
+   * errors and every other property. Changed in place (same object, same class) unless it is
+   * frozen or otherwise cannot be; then a copy with the same prototype is returned, so always use
+   * the return value. A thrown non-Error (a string, an object) comes back redacted as by `value()`.
+   */
   error<E>(error: E): E;
 }
 
@@ -44,11 +62,10 @@ export const SECRET_ENV_VARS: readonly string[] = [
   'GROQ_API_KEY',
 ];
 
-const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 /**
- * Creates a redactor. All secrets and patterns are compiled into one regular expression, so
- * checking a string that holds none costs one scan.
+ * Creates a redactor. All secrets and patterns are compiled into one regular expression (one
+ * more per other set of flags a pattern uses), so checking a string that holds none costs one
+ * scan.
  *
  * @example
  * ```ts
@@ -63,61 +80,39 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     ...(options.secrets ?? []),
     ...(useDefaults ? SECRET_ENV_VARS.map((name) => process.env[name] ?? '') : []),
   ].filter((secret) => secret.length >= 8);
-  const sources = [
-    // Longest first, so a secret that contains another is hidden whole.
-    ...[...new Set(literals)].sort((a, b) => b.length - a.length).map(escapeRegExp),
-    ...(useDefaults ? DEFAULT_SECRET_PATTERNS : []).map((pattern) => pattern.source),
-    ...(options.patterns ?? []).map((pattern) => pattern.source),
-  ];
-  const matcher =
-    sources.length === 0 ? undefined : new RegExp(sources.map((s) => `(?:${s})`).join('|'), 'g');
+  const matchers = compileMatchers(literals, [
+    ...(useDefaults ? DEFAULT_SECRET_PATTERNS : []),
+    ...(options.patterns ?? []),
+  ]);
+  const replacementBytes = new Uint8Array(Buffer.from(replacement, 'utf8'));
+  const maxDepth = options.maxDepth ?? 64;
+  if (!(Number.isInteger(maxDepth) && maxDepth > 0))
+    throw new InvalidOptionError(`maxDepth must be a positive integer, got ${maxDepth}`);
 
-  const string = (text: string): string => {
-    if (!matcher) return text;
-    matcher.lastIndex = 0;
-    if (!matcher.test(text)) return text;
-    matcher.lastIndex = 0;
-    return text.replace(matcher, replacement);
-  };
-
-  const value = <T>(input: T): T => {
-    if (typeof input === 'string') return string(input) as T;
-    if (Array.isArray(input)) {
-      let changed = false;
-      const out = input.map((item) => {
-        const next = value(item);
-        changed ||= next !== item;
-        return next;
-      });
-      return (changed ? out : input) as T;
+  const replaceWith = (text: string, by: string): string => {
+    let out = text;
+    for (const matcher of matchers) {
+      matcher.lastIndex = 0;
+      if (!matcher.test(out)) continue;
+      matcher.lastIndex = 0;
+      // A function, so that `$&` or `$1` in the replacement stay as they are written.
+      out = out.replace(matcher, () => by);
     }
-    if (
-      input !== null &&
-      typeof input === 'object' &&
-      Object.getPrototypeOf(input) === Object.prototype
-    ) {
-      let out: Record<string, unknown> | undefined;
-      for (const [key, item] of Object.entries(input)) {
-        const next = value(item);
-        if (next !== item) {
-          out ??= { ...(input as Record<string, unknown>) };
-          out[key] = next;
-        }
-      }
-      return (out ?? input) as T;
-    }
-    return input;
+    return out;
   };
-
-  const error = <E>(input: E): E => {
-    if (input instanceof Error) {
-      input.message = string(input.message);
-      if (input.stack) input.stack = string(input.stack);
-    }
-    return input;
+  const string = (text: string): string => replaceWith(text, replacement);
+  const walker = createWalker({
+    string,
+    replaceWith,
+    bytes: (bytes) => scrubBytes(bytes, matchers, replacementBytes),
+    replacement,
+    maxDepth,
+  });
+  return {
+    string,
+    value: <T>(input: T) => walker.value(input) as T,
+    error: <E>(input: E) => walker.error(input) as E,
   };
-
-  return { string, value, error };
 }
 
 /** The redactor for an option value: `false` turns redaction off, nothing means the defaults. */

@@ -1,4 +1,5 @@
 // Promise 6: secrets (API keys, configured patterns) never appear in events, logs or error messages.
+import { inspect } from 'node:util';
 import {
   type AgentEvent,
   createDispatcher,
@@ -9,8 +10,11 @@ import {
   createWorker,
   defineTask,
   defineTool,
+  type EventLog,
   handleTask,
+  type RunState,
   runAgent,
+  type SessionStore,
 } from 'loopwork';
 import { ScriptedModel } from 'loopwork/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -166,5 +170,156 @@ describe('the worker', () => {
     expect(leaks(dead?.reason)).toEqual([]);
     expect(leaks(await events.read(runId))).toEqual([]);
     expect(leaks(logged.map(String))).toEqual([]);
+  });
+});
+
+/** Everything a log line or a store could show of a value. */
+const rendered = (value: unknown) => {
+  const text = inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true });
+  let json: string;
+  try {
+    json = JSON.stringify(value) ?? '';
+  } catch (error) {
+    json = String(error);
+  }
+  return `${text}\n${json}`;
+};
+
+// Each of these leaked before the redactor walked more than arrays, plain objects and an error's
+// message and stack (the hostile-input issue); each fails on that code.
+describe('hostile input (regressions)', () => {
+  class ApiClient {
+    constructor(readonly apiKey: string) {}
+  }
+  const emitted: Array<[string, () => unknown]> = [
+    ['a class instance', () => ({ client: new ApiClient(KEY) })],
+    [
+      'a null-prototype object',
+      () => ({ bare: Object.assign(Object.create(null), { token: TOKEN }) }),
+    ],
+    ['a URL (userinfo)', () => ({ endpoint: new URL(`https://bot:${KEY}@api.example.com/v1`) })],
+    ['a URL (query)', () => ({ endpoint: new URL(`https://api.example.com/v1?token=${TOKEN}`) })],
+    ['a property name', () => ({ seen: { [`${TOKEN}`]: 'first use' } })],
+  ];
+
+  it.each(emitted)(
+    'a worker emit hides a secret in %s, in the event log and in what a store writes',
+    async (_, data) => {
+      const queue = createMemoryQueue();
+      const runs = createMemoryRunStore();
+      const memory = createMemoryEventLog();
+      const written: string[] = [];
+      // What a Redis or Postgres event log stores: the event as JSON, at append time.
+      const events: EventLog = {
+        specificationVersion: memory.specificationVersion,
+        append: (runId, event) => {
+          written.push(JSON.stringify(event));
+          return memory.append(runId, event);
+        },
+        read: (runId, options) => memory.read(runId, options),
+        follow: (runId, options) => memory.follow(runId, options),
+      };
+      const task = defineTask({ type: 'emits', payload: z.object({}) });
+      const worker = createWorker({
+        queue,
+        runs,
+        events,
+        redact: { secrets: [TOKEN] },
+        handlers: [
+          handleTask(task, async (_payload, context) => {
+            context.emit({ type: 'progress', ...(data() as object) });
+          }),
+        ],
+      });
+      const { runId } = await createDispatcher({ queue, runs }).dispatch(task, {});
+      expect(await worker.runOnce({ waitMs: 10 })).toBe('completed');
+      expect(written.length).toBeGreaterThan(0);
+      expect(leaks(written.join('\n'))).toEqual([]);
+      expect(leaks(rendered(await events.read(runId)))).toEqual([]);
+    },
+  );
+
+  const logged: Array<[string, () => Error]> = [
+    [
+      'its cause chain',
+      () => new Error('append failed', { cause: new Error(`auth rejected ${KEY}`) }),
+    ],
+    [
+      "its own properties (an HTTP client error's config.headers)",
+      () =>
+        Object.assign(new Error('append failed'), { config: { headers: { 'x-api-key': TOKEN } } }),
+    ],
+    [
+      'AggregateError.errors',
+      () => new AggregateError([new Error(`refused ${KEY}`)], 'append failed'),
+    ],
+  ];
+
+  it.each(logged)('a logged error hides a secret in %s', async (_, failure) => {
+    const queue = createMemoryQueue();
+    const runs = createMemoryRunStore();
+    const memory = createMemoryEventLog();
+    const events: EventLog = { ...memory, append: async () => Promise.reject(failure()) };
+    const task = defineTask({ type: 'logs', payload: z.object({}) });
+    const errors: unknown[] = [];
+    const worker = createWorker({
+      queue,
+      runs,
+      events,
+      redact: { secrets: [TOKEN] },
+      onError: (error) => errors.push(error),
+      handlers: [handleTask(task, async (_payload, context) => context.emit({ type: 'progress' }))],
+    });
+    await createDispatcher({ queue, runs }).dispatch(task, {});
+    await worker.runOnce({ waitMs: 10 });
+    // The emit's append and the final task event's append both failed, and both were logged.
+    expect(errors).toHaveLength(2);
+    expect(rendered(errors)).toContain('append failed');
+    expect(leaks(rendered(errors))).toEqual([]);
+  });
+
+  it('an error from the final checkpoint reaches result.error and state.error redacted', async () => {
+    const checkpoints: SessionStore = {
+      specificationVersion: 'loopwork.session-store.v1',
+      load: async () => undefined,
+      save: async (_key, state: RunState) => {
+        if (state.status !== 'running')
+          throw new Error(`save refused for token ${TOKEN}`, { cause: { apiKey: KEY } });
+        return 1;
+      },
+      delete: async () => {},
+    };
+    const result = await runAgent({
+      model: new ScriptedModel({ turns: [{ text: 'done' }] }),
+      prompt: 'go',
+      checkpoints,
+      redact: { secrets: [TOKEN] },
+    });
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toBe('save refused for token [REDACTED]');
+    expect(result.state.error).toEqual({
+      code: 'error',
+      message: 'save refused for token [REDACTED]',
+    });
+    expect(leaks(rendered(result.error))).toEqual([]);
+  });
+
+  it('an error loading the checkpoint rejects runAgent redacted', async () => {
+    const checkpoints: SessionStore = {
+      specificationVersion: 'loopwork.session-store.v1',
+      load: async () => {
+        throw new Error(`connect to redis://:${TOKEN}@cache:6379 failed`);
+      },
+      save: async () => 1,
+      delete: async () => {},
+    };
+    const failure = await runAgent({
+      model: new ScriptedModel({ turns: [{ text: 'done' }] }),
+      prompt: 'go',
+      checkpoints,
+      redact: { secrets: [TOKEN] },
+    }).catch((error: unknown) => error);
+    expect(String(failure)).toContain('redis://:[REDACTED]@cache');
+    expect(leaks(rendered(failure))).toEqual([]);
   });
 });
