@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InvalidOptionError, InvalidPayloadError } from '../errors';
+import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/redact';
 import type { EventLog } from '../store/event-log';
 import type { RunRecord, RunRecordStatus, RunStore } from '../store/run-store';
 import { DISPATCHER_DEFAULTS } from './defaults';
@@ -16,6 +17,8 @@ export interface DispatcherOptions {
   events?: EventLog;
   /** Largest payload accepted, as JSON bytes. @defaultValue DISPATCHER_DEFAULTS.maxPayloadBytes (1 MiB) */
   maxPayloadBytes?: number;
+  /** Secrets hidden from the errors it throws (a payload's field names are quoted in them); `false` turns it off. */
+  redact?: RedactOptions | Redactor | false;
 }
 
 /** Options of {@link Dispatcher.dispatch}. */
@@ -91,6 +94,7 @@ export interface Dispatcher {
  */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const { queue, runs } = options;
+  const redactor = resolveRedactor(options.redact);
   const maxPayloadBytes = options.maxPayloadBytes ?? DISPATCHER_DEFAULTS.maxPayloadBytes;
   if (!(Number.isInteger(maxPayloadBytes) && maxPayloadBytes > 0)) {
     throw new InvalidOptionError(
@@ -115,90 +119,106 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
   };
 
-  return {
-    async dispatch(task, payload, dispatchOptions = {}) {
-      if (typeof dispatchOptions !== 'object' || dispatchOptions === null) {
-        throw new InvalidOptionError(
-          `dispatch options must be an object, got ${dispatchOptions === null ? 'null' : typeof dispatchOptions}`,
-        );
-      }
-      // An empty run id would be recorded, then dead-lettered by every worker ("no runId").
-      const { runId, delayMs, groupId } = dispatchOptions;
-      if (
-        runId !== undefined &&
-        (typeof runId !== 'string' || runId === '' || runId.length > 256)
-      ) {
-        throw new InvalidOptionError(
-          `runId must be a non-empty string of at most 256 characters, got ${String(JSON.stringify(runId)).slice(0, 80)}`,
-        );
-      }
-      if (
-        delayMs !== undefined &&
-        !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)
-      ) {
-        throw new InvalidOptionError(`delayMs must be a number >= 0, got ${String(delayMs)}`);
-      }
-      if (
-        groupId !== undefined &&
-        (typeof groupId !== 'string' || groupId === '' || groupId.length > 256)
-      ) {
-        throw new InvalidOptionError(
-          `groupId must be a non-empty string of at most 256 characters, got ${String(JSON.stringify(groupId)).slice(0, 80)}`,
-        );
-      }
-      assertPriority(dispatchOptions.priority, 'priority');
-      assertSupported(queue, dispatchOptions);
-      const parsed = await parsePayload(task, payload);
-      assertSize(task, parsed, maxPayloadBytes);
-      const now = Date.now();
-      const record: RunRecord = {
-        runId: runId ?? randomUUID(),
-        taskType: task.type,
-        status: 'queued',
-        payload: parsed,
-        attempt: 0,
-        maxAttempts: task.maxAttempts,
-        version: 1,
-        ...(dispatchOptions.groupId === undefined ? {} : { groupId: dispatchOptions.groupId }),
-        ...(dispatchOptions.priority === undefined ? {} : { priority: dispatchOptions.priority }),
-        queuedAt: now,
-        ...(delayMs ? { availableAt: now + delayMs } : {}),
-        updatedAt: now,
-      };
-      try {
-        await runs.create(record);
-      } catch (error) {
-        if (ConflictError.isInstance(error)) return { runId: record.runId, deduplicated: true };
-        throw error;
-      }
-      await enqueue(task as TaskDefinition, record, delayMs);
-      return { runId: record.runId, deduplicated: false };
-    },
-
-    async enqueueRun(task, record, enqueueOptions = {}) {
-      await enqueue(task, record, enqueueOptions.delayMs);
-    },
-
-    async cancel(runId, reason = 'cancelled') {
-      // A few rounds: each lost compare-and-set means someone moved the run meanwhile; look again.
-      for (let round = 0; round < 5; round++) {
-        const record = await runs.get(runId);
-        if (!record) return { runId, outcome: 'unknown' };
-        const verdict = judgeCancel(record, reason, Date.now());
-        if (verdict.kind === 'none') {
-          const outcome = record.cancel !== undefined && record.status === 'running';
-          return { runId, outcome: outcome ? 'requested' : 'finished', status: record.status };
-        }
-        const written = await runs.transition(runId, verdict.transition);
-        if (!written) continue;
-        if (verdict.kind === 'request') return { runId, outcome: 'requested', status: 'running' };
-        await options.events?.append(runId, finishedEvent(written));
-        return { runId, outcome: 'cancelled', status: 'cancelled' };
-      }
-      const record = await runs.get(runId);
-      return { runId, outcome: 'finished', ...(record ? { status: record.status } : {}) };
-    },
+  /** Errors leave through the redactor: their messages quote field names, ids and store errors. */
+  const hidden = async <T>(work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      throw redactor.error(error);
+    }
   };
+
+  const dispatcher: Dispatcher = {
+    dispatch: (task, payload, dispatchOptions) =>
+      hidden(() => dispatch(task, payload, dispatchOptions)),
+    enqueueRun: (task, record, enqueueOptions) =>
+      hidden(() => enqueue(task, record, enqueueOptions?.delayMs).then(() => {})),
+    cancel: (runId, reason) => hidden(() => cancel(runId, reason)),
+  };
+  return dispatcher;
+
+  async function dispatch<Payload>(
+    task: TaskDefinition<Payload>,
+    payload: Payload,
+    dispatchOptions: DispatchOptions = {},
+  ): Promise<DispatchResult> {
+    assertDispatchOptions(queue, dispatchOptions);
+    const { runId, delayMs, groupId, priority } = dispatchOptions;
+    const parsed = await parsePayload(task, payload);
+    assertSize(task, parsed, maxPayloadBytes);
+    const now = Date.now();
+    const record: RunRecord = {
+      runId: runId ?? randomUUID(),
+      taskType: task.type,
+      status: 'queued',
+      payload: parsed,
+      attempt: 0,
+      maxAttempts: task.maxAttempts,
+      version: 1,
+      ...(groupId === undefined ? {} : { groupId }),
+      ...(priority === undefined ? {} : { priority }),
+      queuedAt: now,
+      ...(delayMs ? { availableAt: now + delayMs } : {}),
+      updatedAt: now,
+    };
+    try {
+      await runs.create(record);
+    } catch (error) {
+      if (ConflictError.isInstance(error)) return { runId: record.runId, deduplicated: true };
+      throw error;
+    }
+    await enqueue(task as TaskDefinition, record, delayMs);
+    return { runId: record.runId, deduplicated: false };
+  }
+
+  async function cancel(runId: string, reason = 'cancelled'): Promise<CancelResult> {
+    // A few rounds: each lost compare-and-set means someone moved the run meanwhile; look again.
+    for (let round = 0; round < 5; round++) {
+      const record = await runs.get(runId);
+      if (!record) return { runId, outcome: 'unknown' };
+      const verdict = judgeCancel(record, reason, Date.now());
+      if (verdict.kind === 'none') {
+        const asked = record.cancel !== undefined && record.status === 'running';
+        return { runId, outcome: asked ? 'requested' : 'finished', status: record.status };
+      }
+      const written = await runs.transition(runId, verdict.transition);
+      if (!written) continue;
+      if (verdict.kind === 'request') return { runId, outcome: 'requested', status: 'running' };
+      await options.events?.append(runId, redactor.value(finishedEvent(written)));
+      return { runId, outcome: 'cancelled', status: 'cancelled' };
+    }
+    const record = await runs.get(runId);
+    return { runId, outcome: 'finished', ...(record ? { status: record.status } : {}) };
+  }
+}
+
+/** A string id of at most 256 characters, or InvalidOptionError naming the option. */
+function assertId(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value === '' || value.length > 256)) {
+    throw new InvalidOptionError(
+      `${name} must be a non-empty string of at most 256 characters, got ${String(JSON.stringify(value)).slice(0, 80)}`,
+    );
+  }
+}
+
+/** Checks a dispatch's options before anything is written (an empty run id would be recorded, then dead-lettered). */
+function assertDispatchOptions(queue: Queue, options: DispatchOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(
+      `dispatch options must be an object, got ${options === null ? 'null' : typeof options}`,
+    );
+  }
+  assertId('runId', options.runId);
+  assertId('groupId', options.groupId);
+  const { delayMs } = options;
+  if (
+    delayMs !== undefined &&
+    !(typeof delayMs === 'number' && Number.isFinite(delayMs) && delayMs >= 0)
+  ) {
+    throw new InvalidOptionError(`delayMs must be a number >= 0, got ${String(delayMs)}`);
+  }
+  assertPriority(options.priority, 'priority');
+  assertSupported(queue, options);
 }
 
 /** Refuses a payload larger than the limit before anything is recorded. */

@@ -224,7 +224,7 @@ export async function endDeadLettered(
   runId: string,
   messageId: string,
   error: RunError,
-  deps: Pick<WorkerDeps, 'runs' | 'events' | 'report'>,
+  deps: Pick<WorkerDeps, 'runs' | 'events' | 'report' | 'redactor'>,
 ): Promise<RunRecord | undefined> {
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const record = await deps.runs.get(runId);
@@ -262,9 +262,9 @@ export async function onQueueDeadLetter(letter: DeadLetter, deps: WorkerDeps): P
 async function appendEvent(
   runId: string,
   event: TaskEvent,
-  deps: Pick<WorkerDeps, 'events' | 'report'>,
+  deps: Pick<WorkerDeps, 'events' | 'report' | 'redactor'>,
 ): Promise<void> {
-  await deps.events?.append(runId, event).catch(deps.report);
+  await deps.events?.append(runId, deps.redactor.value(event)).catch(deps.report);
 }
 
 /** A settle whose lease is gone is no failure here: the record already says what happened. */

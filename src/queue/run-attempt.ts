@@ -1,4 +1,5 @@
 import { LeaseLostError } from '../errors';
+import { toJsonValue } from '../internal/json';
 import type { RunRecord } from '../store/run-store';
 import { isRetryable, runErrorOf } from './attempt-failure';
 import type { AttemptOutcome } from './lifecycle';
@@ -58,7 +59,7 @@ export async function runAttempt(
   const emit = (data: unknown) => {
     const log = deps.events;
     if (!log || fence.signal.aborted) return;
-    const event = deps.redactor.value(data);
+    const event = toJsonValue(deps.redactor.value(data));
     appends = appends.then(() => log.append(runId, event).then(() => {}));
     // Reported once the handler ends; until then a failed append must not be an unhandled rejection.
     appends.catch(() => {});

@@ -144,7 +144,11 @@ export function parseEnvelope(body: string): TaskEnvelope {
   try {
     value = JSON.parse(body);
   } catch (error) {
-    throw new Error(`body is not JSON (${(error as Error).message})`);
+    // The parser's message quotes the start of the body: keep only where it went wrong.
+    const at = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new Error(
+      `body is not JSON (${at === undefined ? 'unparseable' : `unexpected input at position ${at}`}, ${body.length} characters)`,
+    );
   }
   const envelope = value as (Partial<Omit<TaskEnvelope, 'v'>> & { v?: unknown }) | null;
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))

@@ -116,13 +116,13 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
         error: verdict.error,
         delayMs: verdict.delayMs,
       };
-      await options.events?.append(record.runId, event).catch(onError);
+      await options.events?.append(record.runId, redactor.value(event)).catch(onError);
     }
   }
 
   async function finished(run: RunRecord, report: WatchdogReport): Promise<void> {
     report.ended.push(run.runId);
-    await options.events?.append(run.runId, finishedEvent(run)).catch(onError);
+    await options.events?.append(run.runId, redactor.value(finishedEvent(run))).catch(onError);
   }
 
   /** One run that cannot be recovered (a store error, a refused enqueue) must not stop the pass. */
@@ -148,7 +148,7 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
       for (const record of await options.runs.listStale(status, Date.now() - timeoutMs)) {
         const why =
           status === 'running' ? `${reason}: worker ${record.workerId ?? 'unknown'}` : reason;
-        await recoverSafely(record, why, report);
+        await recoverSafely(record, redactor.string(why), report);
       }
     }
     return report;
@@ -156,10 +156,15 @@ export function createWatchdog(options: WatchdogOptions): Watchdog {
 
   return {
     check() {
-      // Overlapping checks would race each other's transitions; share the one in flight.
-      checking ??= check().finally(() => {
-        checking = undefined;
-      });
+      // Overlapping checks would race each other's transitions; share the one in flight. A store
+      // error (its message may quote a connection URL) leaves through the redactor.
+      checking ??= check()
+        .catch((error: unknown) => {
+          throw redactor.error(error);
+        })
+        .finally(() => {
+          checking = undefined;
+        });
       return checking;
     },
     start() {

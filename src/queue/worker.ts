@@ -267,7 +267,14 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     },
     async runOnce(runOptions = {}) {
-      const [message] = await claim(1, runOptions.waitMs ?? settings.pollWaitMs);
+      let message: ClaimedMessage | undefined;
+      try {
+        [message] = await claim(1, runOptions.waitMs ?? settings.pollWaitMs);
+      } catch (error) {
+        // The queue is down: a job says so with its exit code, not with an unredacted rejection.
+        report(error);
+        return 'error';
+      }
       return message ? start(message) : 'idle';
     },
     async stop(stopOptions = {}) {
