@@ -16,6 +16,7 @@ export {
 export * from './memory/index';
 export * from './model/index';
 export * from './queue/index';
+export * from './runtime/index';
 export * from './secrets/index';
 export * from './store/index';
 export * from './stream/index';

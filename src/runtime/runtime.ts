@@ -30,11 +30,16 @@ export interface RuntimeRunOptions {
   /** Where the run's events go, as loopwork `AgentEvent`s, in order. */
   emit(event: AgentEvent): void;
   /**
-   * Where to continue from: this run's last checkpoint (a redelivery after a crash) or its
-   * session's (a follow-up); absent on a fresh start. An external runtime's own state (a session
-   * id, a serialized run) is in `state.runtime.handle`; `state.turns` is what was spent so far.
+   * Where to continue from, absent on a fresh start:
+   * - `attempt`: this run's own last checkpoint (an earlier attempt crashed or was interrupted):
+   *   continue exactly there; `input` is already in it.
+   * - `session`: the last state of the conversation this run continues (a follow-up): apply
+   *   `input` to it (`prompt` as the next user message, `answers` to its suspended tool calls).
+   *
+   * An external runtime's own state (a session id, a serialized run) is in
+   * `state.runtime.handle`; `state.turns` is what was spent so far (limits count it).
    */
-  state?: RunState;
+  resumeFrom?: { kind: 'attempt' | 'session'; state: RunState };
   /** Saves a checkpoint; call it at every point the run can continue from. Rejects once this attempt no longer owns the run. */
   checkpoint(state: RunState): Promise<void>;
 }

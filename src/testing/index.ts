@@ -23,5 +23,7 @@ export type { SessionStoreConformanceOptions } from './conformance/session-store
 export { sessionStoreConformance } from './conformance/session-store-conformance';
 export type { ModelConformanceOptions, ModelScenario } from './model-conformance';
 export { MODEL_SCENARIOS, modelAdapterConformance } from './model-conformance';
+export type { RuntimeConformanceOptions, RuntimeScenario } from './runtime-conformance';
+export { runtimeConformance } from './runtime-conformance';
 export type { ScriptedModelOptions, ScriptedTurn } from './scripted-model';
 export { ScriptedModel } from './scripted-model';

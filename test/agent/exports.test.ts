@@ -78,6 +78,11 @@ const LOOPWORK = [
   'judgeStuck',
   'mayRetry',
   'settleAttempt',
+  // runtimes
+  'BudgetStop',
+  'createBudgetLedger',
+  'loopRuntime',
+  'runtimeTask',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
   'compareEventIds',
@@ -100,6 +105,7 @@ const TESTING = [
   'modelAdapterConformance',
   'queueConformance',
   'runStoreConformance',
+  'runtimeConformance',
   'sessionStoreConformance',
 ];
 

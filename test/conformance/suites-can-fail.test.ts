@@ -4,6 +4,7 @@ import {
   createMemoryQueue,
   createMemoryRunStore,
   createMemorySessionStore,
+  loopRuntime,
   type Queue,
   type RunRecordStatus,
 } from 'loopwork';
@@ -13,6 +14,8 @@ import {
   lifecycleConformance,
   queueConformance,
   runStoreConformance,
+  runtimeConformance,
+  ScriptedModel,
   sessionStoreConformance,
 } from 'loopwork/testing';
 import { describe, it } from 'vitest';
@@ -228,6 +231,34 @@ const cases: Array<{
             ...runs,
             transition: (id, { set: { output: _dropped, ...set } = {}, ...rest }) =>
               runs.transition(id, { ...rest, set }),
+          };
+        },
+      }),
+  },
+  {
+    breaks: 'the runtime ignores its limits',
+    caughtBy: [
+      'turn cap: maxTurns stops the run at its limit, with no further model call',
+      'hard budgets: no run spends past maxCostUsd or maxTotalTokens (fuzz)',
+    ],
+    register: (runner, broken) =>
+      runtimeConformance({
+        ...runner,
+        budgetRuns: 8,
+        createRuntime: (scenario) => {
+          const runtime = loopRuntime({
+            model: new ScriptedModel({
+              turns: (request) =>
+                scenario.turn(request.messages.filter((m) => m.role === 'assistant').length),
+            }),
+            tools: scenario.tools,
+            minTokensPerCall: 16,
+          });
+          if (!broken) return runtime;
+          return {
+            ...runtime,
+            run: (options) =>
+              runtime.run({ ...options, limits: { prices: options.limits.prices } }),
           };
         },
       }),
