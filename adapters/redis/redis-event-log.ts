@@ -1,13 +1,21 @@
 import type { Redis } from 'ioredis';
-import type { EventLog, LoggedEvent } from 'loopwork';
+import {
+  type EventLog,
+  InvalidOptionError,
+  type LoggedEvent,
+  STORE_DEFAULTS,
+  storedEvent,
+} from 'loopwork';
 import { duplicateOf } from './duplicate';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
 
 /** Options of {@link createRedisEventLog}. */
 export interface RedisEventLogOptions extends RedisStoreOptions {
-  /** Each run's stream expires this long after its last event; unset keeps streams forever. */
+  /** Each run's stream expires this long after its last event. @defaultValue STORE_DEFAULTS.eventRetentionMs (7 days) */
   retainMs?: number;
+  /** Largest event stored as is, as JSON bytes; a larger one becomes an `event-too-large` marker. @defaultValue STORE_DEFAULTS.maxEventBytes (1 MiB) */
+  maxEventBytes?: number;
   /** Longest single blocking read while following (the loop re-checks its signal between). @defaultValue 5000 */
   blockMs?: number;
 }
@@ -20,7 +28,7 @@ const toEvent = ([id, fields]: Entry): LoggedEvent => ({
 });
 
 /**
- * The per-run output stream on Redis Streams (the seed's level-2 stream): `XADD` to append,
+ * The per-run output stream on Redis Streams (what a run's SSE clients read): `XADD` to append,
  * `XRANGE` for history after an id, and a blocking `XREAD` to follow live. Event ids are the
  * stream ids, so they are exactly what an SSE client sends back as `Last-Event-ID`.
  *
@@ -28,13 +36,21 @@ const toEvent = ([id, fields]: Entry): LoggedEvent => ({
  *
  * @example
  * ```ts
- * const events = createRedisEventLog({ client: redis, retainMs: 24 * 3600_000 });
+ * const events = createRedisEventLog({ client: redis, retainMs: 24 * 3_600_000 });
  * ```
  */
 export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
   const { client } = options;
   const keys = storeKeys(options.prefix ?? 'loopwork');
   const blockMs = options.blockMs ?? 5_000;
+  const retainMs = options.retainMs ?? STORE_DEFAULTS.eventRetentionMs;
+  const maxEventBytes = options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes;
+  for (const [name, value] of Object.entries({ retainMs, maxEventBytes, blockMs })) {
+    if (!(Number.isFinite(value) && value > 0))
+      throw new InvalidOptionError(
+        `[loopwork:redis] ${name} must be a positive number, got ${value}`,
+      );
+  }
 
   async function read(
     runId: string,
@@ -56,13 +72,12 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
     specificationVersion: 'loopwork.event-log.v1',
     async append(runId, data) {
       const key = keys.events(runId);
-      if (options.retainMs === undefined)
-        return (await client.xadd(key, '*', 'data', JSON.stringify(data))) as string;
-      const [[, id] = []] = ((await client
+      const [[error, id] = [null, undefined]] = ((await client
         .multi()
-        .xadd(key, '*', 'data', JSON.stringify(data))
-        .pexpire(key, options.retainMs)
-        .exec()) ?? []) as Array<[Error | null, string]>;
+        .xadd(key, '*', 'data', storedEvent(data, maxEventBytes))
+        .pexpire(key, retainMs)
+        .exec()) ?? []) as Array<[Error | null, string | undefined]>;
+      if (error) throw error;
       return id as string;
     },
     read: (runId, readOptions = {}) => read(runId, readOptions.after, readOptions.limit ?? 10_000),

@@ -3,6 +3,7 @@ import { isFinal } from '../queue/lifecycle';
 import type { BlobStore } from '../store/blob-store';
 import { STORE_DEFAULTS } from '../store/defaults';
 import { compareEventIds, type EventLog, type LoggedEvent } from '../store/event-log';
+import { storedEvent } from '../store/event-size';
 import type { Heartbeat, HeartbeatStore } from '../store/heartbeat-store';
 import {
   decodeCursor,
@@ -143,9 +144,39 @@ export function createMemoryHeartbeatStore(): HeartbeatStore {
   };
 }
 
-/** In-process {@link EventLog} with Redis-Streams-style ids (`<ms>-<seq>`): the reference implementation. */
-export function createMemoryEventLog(): EventLog {
+/** Options of {@link createMemoryEventLog}. */
+export interface MemoryEventLogOptions {
+  /** Largest event stored as is, as JSON bytes; a larger one becomes an `event-too-large` marker. @defaultValue STORE_DEFAULTS.maxEventBytes (1 MiB) */
+  maxEventBytes?: number;
+  /** A run's events are dropped this long after its last one. @defaultValue STORE_DEFAULTS.eventRetentionMs (7 days) */
+  retainMs?: number;
+}
+
+/**
+ * In-process {@link EventLog} with Redis-Streams-style ids (`<ms>-<seq>`): the reference
+ * implementation. Events are stored as JSON (an event over `maxEventBytes` as an
+ * `event-too-large` marker), and a run's log is dropped `retainMs` after its last event.
+ */
+export function createMemoryEventLog(options: MemoryEventLogOptions = {}): EventLog {
+  const maxEventBytes = options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes;
+  const retainMs = options.retainMs ?? STORE_DEFAULTS.eventRetentionMs;
+  for (const [name, value] of Object.entries({ maxEventBytes, retainMs })) {
+    if (!(Number.isFinite(value) && value > 0))
+      throw new InvalidOptionError(`${name} must be a positive number, got ${value}`);
+  }
   const logs = new Map<string, LoggedEvent[]>();
+  const lastAppend = new Map<string, number>();
+  let sweptAt = 0;
+  /** Drops the logs of runs quiet for longer than retainMs (at most once a second). */
+  const sweep = (now: number) => {
+    if (now - sweptAt < 1_000) return;
+    sweptAt = now;
+    for (const [runId, at] of lastAppend) {
+      if (at + retainMs > now) continue;
+      logs.delete(runId);
+      lastAppend.delete(runId);
+    }
+  };
   const waiters = new Map<string, Set<() => void>>();
   let lastMs = 0;
   let lastSeq = 0;
@@ -166,10 +197,15 @@ export function createMemoryEventLog(): EventLog {
   return {
     specificationVersion: 'loopwork.event-log.v1',
     async append(runId, data) {
-      const ms = Math.max(Date.now(), lastMs);
+      const now = Date.now();
+      sweep(now);
+      // Stored as JSON, as any durable log would: what JSON cannot carry does not reach clients.
+      const stored = JSON.parse(storedEvent(data, maxEventBytes)) as unknown;
+      const ms = Math.max(now, lastMs);
       lastSeq = ms === lastMs ? lastSeq + 1 : 0;
       lastMs = ms;
-      const event = { id: `${ms}-${lastSeq}`, data: copy(data) };
+      lastAppend.set(runId, now);
+      const event = { id: `${ms}-${lastSeq}`, data: stored };
       const events = logs.get(runId) ?? [];
       events.push(event);
       logs.set(runId, events);

@@ -2,7 +2,7 @@ import { type LoopRuntimeSettings, loopRuntime } from '../runtime/loop-runtime';
 import {
   type RuntimeTaskOptions,
   type RuntimeTaskPayload,
-  runtimePayload,
+  type runtimePayload,
   runtimeTask,
 } from '../runtime/runtime-task';
 import type { TaskDefinition, TaskOptions } from './task';

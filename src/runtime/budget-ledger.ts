@@ -63,7 +63,11 @@ export interface BudgetLedger {
    * prompt at the dearest input rate) no limit is passed — counting calls still in flight at their
    * worst case. Throws {@link BudgetStop} when no call fits.
    */
-  allow(call: { modelId: string; estimatedInputTokens: number; requestedMaxTokens?: number }): CallTicket;
+  allow(call: {
+    modelId: string;
+    estimatedInputTokens: number;
+    requestedMaxTokens?: number;
+  }): CallTicket;
   /** After the call: records what it really used; resolves with its turn record. */
   record(ticket: CallTicket, usage: Usage, stopReason?: StopReason): TurnRecord;
   /** The call failed without usage: its hold is dropped. */

@@ -2,6 +2,8 @@ export type { BlobStore } from './blob-store';
 export { STORE_DEFAULTS } from './defaults';
 export type { EventLog, LoggedEvent } from './event-log';
 export { compareEventIds } from './event-log';
+export type { EventTooLarge } from './event-size';
+export { storedEvent } from './event-size';
 export type { GitWorkdirState, PersistGitOptions } from './git-bundle';
 export { persistGitWorkdir, restoreGitWorkdir } from './git-bundle';
 export type { Heartbeat, HeartbeatStore } from './heartbeat-store';
