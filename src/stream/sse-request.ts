@@ -30,13 +30,16 @@ export function parseLastEventId(value: string | null): string | undefined {
   return value;
 }
 
+/** True when `text` holds a control character (C0 or DEL), which has no place in a run id. */
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
 /** True for a run id worth looking up: 1–256 characters, no control characters. */
 export function validRunId(runId: unknown): runId is string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to refuse them.
-  return (
-    typeof runId === 'string' &&
-    runId.length > 0 &&
-    runId.length <= 256 &&
-    !/[\u0000-\u001f\u007f]/.test(runId)
-  );
+  return typeof runId === 'string' && runId.length > 0 && runId.length <= 256 && !hasControl(runId);
 }

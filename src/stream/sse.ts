@@ -238,10 +238,11 @@ export function createSseHandler(options: SseHandlerOptions): SseHandler {
         response.flushHeaders();
         await pump(admitted.runId, admitted.after, nodeSink(response, limits));
       } catch (error) {
+        if (!(error instanceof SseRefusal)) onError(error);
         const refusal =
           error instanceof SseRefusal
             ? error
-            : (onError(error), new SseRefusal(503, 'the event log is unavailable; retry later'));
+            : new SseRefusal(503, 'the event log is unavailable; retry later');
         if (!response.headersSent) {
           response.writeHead(refusal.status, {
             'content-type': 'text/plain; charset=utf-8',
