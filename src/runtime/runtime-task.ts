@@ -34,18 +34,15 @@ export const runtimePayload: z.ZodType<RuntimeTaskPayload> = z
     path: ['prompt'],
   });
 
-/** A value, or a function choosing it per task. */
-type PerTask<T> = T | ((payload: RuntimeTaskPayload, context: TaskContext) => T);
-
 /** Options of {@link runtimeTask}. */
 export interface RuntimeTaskOptions
   extends Partial<Omit<TaskOptions<typeof runtimePayload>, 'payload'>> {
   /** Where runs are checkpointed (key: run id) and sessions kept (key: `session:<id>`). */
   checkpoints: SessionStore;
   /** The runtime that runs each task (loopwork's loop, or an adapter's). */
-  runtime: PerTask<Runtime>;
+  runtime: Runtime | ((payload: RuntimeTaskPayload, context: TaskContext) => Runtime);
   /** Hard limits of each run (turns, tokens, cost). @defaultValue none beyond the runtime's own */
-  limits?: PerTask<RuntimeLimits>;
+  limits?: RuntimeLimits | ((payload: RuntimeTaskPayload, context: TaskContext) => RuntimeLimits);
   /** Sessions kept in memory per worker, used when the store's version still matches. @defaultValue 100 */
   sessionCacheSize?: number;
 }
