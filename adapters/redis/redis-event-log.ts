@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { EventLog, LoggedEvent } from 'loopwork';
+import { createEventEncoder, type EventLog, type LoggedEvent } from 'loopwork';
 import { duplicateOf } from './duplicate';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
@@ -10,7 +10,15 @@ export interface RedisEventLogOptions extends RedisStoreOptions {
   retainMs?: number;
   /** Longest single blocking read while following (the loop re-checks its signal between). @defaultValue 5000 */
   blockMs?: number;
+  /**
+   * Largest event stored as is, in UTF-8 bytes of its JSON; a larger one is stored as an
+   * `event-too-large` placeholder. @defaultValue `EVENT_LOG_DEFAULTS.maxEventBytes` (1 MiB)
+   */
+  maxEventBytes?: number;
 }
+
+/** The greatest stream id: nothing can come after it, and Redis refuses `(` + it as a range start. */
+const LAST_POSSIBLE_ID = '18446744073709551615-18446744073709551615';
 
 type Entry = [id: string, fields: string[]];
 
@@ -35,12 +43,14 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
   const { client } = options;
   const keys = storeKeys(options.prefix ?? 'loopwork');
   const blockMs = options.blockMs ?? 5_000;
+  const encode = createEventEncoder(options.maxEventBytes, 'redis');
 
   async function read(
     runId: string,
     after: string | undefined,
     limit: number,
   ): Promise<LoggedEvent[]> {
+    if (after === LAST_POSSIBLE_ID) return [];
     const start = after === undefined ? '-' : `(${after}`;
     const entries = (await client.xrange(
       keys.events(runId),
@@ -56,11 +66,12 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
     specificationVersion: 'loopwork.event-log.v1',
     async append(runId, data) {
       const key = keys.events(runId);
+      const { json } = encode(data);
       if (options.retainMs === undefined)
-        return (await client.xadd(key, '*', 'data', JSON.stringify(data))) as string;
+        return (await client.xadd(key, '*', 'data', json)) as string;
       const [[, id] = []] = ((await client
         .multi()
-        .xadd(key, '*', 'data', JSON.stringify(data))
+        .xadd(key, '*', 'data', json)
         .pexpire(key, options.retainMs)
         .exec()) ?? []) as Array<[Error | null, string]>;
       return id as string;

@@ -1,6 +1,7 @@
 import { ConflictError } from '../errors';
 import type { BlobStore } from '../store/blob-store';
 import { compareEventIds, type EventLog, type LoggedEvent } from '../store/event-log';
+import { createEventEncoder } from '../store/event-size';
 import type { Heartbeat, HeartbeatStore } from '../store/heartbeat-store';
 import type { RunRecord, RunStore } from '../store/run-store';
 
@@ -84,8 +85,26 @@ export function createMemoryHeartbeatStore(): HeartbeatStore {
   };
 }
 
-/** In-process {@link EventLog} with Redis-Streams-style ids (`<ms>-<seq>`): the reference implementation. */
-export function createMemoryEventLog(): EventLog {
+/** Options of {@link createMemoryEventLog}. */
+export interface MemoryEventLogOptions {
+  /**
+   * Largest event stored as is, in UTF-8 bytes of its JSON; a larger one is stored as an
+   * `event-too-large` placeholder. @defaultValue `EVENT_LOG_DEFAULTS.maxEventBytes` (1 MiB)
+   */
+  maxEventBytes?: number;
+}
+
+/**
+ * In-process {@link EventLog} with Redis-Streams-style ids (`<ms>-<seq>`): the reference
+ * implementation. Rejects data that has no JSON (a cycle, a BigInt), as every log must.
+ *
+ * @example
+ * ```ts
+ * const events = createMemoryEventLog({ maxEventBytes: 256 * 1024 });
+ * ```
+ */
+export function createMemoryEventLog(options: MemoryEventLogOptions = {}): EventLog {
+  const encode = createEventEncoder(options.maxEventBytes);
   const logs = new Map<string, LoggedEvent[]>();
   const waiters = new Map<string, Set<() => void>>();
   let lastMs = 0;
@@ -107,10 +126,12 @@ export function createMemoryEventLog(): EventLog {
   return {
     specificationVersion: 'loopwork.event-log.v1',
     async append(runId, data) {
+      // Checked before an id is taken, so a rejected append leaves no gap.
+      const stored = copy(encode(data).data);
       const ms = Math.max(Date.now(), lastMs);
       lastSeq = ms === lastMs ? lastSeq + 1 : 0;
       lastMs = ms;
-      const event = { id: `${ms}-${lastSeq}`, data: copy(data) };
+      const event = { id: `${ms}-${lastSeq}`, data: stored };
       const events = logs.get(runId) ?? [];
       events.push(event);
       logs.set(runId, events);

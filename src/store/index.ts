@@ -1,6 +1,8 @@
 export type { BlobStore } from './blob-store';
 export type { EventLog, LoggedEvent } from './event-log';
 export { compareEventIds } from './event-log';
+export type { EncodedEvent, EventTooLarge } from './event-size';
+export { createEventEncoder, EVENT_LOG_DEFAULTS } from './event-size';
 export type { GitWorkdirState, PersistGitOptions } from './git-bundle';
 export { persistGitWorkdir, restoreGitWorkdir } from './git-bundle';
 export type { Heartbeat, HeartbeatStore } from './heartbeat-store';

@@ -64,7 +64,9 @@ const LOOPWORK = [
   'parsePayload',
   'stopOnSignals',
   // store
+  'EVENT_LOG_DEFAULTS',
   'compareEventIds',
+  'createEventEncoder',
   // stream
   'createSseHandler',
   'formatSseEvent',
