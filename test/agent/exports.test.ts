@@ -68,6 +68,7 @@ const LOOPWORK = [
   'compareEventIds',
   'createEventEncoder',
   // stream
+  'SSE_DEFAULTS',
   'createSseHandler',
   'formatSseEvent',
 ];
