@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import {
+  createEventEncoder,
   type EventLog,
   InvalidOptionError,
   type LoggedEvent,
   STORE_DEFAULTS,
-  storedEvent,
 } from 'loopwork';
 import { duplicateOf } from './duplicate';
 import { storeKeys } from './keys';
@@ -14,11 +14,20 @@ import type { RedisStoreOptions } from './redis-stores';
 export interface RedisEventLogOptions extends RedisStoreOptions {
   /** Each run's stream expires this long after its last event. @defaultValue STORE_DEFAULTS.eventRetentionMs (7 days) */
   retainMs?: number;
-  /** Largest event stored as is, as JSON bytes; a larger one becomes an `event-too-large` marker. @defaultValue STORE_DEFAULTS.maxEventBytes (1 MiB) */
-  maxEventBytes?: number;
   /** Longest single blocking read while following (the loop re-checks its signal between). @defaultValue 5000 */
   blockMs?: number;
+  /**
+   * Largest event stored as is, in UTF-8 bytes of its JSON; a larger one is stored as an
+   * `event-too-large` placeholder. @defaultValue `EVENT_LOG_DEFAULTS.maxEventBytes` (1 MiB)
+   */
+  maxEventBytes?: number;
 }
+
+/** The greatest stream id: nothing can come after it, and Redis refuses `(` + it as a range start. */
+const LAST_POSSIBLE_ID = '18446744073709551615-18446744073709551615';
+
+/** Events fetched per round trip while following. */
+const FOLLOW_PAGE = 32;
 
 type Entry = [id: string, fields: string[]];
 
@@ -44,19 +53,20 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
   const keys = storeKeys(options.prefix ?? 'loopwork');
   const blockMs = options.blockMs ?? 5_000;
   const retainMs = options.retainMs ?? STORE_DEFAULTS.eventRetentionMs;
-  const maxEventBytes = options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes;
-  for (const [name, value] of Object.entries({ retainMs, maxEventBytes, blockMs })) {
+  for (const [name, value] of Object.entries({ retainMs, blockMs })) {
     if (!(Number.isFinite(value) && value > 0))
       throw new InvalidOptionError(
         `[loopwork:redis] ${name} must be a positive number, got ${value}`,
       );
   }
+  const encode = createEventEncoder(options.maxEventBytes, 'redis');
 
   async function read(
     runId: string,
     after: string | undefined,
     limit: number,
   ): Promise<LoggedEvent[]> {
+    if (after === LAST_POSSIBLE_ID) return [];
     const start = after === undefined ? '-' : `(${after}`;
     const entries = (await client.xrange(
       keys.events(runId),
@@ -74,7 +84,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
       const key = keys.events(runId);
       const [[error, id] = [null, undefined]] = ((await client
         .multi()
-        .xadd(key, '*', 'data', storedEvent(data, maxEventBytes))
+        .xadd(key, '*', 'data', encode(data).json)
         .pexpire(key, retainMs)
         .exec()) ?? []) as Array<[Error | null, string | undefined]>;
       if (error) throw error;
@@ -84,15 +94,16 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
     async *follow(runId, followOptions = {}) {
       const signal = followOptions.signal;
       let cursor = followOptions.after;
-      // History first, in pages, then live.
+      // History first, in pages, then live. A page is small because an event may be up to
+      // maxEventBytes: 32 of them bound what one follower holds to 32 MiB at the default.
       while (!signal?.aborted) {
-        const page = await read(runId, cursor, 1_000);
+        const page = await read(runId, cursor, FOLLOW_PAGE);
         for (const event of page) {
           cursor = event.id;
           yield event;
           if (signal?.aborted) return;
         }
-        if (page.length < 1_000) break;
+        if (page.length < FOLLOW_PAGE) break;
       }
       const connection: Redis = duplicateOf(client);
       const onAbort = () => connection.disconnect();
@@ -100,7 +111,15 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
       try {
         while (!signal?.aborted) {
           const result = (await connection
-            .xread('COUNT', 1_000, 'BLOCK', blockMs, 'STREAMS', keys.events(runId), cursor ?? '0')
+            .xread(
+              'COUNT',
+              FOLLOW_PAGE,
+              'BLOCK',
+              blockMs,
+              'STREAMS',
+              keys.events(runId),
+              cursor ?? '0',
+            )
             .catch((error: unknown) => {
               if (signal?.aborted) return null;
               throw error;

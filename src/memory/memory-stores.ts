@@ -3,7 +3,7 @@ import { isFinal } from '../queue/lifecycle';
 import type { BlobStore } from '../store/blob-store';
 import { STORE_DEFAULTS } from '../store/defaults';
 import { compareEventIds, type EventLog, type LoggedEvent } from '../store/event-log';
-import { storedEvent } from '../store/event-size';
+import { createEventEncoder } from '../store/event-size';
 import type { Heartbeat, HeartbeatStore } from '../store/heartbeat-store';
 import {
   decodeCursor,
@@ -146,7 +146,10 @@ export function createMemoryHeartbeatStore(): HeartbeatStore {
 
 /** Options of {@link createMemoryEventLog}. */
 export interface MemoryEventLogOptions {
-  /** Largest event stored as is, as JSON bytes; a larger one becomes an `event-too-large` marker. @defaultValue STORE_DEFAULTS.maxEventBytes (1 MiB) */
+  /**
+   * Largest event stored as is, in UTF-8 bytes of its JSON; a larger one is stored as an
+   * `event-too-large` placeholder. @defaultValue `EVENT_LOG_DEFAULTS.maxEventBytes` (1 MiB)
+   */
   maxEventBytes?: number;
   /** A run's events are dropped this long after its last one. @defaultValue STORE_DEFAULTS.eventRetentionMs (7 days) */
   retainMs?: number;
@@ -154,16 +157,20 @@ export interface MemoryEventLogOptions {
 
 /**
  * In-process {@link EventLog} with Redis-Streams-style ids (`<ms>-<seq>`): the reference
- * implementation. Events are stored as JSON (an event over `maxEventBytes` as an
- * `event-too-large` marker), and a run's log is dropped `retainMs` after its last event.
+ * implementation. Events are stored as JSON, as a durable log would (an event over
+ * `maxEventBytes` as an `event-too-large` placeholder), and a run's log is dropped `retainMs`
+ * after its last event. Rejects data that has no JSON (a cycle, a BigInt), as every log must.
+ *
+ * @example
+ * ```ts
+ * const events = createMemoryEventLog({ maxEventBytes: 256 * 1024 });
+ * ```
  */
 export function createMemoryEventLog(options: MemoryEventLogOptions = {}): EventLog {
-  const maxEventBytes = options.maxEventBytes ?? STORE_DEFAULTS.maxEventBytes;
+  const encode = createEventEncoder(options.maxEventBytes);
   const retainMs = options.retainMs ?? STORE_DEFAULTS.eventRetentionMs;
-  for (const [name, value] of Object.entries({ maxEventBytes, retainMs })) {
-    if (!(Number.isFinite(value) && value > 0))
-      throw new InvalidOptionError(`${name} must be a positive number, got ${value}`);
-  }
+  if (!(Number.isFinite(retainMs) && retainMs > 0))
+    throw new InvalidOptionError(`retainMs must be a positive number, got ${retainMs}`);
   const logs = new Map<string, LoggedEvent[]>();
   const lastAppend = new Map<string, number>();
   let sweptAt = 0;
@@ -199,8 +206,9 @@ export function createMemoryEventLog(options: MemoryEventLogOptions = {}): Event
     async append(runId, data) {
       const now = Date.now();
       sweep(now);
-      // Stored as JSON, as any durable log would: what JSON cannot carry does not reach clients.
-      const stored = JSON.parse(storedEvent(data, maxEventBytes)) as unknown;
+      // Encoded before an id is taken, so a rejected append leaves no gap; kept as parsed JSON,
+      // so what JSON cannot carry (a Date's methods, undefined fields) does not reach clients.
+      const stored = JSON.parse(encode(data).json) as unknown;
       const ms = Math.max(now, lastMs);
       lastSeq = ms === lastMs ? lastSeq + 1 : 0;
       lastMs = ms;

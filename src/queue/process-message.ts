@@ -17,7 +17,8 @@ const MAX_ROUNDS = 5;
  * `Interrupt` to cut the attempt short.
  *
  * 1. Parse and validate the message; one that names no runnable run is dead-lettered once, with
- *    its reason (its run, when it has one, ends `dead_lettered`).
+ *    its reason (its run, when it has one, ends `dead_lettered`); such a message of a run that
+ *    already ended is a duplicate and is acked.
  * 2. Ask the lifecycle what the delivery means for the run (`classifyDelivery`): start it, take it
  *    over from an attempt whose lease ran out, drop a leftover, or end it unrun.
  * 3. Run the attempt (`runAttempt`): lease renewal, heartbeat, timeout, cancel checks, abandonment.
@@ -50,7 +51,13 @@ async function processOne(
   deps: WorkerDeps,
 ): Promise<JobOutcome> {
   const parsed = await parseMessage(message, deps);
-  if ('error' in parsed) return deadLetter(message, parsed.runId, parsed.error, deps);
+  if ('error' in parsed) {
+    // A second message of a run that already ended (a re-dispatch, a redelivery after the first
+    // was dead-lettered) is a duplicate, not a second poison: one dead letter per run.
+    const ended = parsed.runId === undefined ? undefined : await deps.runs.get(parsed.runId);
+    if (ended && isFinal(ended.status)) return leftover(message, ended, deps);
+    return deadLetter(message, parsed.runId, parsed.error, deps);
+  }
   const { runId, handler, payload } = parsed;
   let record = await deps.runs.get(runId);
   for (let round = 0; round < MAX_ROUNDS; round++) {

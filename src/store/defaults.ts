@@ -13,13 +13,6 @@ export const STORE_DEFAULTS = {
    */
   eventRetentionMs: 7 * 24 * 3_600_000,
   /**
-   * Largest event an event log stores, as JSON bytes; a larger one is stored as an
-   * `event-too-large` marker. Large enough for any agent event of a sane run (a tool result is
-   * capped well below it), small enough that one event cannot hold up an SSE client.
-   * @defaultValue 1_048_576 (1 MiB)
-   */
-  maxEventBytes: 1024 * 1024,
-  /**
    * How long checkpoints and sessions are kept after their last save: forever by default,
    * because a session is a conversation a user may come back to; set it where that is not so.
    * @defaultValue undefined (kept)

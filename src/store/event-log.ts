@@ -12,7 +12,10 @@ export interface LoggedEvent {
 export interface EventLog {
   /** Contract version this object implements. */
   readonly specificationVersion: 'loopwork.event-log.v1';
-  /** Appends an event and resolves with its id, greater than every earlier id of the run. */
+  /**
+   * Appends an event and resolves with its id, greater than every earlier id of the run. Data
+   * whose JSON is over the log's `maxEventBytes` is stored as an `EventTooLarge` placeholder.
+   */
   append(runId: string, data: unknown): Promise<string>;
   /** Events after `after` (all when omitted), oldest first, at most `limit`. */
   read(runId: string, options?: { after?: string; limit?: number }): Promise<LoggedEvent[]>;

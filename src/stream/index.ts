@@ -1,3 +1,5 @@
-export type { SseHandler, SseHandlerOptions, SseRequest } from './sse';
-export { createSseHandler, formatSseEvent } from './sse';
-export { SSE_DEFAULTS } from './sse-defaults';
+export type { SseHandler } from './sse';
+export { createSseHandler } from './sse';
+export type { SseHandlerOptions, SseRequest } from './sse-options';
+export { SSE_DEFAULTS } from './sse-options';
+export { formatSseEvent } from './sse-stream';

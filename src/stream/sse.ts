@@ -1,82 +1,47 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InvalidOptionError } from '../errors';
-import type { EventLog, LoggedEvent } from '../store/event-log';
-import { SSE_DEFAULTS } from './sse-defaults';
-import { parseLastEventId, SseRefusal, validRunId } from './sse-request';
-import { nodeSink, type SseSink } from './sse-sink';
-
-/** What `authorize` is asked about. */
-export interface SseRequest {
-  runId: string;
-  /** Request headers, lower-cased names. */
-  headers: Headers;
-  url: URL;
-}
-
-/** Options of {@link createSseHandler}; defaults are in `SSE_DEFAULTS`. */
-export interface SseHandlerOptions {
-  events: EventLog;
-  /**
-   * Decides whether this request may read this run. Required: there is no open default. `false`
-   * answers 403; a throw or rejection answers 500 (and goes to `onError`).
-   */
-  authorize: (request: SseRequest) => boolean | Promise<boolean>;
-  /** Extracts the run id from the URL. @defaultValue the last path segment before `/events`, else the last one */
-  runIdFrom?: (url: URL) => string | undefined;
-  /** Comment line sent this often while the run is quiet, so proxies keep the connection. @defaultValue SSE_DEFAULTS.keepAliveMs (15 s) */
-  keepAliveMs?: number;
-  /** True for the event after which the stream closes. @defaultValue `data.type === 'task-finished'` (the worker's last event for a run) */
-  isFinal?: (event: LoggedEvent) => boolean;
-  /** Bytes written to one client and not yet taken by it before it is closed (it resumes with Last-Event-ID). @defaultValue SSE_DEFAULTS.maxBufferedBytes (4 MiB) */
-  maxBufferedBytes?: number;
-  /** How long one client may take nothing while events wait before it is closed. @defaultValue SSE_DEFAULTS.stallTimeoutMs (60 s) */
-  stallTimeoutMs?: number;
-  /** Clients of one run at once; one more is answered 429 with Retry-After. @defaultValue SSE_DEFAULTS.maxClientsPerRun (100) */
-  maxClientsPerRun?: number;
-  /** Errors the handler answered for (a throwing `authorize`, an event log that failed). @defaultValue console.error */
-  onError?: (error: unknown) => void;
-}
+import { createAdmission, report, type SseReply } from './sse-admission';
+import { type ResolvedSseOptions, resolveSseOptions, type SseHandlerOptions } from './sse-options';
+import { type ClientSink, streamRun } from './sse-stream';
 
 /** Serves one run's event log as Server-Sent Events, for `node:http` and for fetch-style servers. */
 export interface SseHandler {
   /** Fetch-style: `Request → Response` (Hono, Next.js route handlers, Bun, Deno, …). Never rejects. */
   fetch(request: Request): Promise<Response>;
-  /** `node:http` style: `(req, res)` (Express, Fastify's raw request, plain http.createServer). Never rejects. */
+  /**
+   * `node:http` style: `(req, res)` (Express, Fastify's raw request, plain http.createServer).
+   * Resolves when the response has ended; never rejects, so it is safe to ignore the promise.
+   */
   node(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
-const defaultRunId = (url: URL) => {
-  const segments = url.pathname.split('/').filter(Boolean);
-  const events = segments.lastIndexOf('events');
-  return events > 0 ? segments[events - 1] : segments.at(-1);
-};
-const defaultIsFinal = (event: LoggedEvent) =>
-  (event.data as { type?: unknown } | null)?.type === 'task-finished';
+/** Most bytes a fetch stream queues ahead of its reader (the socket default of `node:http`). */
+const FETCH_HIGH_WATER_MARK = 16_384;
 
-/** One SSE frame for a logged event: `id`, `event` (its `type`, when it has one) and JSON `data`. */
-export function formatSseEvent(event: LoggedEvent): string {
-  const type = (event.data as { type?: unknown } | null)?.type;
-  const name = typeof type === 'string' && !/[\r\n]/.test(type) ? `event: ${type}\n` : '';
-  let data: string;
-  try {
-    data = JSON.stringify(event.data) ?? 'null';
-  } catch (error) {
-    data = JSON.stringify({ type: 'unserializable', message: (error as Error).message });
-  }
-  return `id: ${event.id}\n${name}data: ${data}\n\n`;
-}
-
-const SSE_HEADERS = {
+// No `connection: keep-alive`: HTTP/1.1 keeps connections by default, and HTTP/2 servers
+// (node:http2's compatibility API among them) refuse connection-specific headers.
+const sseHeaders = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache, no-transform',
-  connection: 'keep-alive',
   'x-accel-buffering': 'no',
 };
 
-function positive(name: string, value: number): number {
-  if (!(Number.isFinite(value) && value > 0))
-    throw new InvalidOptionError(`${name} must be a positive number, got ${value}`);
-  return value;
+const replyHeaders = (reply: SseReply): Record<string, string> => ({
+  ...(reply.body ? { 'content-type': 'text/plain; charset=utf-8' } : {}),
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  ...reply.headers,
+});
+
+/** What a failure nobody foresaw is answered with (the error itself goes to `onError`). */
+const INTERNAL_ERROR: SseReply = { status: 500, body: 'internal error\n' };
+
+function sendReply(response: ServerResponse, reply: SseReply): void {
+  response
+    .writeHead(reply.status, {
+      ...replyHeaders(reply),
+      ...(reply.body ? { 'content-length': String(Buffer.byteLength(reply.body)) } : {}),
+    })
+    .end(reply.body || undefined);
 }
 
 /**
@@ -85,11 +50,10 @@ function positive(name: string, value: number): number {
  * after the run's final event. A client that reconnects with the last id it saw gets exactly the
  * events it missed, in order.
  *
- * It defends itself: a malformed run id or Last-Event-ID is answered 400 before the event log is
- * touched; `authorize` is required and its errors are answered 500; events are pulled from the
- * log only as fast as the client reads them (a client that stops reading holds at most
- * `maxBufferedBytes`, and is closed after `stallTimeoutMs`); at most `maxClientsPerRun` clients
- * follow one run. The returned functions never reject, so a request cannot crash the server.
+ * Hostile requests are answered, never thrown: a malformed id, run id or method is a 400/405
+ * before `authorize` or the log is asked; `authorize` failing is a 500 (told to `onError`);
+ * too many clients on one run is a 429. Each client is served at the pace it reads, and at most
+ * `maxBufferedBytes` wait for it. See docs/security.md.
  *
  * @example
  * ```ts
@@ -98,232 +62,226 @@ function positive(name: string, value: number): number {
  * ```
  */
 export function createSseHandler(options: SseHandlerOptions): SseHandler {
-  if (typeof options.authorize !== 'function') {
-    throw new InvalidOptionError(
-      'authorize is required: pass a function deciding who may read which run (there is no open default)',
-    );
-  }
-  const runIdFrom = options.runIdFrom ?? defaultRunId;
-  const isFinal = options.isFinal ?? defaultIsFinal;
-  const limits = {
-    keepAliveMs: positive('keepAliveMs', options.keepAliveMs ?? SSE_DEFAULTS.keepAliveMs),
-    maxBufferedBytes: positive(
-      'maxBufferedBytes',
-      options.maxBufferedBytes ?? SSE_DEFAULTS.maxBufferedBytes,
-    ),
-    stallTimeoutMs: positive(
-      'stallTimeoutMs',
-      options.stallTimeoutMs ?? SSE_DEFAULTS.stallTimeoutMs,
-    ),
-    maxClientsPerRun: positive(
-      'maxClientsPerRun',
-      options.maxClientsPerRun ?? SSE_DEFAULTS.maxClientsPerRun,
-    ),
-  };
-  const onError = options.onError ?? ((error: unknown) => console.error('[loopwork:sse]', error));
-  const clients = new Map<string, number>();
-
-  /** Checks a request; resolves with what to stream, or the answer to give instead. */
-  async function admit(url: URL, headers: Headers) {
-    let runId: string | undefined;
-    try {
-      runId = runIdFrom(url);
-    } catch {
-      throw new SseRefusal(400, 'the run id could not be read from the URL');
-    }
-    if (!validRunId(runId)) throw new SseRefusal(400, 'missing or malformed run id in the URL');
-    const after = parseLastEventId(
-      headers.get('last-event-id') ?? url.searchParams.get('lastEventId'),
-    );
-    let allowed: boolean;
-    try {
-      allowed = await options.authorize({ runId, headers, url });
-    } catch (error) {
-      onError(error);
-      throw new SseRefusal(500, 'authorization failed');
-    }
-    if (allowed !== true) throw new SseRefusal(403, 'forbidden');
-    if ((clients.get(runId) ?? 0) >= limits.maxClientsPerRun)
-      throw new SseRefusal(429, `too many clients follow run "${runId}"; retry later`);
-    if (after !== undefined && (await finishedBefore(runId, after))) {
-      // EventSource reconnects whenever a stream closes; 204 is how SSE tells it to stop.
-      throw new SseRefusal(204, '');
-    }
-    return { runId, after };
-  }
-
-  /** True when the client has already seen the run's final event. */
-  async function finishedBefore(runId: string, after: string): Promise<boolean> {
-    if ((await options.events.read(runId, { after, limit: 1 })).length > 0) return false;
-    const last = (await options.events.read(runId)).at(-1);
-    return last !== undefined && isFinal(last);
-  }
-
-  /**
-   * Streams the run to `sink` until its final event, the client leaving, a stall or an error:
-   * one event is pulled from the log only after the last one was taken by the client.
-   */
-  async function pump(runId: string, after: string | undefined, sink: SseSink): Promise<void> {
-    clients.set(runId, (clients.get(runId) ?? 0) + 1);
-    const follow = options.events
-      .follow(runId, { ...(after ? { after } : {}), signal: sink.gone })
-      [Symbol.asyncIterator]();
-    try {
-      if (!(await sink.send(`retry: ${SSE_DEFAULTS.retryMs}\n\n`))) return;
-      let next = follow.next();
-      while (!sink.gone.aborted) {
-        const ping = new Promise<'ping'>((resolve) => {
-          const timer = setTimeout(() => resolve('ping'), limits.keepAliveMs);
-          void next.finally(() => clearTimeout(timer));
-        });
-        const step = await Promise.race([next, ping]);
-        if (step === 'ping') {
-          sink.ping();
-          continue;
-        }
-        if (step.done) return;
-        if (!(await sink.send(formatSseEvent(step.value)))) return;
-        if (isFinal(step.value)) return;
-        next = follow.next();
-      }
-    } catch (error) {
-      if (!sink.gone.aborted) onError(error);
-    } finally {
-      sink.close();
-      await follow.return?.().catch(() => {});
-      const left = (clients.get(runId) ?? 1) - 1;
-      if (left > 0) clients.set(runId, left);
-      else clients.delete(runId);
-    }
-  }
-
-  const answer = (refusal: SseRefusal) =>
-    new Response(refusal.status === 204 ? null : refusal.message, {
-      status: refusal.status,
-      headers: {
-        'content-type': 'text/plain; charset=utf-8',
-        ...(refusal.status === 429 ? { 'retry-after': '5' } : {}),
-      },
-    });
+  const resolved = resolveSseOptions(options);
+  const admit = createAdmission(resolved);
 
   return {
     async fetch(request) {
-      let admitted: { runId: string; after: string | undefined };
       try {
-        admitted = await admit(new URL(request.url), request.headers);
+        const admitted = await admit(request.method, new URL(request.url), request.headers);
+        if (!('runId' in admitted)) {
+          return new Response(admitted.body || null, {
+            status: admitted.status,
+            headers: replyHeaders(admitted),
+          });
+        }
+        const closed = new AbortController();
+        // The client may have gone while authorize or the log was asked.
+        if (request.signal?.aborted) closed.abort();
+        request.signal?.addEventListener('abort', () => closed.abort(), { once: true });
+        const { body, sink } = fetchSink(resolved, closed);
+        void streamRun(resolved, admitted.runId, admitted.after, sink, closed.signal).finally(
+          admitted.release,
+        );
+        return new Response(body, { headers: sseHeaders });
       } catch (error) {
-        if (error instanceof SseRefusal) return answer(error);
-        onError(error);
-        return answer(new SseRefusal(503, 'the event log is unavailable; retry later'));
+        report(resolved, error);
+        return new Response(INTERNAL_ERROR.body, {
+          status: INTERNAL_ERROR.status,
+          headers: replyHeaders(INTERNAL_ERROR),
+        });
       }
-      const { readable, sink } = fetchStream(limits, request.signal);
-      void pump(admitted.runId, admitted.after, sink);
-      return new Response(readable, { headers: SSE_HEADERS });
     },
     async node(request, response) {
       try {
-        let url: URL;
-        try {
-          url = new URL(request.url ?? '/', 'http://localhost');
-        } catch {
-          throw new SseRefusal(400, 'malformed URL');
-        }
-        const headers = new Headers();
-        for (const [name, value] of Object.entries(request.headers)) {
-          if (typeof value === 'string') headers.set(name, value);
-          else if (Array.isArray(value)) headers.set(name, value.join(', '));
-        }
-        const admitted = await admit(url, headers);
-        response.writeHead(200, SSE_HEADERS);
-        response.flushHeaders();
-        await pump(admitted.runId, admitted.after, nodeSink(response, limits));
+        await serveNode(resolved, admit, request, response);
       } catch (error) {
-        if (!(error instanceof SseRefusal)) onError(error);
-        const refusal =
-          error instanceof SseRefusal
-            ? error
-            : new SseRefusal(503, 'the event log is unavailable; retry later');
-        if (!response.headersSent) {
-          response.writeHead(refusal.status, {
-            'content-type': 'text/plain; charset=utf-8',
-            ...(refusal.status === 429 ? { 'retry-after': '5' } : {}),
-          });
+        report(resolved, error);
+        try {
+          if (!response.headersSent) sendReply(response, INTERNAL_ERROR);
+          else response.destroy();
+        } catch {
+          response.destroy();
         }
-        response.end(refusal.status === 204 ? undefined : refusal.message);
       }
     },
   };
 }
 
-/** A pull-based stream: the pump waits until the consumer wants more (its queue below a high-water mark). */
-function fetchStream(
-  limits: { maxBufferedBytes: number; stallTimeoutMs: number },
-  signal: AbortSignal | undefined,
-): { readable: ReadableStream<Uint8Array>; sink: SseSink } {
-  const encoder = new TextEncoder();
-  const gone = new AbortController();
+async function serveNode(
+  options: ResolvedSseOptions,
+  admit: ReturnType<typeof createAdmission>,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  // The client hanging up mid-write surfaces as an 'error' on the response; it only means "gone".
+  response.on('error', () => {});
+  // Listened for from the start: the client may leave while authorize or the log is asked.
+  const closed = new AbortController();
+  response.on('close', () => closed.abort());
+  let url: URL;
+  try {
+    url = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+  } catch {
+    sendReply(response, {
+      status: 400,
+      body: 'the request target or Host header is not a valid URL.\n',
+    });
+    return;
+  }
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    try {
+      headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+    } catch {
+      // A value fetch's Headers refuses cannot be what authorize looks for; leave it out.
+    }
+  }
+  const admitted = await admit(request.method ?? 'GET', url, headers);
+  if (!('runId' in admitted)) {
+    sendReply(response, admitted);
+    return;
+  }
+  try {
+    if (closed.signal.aborted) return;
+    response.writeHead(200, sseHeaders);
+    response.flushHeaders();
+    await streamRun(
+      options,
+      admitted.runId,
+      admitted.after,
+      nodeSink(response, closed),
+      closed.signal,
+    );
+  } finally {
+    admitted.release();
+  }
+}
+
+function nodeSink(response: ServerResponse, closed: AbortController): ClientSink {
+  const { signal } = closed;
+  /** Resolves when `subscribe` calls back or the client is gone, and leaves no listener behind. */
+  const until = (subscribe: (done: () => void) => () => void) =>
+    new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      let unsubscribe = () => {};
+      const done = () => {
+        unsubscribe();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      signal.addEventListener('abort', done, { once: true });
+      unsubscribe = subscribe(done);
+    });
+  const drained = () =>
+    until((done) => {
+      response.on('drain', done);
+      return () => response.off('drain', done);
+    });
+  /** Settles when the last write (so every write) has been handed to the kernel. */
+  let flushed = Promise.resolve();
+  return {
+    // The response's own buffer plus its socket's: everything this process holds for the client.
+    buffered: () => response.writableLength,
+    write(chunk) {
+      if (signal.aborted || response.writableEnded) return false;
+      let more = true;
+      flushed = new Promise((resolve) => {
+        // Called on success and on failure alike; either way the bytes are no longer waiting.
+        more = response.write(chunk, () => resolve());
+      });
+      return more;
+    },
+    ready: () => (response.writableNeedDrain ? drained() : Promise.resolve()),
+    // 'drain' only follows a write that returned false; below the server's high-water mark
+    // (which may be above the cap), the last write being flushed is what says bytes were taken.
+    taken: () => {
+      if (response.writableLength === 0) return Promise.resolve();
+      if (response.writableNeedDrain) return drained();
+      const last = flushed;
+      return until((done) => {
+        void last.then(done);
+        return () => {};
+      });
+    },
+    end: () => {
+      if (!response.writableEnded) response.end();
+    },
+    destroy: () => {
+      closed.abort();
+      response.destroy();
+    },
+  };
+}
+
+/** A body that is filled only as its reader reads (a pull source with a byte high-water mark). */
+function fetchSink(options: ResolvedSseOptions, closed: AbortController) {
+  const highWaterMark = Math.min(FETCH_HIGH_WATER_MARK, options.maxBufferedBytes);
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let wanted: (() => void) | undefined;
-  const readable = new ReadableStream<Uint8Array>(
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    wake?.();
+    wake = undefined;
+  };
+  closed.signal.addEventListener('abort', wakeUp, { once: true });
+  let ended = false;
+  const body = new ReadableStream<Uint8Array>(
     {
       start(c) {
         controller = c;
       },
-      pull() {
-        wanted?.();
-      },
+      pull: wakeUp,
       cancel() {
-        gone.abort();
-        wanted?.();
+        // The reader went away: every controller call would throw from here on.
+        ended = true;
+        closed.abort();
+        wakeUp();
       },
     },
-    // Only a little is queued ahead of the consumer; the rest waits in the event log.
-    new ByteLengthQueuingStrategy({ highWaterMark: 64 * 1024 }),
+    { highWaterMark, size: (chunk) => chunk.byteLength },
   );
-  signal?.addEventListener('abort', () => gone.abort(), { once: true });
-  const queued = () => 64 * 1024 - (controller.desiredSize ?? 0);
-  let ended = false;
-  /** Ends the stream: after what is queued (close), or now (a stalled or overflowing client). */
-  const end = (how: 'close' | 'drop') => {
-    gone.abort();
-    if (ended) return;
-    ended = true;
-    try {
-      if (how === 'close') controller.close();
-      else controller.error(new Error('client too slow: reconnect with Last-Event-ID'));
-    } catch {
-      // already closed or cancelled by the consumer
-    }
-  };
-  const sink: SseSink = {
-    gone: gone.signal,
-    async send(chunk) {
-      if (gone.signal.aborted) return false;
-      const bytes = encoder.encode(chunk);
-      if (queued() + bytes.length > limits.maxBufferedBytes) {
-        end('drop');
+  const room = () => (controller.desiredSize ?? 0) > 0;
+  const next = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+  const sink: ClientSink = {
+    buffered: () => (ended ? 0 : highWaterMark - (controller.desiredSize ?? highWaterMark)),
+    write(chunk) {
+      if (ended || closed.signal.aborted) return false;
+      try {
+        controller.enqueue(chunk);
+      } catch {
+        // Errored or closed by its consumer's side: the client is gone either way.
+        ended = true;
+        closed.abort();
         return false;
       }
-      controller.enqueue(bytes);
-      if ((controller.desiredSize ?? 0) > 0) return true;
-      // Full: wait until the consumer reads (pull), leaves, or stalls too long.
-      const stalled = await new Promise<boolean>((resolve) => {
-        const timer = setTimeout(() => resolve(true), limits.stallTimeoutMs);
-        wanted = () => {
-          clearTimeout(timer);
-          wanted = undefined;
-          resolve(false);
-        };
-      });
-      if (stalled) end('drop');
-      return !gone.signal.aborted;
+      return room();
     },
-    ping() {
-      // Only into an empty queue: for a client that reads nothing, keep-alives must not pile up.
-      if (!gone.signal.aborted && queued() === 0)
-        controller.enqueue(encoder.encode(': keep-alive\n\n'));
+    ready: () => (ended || closed.signal.aborted || room() ? Promise.resolve() : next()),
+    // Each read of the consumer that leaves room calls pull.
+    taken: () => (ended || closed.signal.aborted ? Promise.resolve() : next()),
+    end() {
+      if (ended) return;
+      ended = true;
+      try {
+        controller.close();
+      } catch {
+        // Already closed or errored: nothing left to end.
+      }
     },
-    close: () => end('close'),
+    destroy() {
+      if (!ended) {
+        ended = true;
+        // Errors the body for its reader and drops what was queued for it.
+        controller.error(
+          new Error('the client took nothing for stallTimeoutMs; reconnect with Last-Event-ID'),
+        );
+      }
+      closed.abort();
+    },
   };
-  return { readable, sink };
+  return { body, sink };
 }

@@ -85,12 +85,15 @@ const LOOPWORK = [
   'runtimeTask',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
+  'EVENT_LOG_DEFAULTS',
+  'createEventEncoder',
   'compareEventIds',
   'listPosition',
   'parseRunQuery',
   'runCursor',
   'stalenessClock',
   // stream
+  'SSE_DEFAULTS',
   'createSseHandler',
   'formatSseEvent',
 ];

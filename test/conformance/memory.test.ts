@@ -24,6 +24,6 @@ queueConformance({ describe, it, createQueue: async (options) => createMemoryQue
 sessionStoreConformance({ describe, it, createStore: async () => createMemorySessionStore() });
 runStoreConformance({ describe, it, createStore: async () => createMemoryRunStore() });
 heartbeatStoreConformance({ describe, it, createStore: async () => createMemoryHeartbeatStore() });
-eventLogConformance({ describe, it, createLog: async () => createMemoryEventLog() });
+eventLogConformance({ describe, it, createLog: async (options) => createMemoryEventLog(options) });
 blobStoreConformance({ describe, it, createStore: async () => createMemoryBlobStore() });
 lifecycleConformance({ describe, it, createQueue: async () => createMemoryQueue() });

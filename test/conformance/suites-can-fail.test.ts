@@ -155,6 +155,17 @@ const cases: Array<{
       }),
   },
   {
+    breaks: 'the event log ignores maxEventBytes',
+    caughtBy: [
+      'an event over maxEventBytes is stored as an event-too-large placeholder, in its place',
+    ],
+    register: (runner, broken) =>
+      eventLogConformance({
+        ...runner,
+        createLog: async (options) => createMemoryEventLog(broken ? {} : options),
+      }),
+  },
+  {
     breaks: 'run-store transition ignores `from`',
     caughtBy: ['transition from a status the run is not in resolves undefined and changes nothing'],
     register: (runner, broken) =>

@@ -28,6 +28,13 @@ import {
   secretShape,
 } from '../helpers/secret-shapes';
 
+/** The event as JSON, BigInts as strings: what the worker hands its event log. */
+const asJson = (value: unknown): unknown =>
+  JSON.parse(
+    JSON.stringify(value, (_key, item) => (typeof item === 'bigint' ? String(item) : item)) ??
+      'null',
+  );
+
 const SEED = Number(process.env.LOOPWORK_FUZZ_SEED ?? 0x5ec2e7);
 const FROM = Number(process.env.LOOPWORK_FUZZ_FROM ?? 0);
 const COUNT = Number(process.env.LOOPWORK_FUZZ_SHAPES ?? 1000);
@@ -158,7 +165,8 @@ async function runWith(shape: SecretShape, redact: boolean) {
         : {},
     onEvent: (event) => {
       events.push(event);
-      appends.push(log.append(`fuzz-${shape.index}`, event));
+      // As the worker appends: event logs store JSON and refuse what has none (a BigInt).
+      appends.push(log.append(`fuzz-${shape.index}`, asJson(event)));
     },
   });
   await Promise.all(appends);

@@ -1,8 +1,16 @@
 // Retention of run records: a final run expires `retainMs` after it ended, an open run never does,
-// and the indexes that list runs do not keep ids of expired records.
+// and the indexes that list runs do not keep ids of expired records. Event logs are kept
+// `retainMs` after a run's last event (7 days by default, as long as its record).
 import type { Redis } from 'ioredis';
-import { createMemoryRunStore, InvalidOptionError, type RunRecord, type RunStore } from 'loopwork';
-import { createRedisRunStore, createRedisSessionStore } from 'loopwork/redis';
+import {
+  createMemoryEventLog,
+  createMemoryRunStore,
+  InvalidOptionError,
+  type RunRecord,
+  type RunStore,
+  STORE_DEFAULTS,
+} from 'loopwork';
+import { createRedisEventLog, createRedisRunStore, createRedisSessionStore } from 'loopwork/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server';
 
@@ -43,6 +51,23 @@ describe('memory run store retention', () => {
     for (const retainMs of [0, -1, Number.NaN]) {
       expect(() => createMemoryRunStore({ retainMs })).toThrow(InvalidOptionError);
     }
+  });
+});
+
+describe('memory event log retention', () => {
+  it('drops a run’s events retainMs after its last one, and keeps a run still appending', async () => {
+    const log = createMemoryEventLog({ retainMs: 50 });
+    await log.append('old', { type: 'a' });
+    await log.append('busy', { type: 'a' });
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // sweeps run at most once a second
+    await log.append('busy', { type: 'b' }); // this append sweeps
+    expect(await log.read('old')).toEqual([]);
+    expect((await log.read('busy')).map((event) => (event.data as { type: string }).type)).toEqual([
+      'b',
+    ]);
+    expect(() => createMemoryEventLog({ retainMs: 0 })).toThrow(
+      'retainMs must be a positive number, got 0',
+    );
   });
 });
 
@@ -92,7 +117,20 @@ describe('redis run store retention', () => {
     expect(await client.pttl(`{${p}:session:run-2}`)).toBeGreaterThan(25_000);
   });
 
+  it('a run’s event stream expires 7 days after its last event by default, retainMs when set', async () => {
+    const p = prefix();
+    await createRedisEventLog({ client, prefix: p }).append('r1', { type: 'a' });
+    const ttl = await client.pttl(`{${p}:events:r1}`);
+    expect(ttl).toBeGreaterThan(STORE_DEFAULTS.eventRetentionMs - 60_000);
+    expect(ttl).toBeLessThanOrEqual(STORE_DEFAULTS.eventRetentionMs);
+    await createRedisEventLog({ client, prefix: p, retainMs: 30_000 }).append('r2', { type: 'a' });
+    expect(await client.pttl(`{${p}:events:r2}`)).toBeLessThanOrEqual(30_000);
+  });
+
   it('refuses a retention that cannot work, naming the adapter', () => {
+    expect(() => createRedisEventLog({ client, retainMs: -1 })).toThrow(
+      /^\[loopwork:redis\] retainMs must be a positive number, got -1$/,
+    );
     expect(() => createRedisRunStore({ client, retainMs: 0 })).toThrow(
       /^\[loopwork:redis\] retainMs must be a positive number, got 0$/,
     );

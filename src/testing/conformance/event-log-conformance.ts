@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { compareEventIds, type EventLog, type LoggedEvent } from '../../store/event-log';
+import { EVENT_LOG_DEFAULTS } from '../../store/event-size';
 import {
   type ConformanceRunner,
   type ConformanceTiming,
@@ -12,8 +13,12 @@ import {
 
 /** Options of {@link eventLogConformance}. */
 export interface EventLogConformanceOptions extends ConformanceRunner {
-  /** Builds the log for one test; tests use random run ids, so logs may share a server. */
-  createLog: () => Promise<EventLog>;
+  /**
+   * Builds the log for one test; tests use random run ids, so logs may share a server. Pass
+   * `maxEventBytes` on to the log (`createEventEncoder` from `loopwork` implements it): an event
+   * log stores an event over its limit as an `event-too-large` placeholder, 1 MiB by default.
+   */
+  createLog: (options?: { maxEventBytes?: number }) => Promise<EventLog>;
   /** Runs after each test. */
   cleanup?: (log: EventLog) => Promise<void>;
   /** `settleMs` bounds how long live events and the end of `follow` may take to arrive. */
@@ -21,6 +26,17 @@ export interface EventLogConformanceOptions extends ConformanceRunner {
 }
 
 const data = (i: number) => ({ type: 'step', i, text: `event ${i} ✓` });
+
+/** The largest id there can be (both parts 2^64 - 1). */
+const LAST_POSSIBLE_ID = '18446744073709551615-18446744073709551615';
+
+/** Event data whose JSON is exactly `bytes` UTF-8 bytes, with two-byte characters in it. */
+function sized(type: string, bytes: number): { type: string; text: string } {
+  const base = Buffer.byteLength(JSON.stringify({ type, text: '' }));
+  const room = bytes - base;
+  const wide = Math.floor(room / 4); // 'é' is 2 bytes; half the room is spent on them
+  return { type, text: 'é'.repeat(wide) + 'x'.repeat(room - 2 * wide) };
+}
 
 function assertIncreasing(ids: readonly string[]): void {
   for (let i = 1; i < ids.length; i++) {
@@ -33,7 +49,8 @@ function assertIncreasing(ids: readonly string[]): void {
 
 /**
  * Registers the conformance tests of the {@link EventLog} contract: increasing ids, read after
- * an id (the SSE catch-up), limit, follow (history then live, until aborted), concurrent appends.
+ * an id (the SSE catch-up, up to the largest possible id), limit, follow (history then live,
+ * until aborted), concurrent appends, and events over `maxEventBytes` kept as placeholders.
  *
  * @example
  * ```ts
@@ -46,11 +63,15 @@ function assertIncreasing(ids: readonly string[]): void {
  */
 export function eventLogConformance(options: EventLogConformanceOptions): void {
   const timing = resolveTiming(options.timing);
-  const test = (name: string, body: (log: EventLog, runId: string) => Promise<void>) =>
+  const test = (
+    name: string,
+    body: (log: EventLog, runId: string) => Promise<void>,
+    logOptions?: { maxEventBytes?: number },
+  ) =>
     defineTest(
       options.it,
       name,
-      options.createLog,
+      () => (logOptions ? options.createLog(logOptions) : options.createLog()),
       async (log) => options.cleanup?.(log),
       (log) => body(log, uniqueName('conformance-run')),
     );
@@ -129,6 +150,51 @@ export function eventLogConformance(options: EventLogConformanceOptions): void {
         seen,
         ids.slice(1).map((id, i) => ({ id, data: data(i + 1) })),
       );
+    });
+
+    test('read after the largest possible id returns nothing (and does not fail)', async (log, runId) => {
+      await appendAll(log, runId, 0, 2);
+      assert.deepEqual(await log.read(runId, { after: LAST_POSSIBLE_ID }), []);
+      assert.equal((await log.read(runId, { after: '0-0' })).length, 2, 'after 0-0: everything');
+    });
+
+    test(
+      'an event over maxEventBytes is stored as an event-too-large placeholder, in its place',
+      async (log, runId) => {
+        const limit = 2_048;
+        const fits = sized('big', limit);
+        const over = sized('big', limit + 1);
+        const ids = [
+          await log.append(runId, fits),
+          await log.append(runId, over),
+          await log.append(runId, data(2)),
+        ];
+        assertIncreasing(ids);
+        assert.deepEqual(await log.read(runId), [
+          { id: ids[0], data: fits },
+          {
+            id: ids[1],
+            data: { type: 'event-too-large', originalType: 'big', bytes: limit + 1, limit },
+          },
+          { id: ids[2], data: data(2) },
+        ]);
+      },
+      { maxEventBytes: 2_048 },
+    );
+
+    test(`without maxEventBytes the limit is ${EVENT_LOG_DEFAULTS.maxEventBytes} bytes`, async (log, runId) => {
+      const limit = EVENT_LOG_DEFAULTS.maxEventBytes;
+      const fits = sized('large', limit);
+      await log.append(runId, fits);
+      await log.append(runId, sized('large', limit + 1));
+      const [first, second] = await log.read(runId);
+      assert.deepEqual(first?.data, fits, 'an event of exactly the limit is stored as is');
+      assert.deepEqual(second?.data, {
+        type: 'event-too-large',
+        originalType: 'large',
+        bytes: limit + 1,
+        limit,
+      });
     });
 
     test('concurrent appends keep one total order, without gaps or duplicates', async (log, runId) => {

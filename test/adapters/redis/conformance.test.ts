@@ -53,7 +53,7 @@ heartbeatStoreConformance({
 eventLogConformance({
   describe,
   it,
-  createLog: async () => createRedisEventLog({ client, prefix: prefix() }),
+  createLog: async (options) => createRedisEventLog({ client, prefix: prefix(), ...options }),
 });
 blobStoreConformance({
   describe,
