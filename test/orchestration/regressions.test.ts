@@ -278,3 +278,35 @@ describe('an infrastructure failure is an error, not a lost lease', () => {
     expect((await setup.runs.get('r1'))?.status).toBe('queued');
   });
 });
+
+describe('a poison message is dead-lettered once per run', () => {
+  it('a second message of a run already dead-lettered (a watchdog re-dispatch) is acked as a duplicate', async () => {
+    const setup = memorySetup();
+    const worker = setup.worker({ handlers: [handleTask(job, async () => 'x')] });
+    await setup.runs.create({
+      runId: 'poison',
+      taskType: job.type,
+      status: 'queued',
+      attempt: 0,
+      maxAttempts: 1,
+      version: 1,
+      payload: { n: 'not a number' },
+      queuedAt: Date.now(),
+      updatedAt: Date.now(),
+    });
+    const body = JSON.stringify({
+      v: 2,
+      type: job.type,
+      runId: 'poison',
+      payload: { n: 'not a number' },
+      dispatchedAt: Date.now(),
+    });
+    await setup.queue.enqueue(job.queue, body);
+    await setup.queue.enqueue(job.queue, body);
+    expect(await worker.runOnce()).toBe('dead_lettered');
+    expect(await worker.runOnce()).toBe('duplicate');
+    expect(setup.of('deadLetter')).toHaveLength(1);
+    expect(setup.of('ack')).toHaveLength(1);
+    expect((await setup.runs.get('poison'))?.status).toBe('dead_lettered');
+  });
+});
