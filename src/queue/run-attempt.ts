@@ -55,14 +55,22 @@ export async function runAttempt(
     fence.abort(controller.signal.reason);
   };
 
+  // Appends run in order, one at a time; a failed one is counted and the next still runs, so a
+  // blip of the log costs the events it hit, not every event after them.
   let appends = Promise.resolve();
+  const failedAppends = { count: 0, first: undefined as unknown };
   const emit = (data: unknown) => {
     const log = deps.events;
     if (!log || fence.signal.aborted) return;
     const event = toJsonValue(deps.redactor.value(data));
-    appends = appends.then(() => log.append(runId, event).then(() => {}));
-    // Reported once the handler ends; until then a failed append must not be an unhandled rejection.
-    appends.catch(() => {});
+    appends = appends
+      .then(() => log.append(runId, event))
+      .then(
+        () => {},
+        (error: unknown) => {
+          if (failedAppends.count++ === 0) failedAppends.first = error;
+        },
+      );
   };
 
   const beat = () =>
@@ -137,7 +145,8 @@ export async function runAttempt(
   if (settled === 'abandoned') fence.abort(reason);
   if (reason?.kind === 'abandoned') return { kind: 'abandoned' };
   // The events the handler emitted come before the worker's own (task-finished is the last).
-  await boundedWait(appends.catch(deps.report), deps.abortGraceMs);
+  await boundedWait(appends, deps.abortGraceMs);
+  if (failedAppends.count > 0) deps.report(lostEvents(runId, failedAppends));
   fence.abort(reason);
   if (reason?.kind === 'lease_lost') return { kind: 'lost' };
   if (reason?.kind === 'superseded') return { kind: 'superseded' };
@@ -204,4 +213,13 @@ async function boundedWait(promise: Promise<unknown>, ms: number): Promise<void>
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** One report for every event of an attempt the log refused, with the first failure as cause. */
+function lostEvents(runId: string, failed: { count: number; first: unknown }): Error {
+  const first = failed.first instanceof Error ? failed.first.message : String(failed.first);
+  return new Error(
+    `[loopwork:worker] ${failed.count} event(s) of run "${runId}" could not be appended to the event log; the first failure: ${first}`,
+    { cause: failed.first },
+  );
 }

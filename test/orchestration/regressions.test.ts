@@ -310,3 +310,37 @@ describe('a poison message is dead-lettered once per run', () => {
     expect((await setup.runs.get('poison'))?.status).toBe('dead_lettered');
   });
 });
+
+describe('an event log that fails an append', () => {
+  it('loses the event it failed, not every event after it; the worker reports it once', async () => {
+    const setup = memorySetup();
+    let calls = 0;
+    const flaky = {
+      ...setup.events,
+      append: (runId: string, data: unknown) =>
+        ++calls === 2
+          ? Promise.reject(new Error('READONLY You can’t write against a read only replica'))
+          : setup.events.append(runId, data),
+    };
+    const worker = setup.worker({
+      events: flaky,
+      handlers: [
+        handleTask(job, async (_payload, { emit }) => {
+          for (const step of [1, 2, 3, 4]) emit({ type: 'step', step });
+          return 'done';
+        }),
+      ],
+    });
+    await setup.dispatcher.dispatch(job, { n: 1 }, { runId: 'r1' });
+    expect(await worker.runOnce()).toBe('completed');
+    const steps = (await setup.events.read('r1'))
+      .map((event) => event.data as { type: string; step?: number })
+      .filter((data) => data.type === 'step')
+      .map((data) => data.step);
+    expect(steps).toEqual([1, 3, 4]); // step 2 was the second append the worker made
+    expect(typesOf(await setup.events.read('r1')).at(-1)).toBe('task-finished');
+    expect(setup.errors.map(String)).toEqual([
+      'Error: [loopwork:worker] 1 event(s) of run "r1" could not be appended to the event log; the first failure: READONLY You can’t write against a read only replica',
+    ]);
+  });
+});
