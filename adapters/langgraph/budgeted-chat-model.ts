@@ -331,7 +331,7 @@ export const budgetedClass: (
  * @example
  * ```ts
  * const ledger = createBudgetLedger({ maxCostUsd: 0.5, maxTurns: 20 });
- * const model = await budgetedChatModel({ model: new ChatAnthropic({ model: 'claude-sonnet-4-5' }), ledger });
+ * const model = await budgetedChatModel({ model: new ChatAnthropic({ model: 'claude-sonnet-5-5' }), ledger });
  * const agent = createReactAgent({ llm: model, tools });
  * ```
  */

@@ -91,10 +91,12 @@ export interface LangGraphRuntimeSettings
 
 type Ending = { status: RuntimeResult['status']; budget?: BudgetName; error?: Error };
 
-const redactor = createRedactor();
+let redactor: ReturnType<typeof createRedactor> | undefined;
 
 /** An error's record in the run state, with no secret in it. */
 function errorRecord(error: Error): { code: string; message: string } {
+  // Built on first use: it reads the secrets in the environment then.
+  redactor ??= createRedactor();
   return {
     code: LoopworkError.isInstance(error) ? error.code : 'error',
     message: redactor.string(error.message),
@@ -108,7 +110,9 @@ interface PendingInterrupt {
 }
 
 function interruptsOf(snapshot: StateSnapshot): PendingInterrupt[] {
-  return snapshot.tasks.flatMap((task) =>
+  // A task answered since keeps its old interrupt among the writes, next to its result.
+  const waiting = snapshot.tasks.filter((task) => task.result === undefined);
+  return waiting.flatMap((task) =>
     (task.interrupts ?? []).map((pending) => {
       const interruptId = pending.id ?? task.id;
       const value = pending.value;
@@ -405,7 +409,7 @@ class GraphRun {
  *
  * @example
  * ```ts
- * const runtime = langGraphRuntime({ model: new ChatAnthropic({ model: 'claude-sonnet-4-5' }), tools: [getWeather] });
+ * const runtime = langGraphRuntime({ model: new ChatAnthropic({ model: 'claude-sonnet-5-5' }), tools: [getWeather] });
  * const assistant = runtimeTask({ type: 'assistant', checkpoints, runtime, limits: { maxCostUsd: 0.5 } });
  * ```
  */

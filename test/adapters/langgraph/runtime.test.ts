@@ -253,6 +253,64 @@ describe('langGraphRuntime', () => {
     expect(model.requests).toHaveLength(4);
   });
 
+  it('a graph that loops without calling the model stops at its recursion limit as max_turns', async () => {
+    const model = await scriptedChatModel({ turns: () => ({ text: 'x' }) });
+    const runtime = langGraphRuntime({
+      model,
+      recursionLimit: 5,
+      graph: () =>
+        new StateGraph(MessagesAnnotation)
+          .addNode('spin', () => ({}))
+          .addEdge('__start__', 'spin')
+          .addEdge('spin', 'spin')
+          .compile(),
+    });
+    const { result } = await run(runtime);
+    expect(result.status).toBe('max_turns');
+    expect(model.requests).toHaveLength(0);
+  });
+
+  it('answering some suspended calls leaves the others waiting', async () => {
+    const ask = defineTool({
+      name: 'ask',
+      description: 'Asks',
+      input: z.object({ q: z.string() }),
+      execute: ({ q }, { suspend }) => suspend(q),
+    });
+    const model = await scriptedChatModel({
+      turns: (request) => {
+        const results = lastTool(request);
+        if (results) return { text: results.map((r) => r.output).join(' & ') };
+        return {
+          toolCalls: [
+            { id: 'q1', name: 'ask', input: { q: 'first?' } },
+            { id: 'q2', name: 'ask', input: { q: 'second?' } },
+          ],
+        };
+      },
+    });
+    const runtime = langGraphRuntime({ model, tools: [ask] });
+    const first = await run(runtime);
+    expect(first.result.state.suspensions.map((s) => [s.toolCallId, s.payload])).toEqual([
+      ['q1', 'first?'],
+      ['q2', 'second?'],
+    ]);
+    const one = await run(runtime, {
+      runId: 'r2',
+      input: { answers: { q2: 'B' } },
+      resumeFrom: { kind: 'session', state: first.result.state },
+    });
+    expect(one.result.status).toBe('suspended');
+    expect(one.result.state.suspensions.map((s) => s.toolCallId)).toEqual(['q1']);
+    const both = await run(runtime, {
+      runId: 'r3',
+      input: { answers: { q1: 'A' } },
+      resumeFrom: { kind: 'session', state: one.result.state },
+    });
+    expect(both.result.status).toBe('completed');
+    expect(both.result.output).toBe('A & B');
+  });
+
   it('refuses what it cannot run, as failed runs with errors that say what to do', async () => {
     const model = await scriptedChatModel({ turns: () => ({ text: 'x' }) });
     const runtime = langGraphRuntime({ model });
