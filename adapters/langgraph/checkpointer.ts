@@ -33,7 +33,9 @@ import {
 
 /** A thread as saved: the handle and the transcript of its latest root checkpoint. */
 export interface SavedThread {
+  /** The thread's checkpoints and pending writes. */
   handle: ThreadHandle;
+  /** The latest root checkpoint's messages, in loopwork's format. */
   transcript: LoopworkTranscript;
 }
 
@@ -43,6 +45,7 @@ export interface ThreadStorage {
   read(threadId: string): Promise<SavedThread | undefined>;
   /** Saves the thread, with its root transcript in loopwork's format for viewers. */
   write(threadId: string, handle: ThreadHandle, transcript: LoopworkTranscript): Promise<void>;
+  /** Forgets the thread. */
   remove(threadId: string): Promise<void>;
   /** Others may write it too: read it again at the start of each graph call. */
   readonly shared: boolean;
@@ -123,7 +126,9 @@ export interface LoopworkCheckpointerOptions {
 
 /** Options of the saver class, whatever stores its threads. */
 export interface SaverOptions {
+  /** Where the threads are read from and saved to. */
   storage: ThreadStorage;
+  /** Checkpoints kept per namespace of a thread. @defaultValue LANGGRAPH_DEFAULTS.keepCheckpoints */
   keepCheckpoints?: number;
 }
 

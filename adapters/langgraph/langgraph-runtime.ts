@@ -47,6 +47,7 @@ export interface LangGraphContext {
   tools: StructuredToolInterface[];
   /** The settings' system prompt. */
   system?: string;
+  /** The run the graph serves. */
   runId: string;
 }
 
@@ -54,7 +55,9 @@ export interface LangGraphContext {
 export interface LangGraphGraph {
   /** Set by the runtime to its own checkpointer before the run. */
   checkpointer?: unknown;
+  /** Runs the graph, streaming LangChain's events (the runtime asks for version `v2`). */
   streamEvents(input: unknown, options: never): AsyncIterable<StreamEvent>;
+  /** The thread's state: values, next tasks, pending interrupts. */
   getState(config: RunnableConfig): Promise<StateSnapshot>;
 }
 

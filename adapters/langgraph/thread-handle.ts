@@ -8,9 +8,13 @@ export type StoredValue = { type: string; json: unknown } | { type: string; base
 export interface StoredCheckpoint {
   /** Checkpoint namespace ('' for the root graph, `node:task` for a subgraph). */
   ns: string;
+  /** The checkpoint's id (a UUIDv6: ids sort by time). */
   id: string;
+  /** The checkpoint it followed. */
   parentId?: string;
+  /** LangGraph's checkpoint, serialized. */
   checkpoint: StoredValue;
+  /** Its metadata (source, step, parents), serialized. */
   metadata: StoredValue;
   /** The graph uses delta channels: its ancestors are needed to rebuild them, so none is pruned. */
   keepAncestors?: true;
@@ -18,13 +22,19 @@ export interface StoredCheckpoint {
 
 /** One pending write of a task, saved against the checkpoint it starts from. */
 export interface StoredWrite {
+  /** Checkpoint namespace of the task. */
   ns: string;
+  /** The checkpoint the task started from. */
   checkpointId: string;
+  /** The task that wrote it. */
   taskId: string;
   /** Index of the write in its task (special channels use LangGraph's negative indices). */
   idx: number;
+  /** The channel written. */
   channel: string;
+  /** The value written, serialized. */
   value: StoredValue;
+  /** The task's path (LangGraph replays a step's writes in path order). */
   taskPath: string;
 }
 
@@ -34,9 +44,13 @@ export interface StoredWrite {
  * writes) are kept: enough to continue the thread, not its whole history.
  */
 export interface ThreadHandle {
+  /** Format and version of this JSON. */
   format: 'loopwork.langgraph.thread.v1';
+  /** LangGraph's `thread_id`. */
   threadId: string;
+  /** The latest checkpoints of each namespace. */
   checkpoints: StoredCheckpoint[];
+  /** Pending writes of the tasks that started from them. */
   writes: StoredWrite[];
 }
 

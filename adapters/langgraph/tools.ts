@@ -26,18 +26,26 @@ export interface LangChainToolsOptions {
 export interface ToolEventData {
   toolCallId: string;
   toolName: string;
+  /** The model's input (started). */
   input?: unknown;
+  /** What the model reads (finished). */
   output?: string;
+  /** Why it failed (failed). */
   reason?: ToolFailureReason;
+  /** The error result the model reads (failed). */
   message?: string;
+  /** Time the call took (finished, failed). */
   durationMs?: number;
 }
 
 /** Marks an interrupt raised by a loopwork tool's `suspend()`. */
 export interface SuspendValue {
+  /** The marker. */
   loopwork: 'suspend';
+  /** The suspended call; `answers` are keyed by it. */
   toolCallId: string;
   toolName: string;
+  /** What the tool passed to `suspend()`. */
   payload: unknown;
 }
 
