@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs every examples/*.ts, and the demo.ts of each examples/<folder>/ (a folder holds one larger
-// example whose other files are long-running programs or modules that its demo starts), with tsx,
-// one after another, and fails if any of them fails.
+// Runs every examples/*.ts; the demo.ts of each examples/<folder>/ that has one (a folder holding
+// one larger example whose other files are long-running programs or modules that its demo starts);
+// and every .ts of a folder without a demo.ts (a collection, as examples/runtimes/). With tsx, one
+// after another; fails if any of them fails.
 // Usage: node scripts/run-examples.mjs [name-filter]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -11,14 +12,16 @@ import { join } from 'node:path';
 const TIMEOUT_MS = 120_000;
 const dir = 'examples';
 const filter = process.argv[2] ?? '';
+const isScript = (name) => name.endsWith('.ts') && !name.endsWith('.d.ts');
 const files = existsSync(dir)
   ? readdirSync(dir, { withFileTypes: true })
       .flatMap((entry) => {
-        if (entry.isFile())
-          return entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts') ? [entry.name] : [];
-        return entry.isDirectory() && existsSync(join(dir, entry.name, 'demo.ts'))
-          ? [join(entry.name, 'demo.ts')]
-          : [];
+        if (entry.isFile()) return isScript(entry.name) ? [entry.name] : [];
+        if (!entry.isDirectory()) return [];
+        if (existsSync(join(dir, entry.name, 'demo.ts'))) return [join(entry.name, 'demo.ts')];
+        return readdirSync(join(dir, entry.name))
+          .filter(isScript)
+          .map((name) => join(entry.name, name));
       })
       .filter((name) => name.includes(filter))
       .sort()
@@ -26,7 +29,7 @@ const files = existsSync(dir)
 
 if (files.length === 0) {
   console.log(
-    `examples: no examples/*.ts or examples/*/demo.ts${filter ? ` matching "${filter}"` : ''} to run`,
+    `examples: no examples/*.ts or examples/*/*.ts${filter ? ` matching "${filter}"` : ''} to run`,
   );
   process.exit(0);
 }
