@@ -92,6 +92,12 @@ const LOOPWORK = [
   'parseRunQuery',
   'runCursor',
   'stalenessClock',
+  // delta checkpoints, for session-store adapters
+  'DeltaEncoder',
+  'applyCheckpointDelta',
+  'replayCheckpoint',
+  'DELTA_SNAPSHOT_RATIO',
+  'MAX_DELTAS',
   // stream
   'SSE_DEFAULTS',
   'createSseHandler',
