@@ -1,0 +1,395 @@
+import {
+  type LanguageModel,
+  type ModelMessage,
+  type PrepareStepFunction,
+  type StopCondition,
+  type StreamTextResult,
+  ToolLoopAgent,
+  type ToolLoopAgentSettings,
+  type ToolSet,
+  wrapLanguageModel,
+} from 'ai';
+import {
+  AGENT_DEFAULTS,
+  type AnyTool,
+  type BudgetLedger,
+  type BudgetName,
+  BudgetStop,
+  createBudgetLedger,
+  createRedactor,
+  InvalidOptionError,
+  LoopworkError,
+  RUN_STATE_SCHEMA_VERSION,
+  type RunState,
+  type Runtime,
+  type RuntimeResult,
+  type RuntimeRunOptions,
+  type Suspension,
+} from 'loopwork';
+import { RUNTIME_NAME, startingMessages } from './agent-handle';
+import {
+  type BudgetMiddlewareOptions,
+  budgetMiddleware,
+  type TurnFinish,
+} from './budget-middleware';
+import { AI_SDK_RUNTIME_DEFAULTS } from './defaults';
+import { aiSdkTools } from './loopwork-tools';
+import { StreamEventMapper } from './map-events';
+import { toLoopworkTranscript } from './model-messages';
+import type { AiSdkLanguageModel } from './types';
+
+/** `ToolLoopAgent` settings passed through unchanged (sampling, provider options, `prepareStep` …). */
+export type ToolLoopAgentPassThrough = Omit<
+  ToolLoopAgentSettings<never, ToolSet, never>,
+  | 'model'
+  | 'tools'
+  | 'instructions'
+  | 'stopWhen'
+  | 'onStepFinish'
+  | 'onFinish'
+  | 'prepareCall'
+  | 'callOptionsSchema'
+  | 'output'
+>;
+
+/** Settings of {@link toolLoopAgentRuntime}. */
+export interface ToolLoopAgentRuntimeSettings
+  extends Pick<BudgetMiddlewareOptions, 'modelId' | 'estimateInputTokens'> {
+  /** The AI SDK language model (`LanguageModelV3`) every step calls, through loopwork's budget checks. */
+  model: AiSdkLanguageModel;
+  /** loopwork tools (`defineTool`), given to the agent as AI SDK tools. */
+  tools?: AnyTool[];
+  /** The agent's instructions (its system prompt). */
+  instructions?: string;
+  /** Further stop conditions of the agent (`stepCountIs`, `hasToolCall` …); loopwork's `maxTurns` always applies. */
+  stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
+  /** Other `ToolLoopAgent` settings, passed through. A model that `prepareStep` picks is budgeted too. */
+  agent?: ToolLoopAgentPassThrough;
+  /** Model calls per run, when the run's limits set none. @defaultValue AGENT_DEFAULTS.maxTurns */
+  maxTurns?: number;
+  /** Largest output of one call before budgets clamp it. @defaultValue AGENT_DEFAULTS.maxTokensPerCall */
+  maxTokensPerCall?: number;
+  /** Smallest output worth a call. @defaultValue AGENT_DEFAULTS.minTokensPerCall */
+  minTokensPerCall?: number;
+  /** Time a loopwork tool may run. @defaultValue AGENT_DEFAULTS.toolTimeoutMs */
+  toolTimeoutMs?: number;
+}
+
+type Ending = { status: RuntimeResult['status']; budget?: BudgetName; error?: Error };
+
+/** Statuses a checkpoint can hold that a redelivered attempt returns as they are. */
+const SETTLED = new Set<RunState['status']>([
+  'completed',
+  'suspended',
+  'max_turns',
+  'budget_exceeded',
+]);
+
+let redactor: ReturnType<typeof createRedactor> | undefined;
+
+function errorRecord(error: Error): { code: string; message: string } {
+  redactor ??= createRedactor();
+  return {
+    code: LoopworkError.isInstance(error) ? error.code : 'error',
+    message: redactor.string(error.message),
+  };
+}
+
+/** A thrown value of any kind as an Error (models and tools may throw strings or objects). */
+const asError = (value: unknown): Error =>
+  value instanceof Error
+    ? value
+    : new Error(
+        `[loopwork:ai-sdk] ${typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))}`,
+      );
+
+/** The BudgetStop behind an error, also inside the AI SDK's RetryError. */
+function budgetStopIn(error: unknown): BudgetStop | undefined {
+  for (let cause = error; cause; ) {
+    if (BudgetStop.isInstance(cause)) return cause;
+    const { lastError, cause: next } = cause as { lastError?: unknown; cause?: unknown };
+    cause = lastError ?? next;
+  }
+  return undefined;
+}
+
+/** One run of the runtime. */
+class AgentRun {
+  private readonly ledger: BudgetLedger;
+  private readonly prior: RunState | undefined;
+  private readonly maxTurns: number;
+  private readonly suspensions: Suspension[] = [];
+  private readonly internal = new AbortController();
+  private messages: ModelMessage[] = [];
+  private lastText: string | undefined;
+  private lastFinish: TurnFinish | undefined;
+  private checkpointError: Error | undefined;
+
+  constructor(
+    private readonly settings: ToolLoopAgentRuntimeSettings,
+    private readonly options: RuntimeRunOptions,
+  ) {
+    this.prior = options.resumeFrom?.state;
+    this.maxTurns = options.limits.maxTurns ?? settings.maxTurns ?? AGENT_DEFAULTS.maxTurns;
+    this.ledger = createBudgetLedger({
+      ...options.limits,
+      maxTurns: this.maxTurns,
+      ...(this.prior ? { turns: this.prior.turns } : {}),
+      ...(settings.maxTokensPerCall === undefined
+        ? {}
+        : { maxTokensPerCall: settings.maxTokensPerCall }),
+      ...(settings.minTokensPerCall === undefined
+        ? {}
+        : { minTokensPerCall: settings.minTokensPerCall }),
+    });
+    this.messages = startingMessages(options.resumeFrom, options.input);
+  }
+
+  stateOf(status: RunState['status'], error?: Error): RunState {
+    const { system, messages } = toLoopworkTranscript(this.messages);
+    const instructions = this.settings.instructions ?? system;
+    return {
+      schemaVersion: RUN_STATE_SCHEMA_VERSION,
+      runId: this.options.runId,
+      status,
+      ...(instructions === undefined ? {} : { system: instructions }),
+      messages,
+      turns: this.ledger.turns(),
+      toolResults: [],
+      suspensions: status === 'suspended' ? [...this.suspensions] : [],
+      ...(error ? { error: errorRecord(error) } : {}),
+      runtime: { name: RUNTIME_NAME, handle: { messages: this.messages } },
+    };
+  }
+
+  private agent(mapper: StreamEventMapper): ToolLoopAgent<never, ToolSet, never> {
+    const { settings, options, ledger } = this;
+    const middleware = budgetMiddleware({
+      ledger,
+      ...(settings.modelId === undefined ? {} : { modelId: settings.modelId }),
+      ...(settings.estimateInputTokens
+        ? { estimateInputTokens: settings.estimateInputTokens }
+        : {}),
+      onTurnStarted: (start) => mapper.turnStarted(start),
+      onTurnFinished: (finish) => {
+        this.lastFinish = finish;
+        mapper.turnFinished(finish);
+      },
+    });
+    const budgeted = (model: LanguageModel): AiSdkLanguageModel => {
+      if (typeof model === 'string' || model.specificationVersion !== 'v3') {
+        throw new InvalidOptionError(
+          '[loopwork:ai-sdk] model must be an AI SDK LanguageModelV3 object (from an ai 6 provider), not a model id string',
+        );
+      }
+      return wrapLanguageModel({ model, middleware });
+    };
+    const userPrepare = settings.agent?.prepareStep;
+    // A model that prepareStep picks for a step goes through the same budget checks.
+    const prepareStep: PrepareStepFunction<ToolSet> | undefined =
+      userPrepare &&
+      (async (step) => {
+        const prepared = await userPrepare(step);
+        return prepared?.model ? { ...prepared, model: budgeted(prepared.model) } : prepared;
+      });
+    const base = this.messages.length;
+    const agentSettings: ToolLoopAgentSettings<never, ToolSet, never> = {
+      maxRetries: AI_SDK_RUNTIME_DEFAULTS.maxRetries,
+      ...settings.agent,
+      ...(prepareStep ? { prepareStep } : {}),
+      model: budgeted(settings.model),
+      ...(settings.instructions === undefined ? {} : { instructions: settings.instructions }),
+      tools: aiSdkTools(settings.tools ?? [], {
+        runId: options.runId,
+        turn: () => mapper.turn,
+        onSuspend: (suspension) => this.suspensions.push(suspension),
+        ...(settings.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: settings.toolTimeoutMs }),
+      }),
+      stopWhen: [
+        () => this.suspensions.length > 0,
+        () => ledger.turns().length >= this.maxTurns,
+        ...[settings.stopWhen ?? []].flat(),
+      ],
+      onStepFinish: async (step) => {
+        this.messages = [...this.messages.slice(0, base), ...step.response.messages];
+        this.lastText = step.text;
+        try {
+          await options.checkpoint(this.stateOf('running'));
+        } catch (error) {
+          // This attempt no longer owns the run (or the store failed): stop, write nothing more.
+          this.checkpointError = asError(error);
+          this.internal.abort(this.checkpointError);
+        }
+      },
+    };
+    // streamText logs every stream error to the console unless told otherwise; the run reports
+    // its errors in its result instead. `onError` is not in the agent's settings type, but the
+    // agent passes its settings through to streamText.
+    Object.assign(agentSettings, { onError: () => {} });
+    return new ToolLoopAgent(agentSettings);
+  }
+
+  async run(): Promise<RuntimeResult> {
+    const { options } = this;
+    const turnsSoFar = this.prior?.turns.length ?? 0;
+    options.emit({ type: 'run-started', runId: options.runId, resumed: !!this.prior, turnsSoFar });
+    const prior = this.prior;
+    if (options.resumeFrom?.kind === 'attempt' && prior && SETTLED.has(prior.status)) {
+      // An earlier attempt finished but was not acknowledged: its ending stands.
+      this.suspensions.push(...prior.suspensions);
+      this.lastText = lastAssistantText(prior);
+      return this.finish({ status: prior.status as RuntimeResult['status'] });
+    }
+    const mapper = new StreamEventMapper(options.runId, options.emit, turnsSoFar, (id) =>
+      this.suspensions.some((s) => s.toolCallId === id),
+    );
+    let failure: unknown;
+    let errored = false;
+    try {
+      const agent = this.agent(mapper);
+      const signal = AbortSignal.any([options.signal, this.internal.signal]);
+      const result: StreamTextResult<ToolSet, never> = await agent.stream({
+        messages: this.messages,
+        abortSignal: signal,
+      });
+      for await (const part of result.fullStream) {
+        mapper.handle(part);
+        if (part.type === 'error' && !errored) {
+          errored = true;
+          failure = part.error;
+        }
+      }
+    } catch (error) {
+      if (!errored) failure = error;
+      errored = true;
+    }
+    const ending = this.endingOf(errored, failure);
+    if (ending.status !== 'aborted' && !this.checkpointError) {
+      try {
+        await options.checkpoint(this.stateOf(ending.status, ending.error));
+      } catch (error) {
+        return this.finish({ status: 'failed', error: asError(error) });
+      }
+    }
+    if (ending.status === 'suspended')
+      options.emit({ type: 'suspended', runId: options.runId, suspensions: [...this.suspensions] });
+    return this.finish(ending);
+  }
+
+  private endingOf(errored: boolean, failure: unknown): Ending {
+    if (this.options.signal.aborted) return { status: 'aborted' };
+    if (this.checkpointError) return { status: 'failed', error: this.checkpointError };
+    if (errored) {
+      const stop = budgetStopIn(failure);
+      if (stop) return { status: stop.status, ...(stop.budget ? { budget: stop.budget } : {}) };
+      return { status: 'failed', error: asError(failure) };
+    }
+    if (this.suspensions.length > 0) return { status: 'suspended' };
+    const last = this.lastFinish;
+    if (last?.stopReason === 'tool_use' && this.ledger.turns().length >= this.maxTurns)
+      return { status: 'max_turns' };
+    // The last answer was cut short by a budget and asked for no tool: the run cannot go on.
+    if (last?.stopReason === 'max_tokens' && last.limitedBy && last.toolCalls === 0)
+      return { status: 'budget_exceeded', budget: last.limitedBy as BudgetName };
+    return { status: 'completed' };
+  }
+
+  finish(ending: Ending): RuntimeResult {
+    const { options } = this;
+    const error =
+      ending.status === 'failed'
+        ? (ending.error ?? new Error(`[loopwork:ai-sdk] run ${options.runId} failed`))
+        : undefined;
+    const { usage, costUsd } = this.ledger.spent();
+    options.emit({
+      type: 'run-finished',
+      runId: options.runId,
+      status: ending.status,
+      turns: this.ledger.turns().length,
+      usage,
+      costUsd,
+    });
+    return {
+      status: ending.status,
+      ...(this.lastText === undefined ? {} : { output: this.lastText }),
+      state: this.stateOf(ending.status, error),
+      usage,
+      costUsd,
+      ...(ending.budget ? { budget: ending.budget } : {}),
+      ...(error ? { error } : {}),
+    };
+  }
+}
+
+function lastAssistantText(state: RunState): string | undefined {
+  const last = state.messages.findLast((message) => message.role === 'assistant');
+  if (last?.role !== 'assistant') return undefined;
+  return last.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('');
+}
+
+/**
+ * A {@link Runtime} that runs the Vercel AI SDK's `ToolLoopAgent` (`ai` 6) on an AI SDK
+ * language model and loopwork tools. loopwork adds hard budgets (a `wrapLanguageModel`
+ * middleware clears every model call with the budget ledger and clamps its `maxOutputTokens`;
+ * `maxTurns` caps the steps), a checkpoint after every step (the AI SDK messages in the run
+ * state's `runtime.handle`, so a crashed run continues on another worker without repeating a
+ * checkpointed tool call), live events (`fullStream` mapped to `AgentEvent`s), cancel (the run's
+ * signal), sessions (a follow-up continues the messages) and `suspend()` for tools (the run ends
+ * `suspended`; answers become the suspended calls' results).
+ *
+ * @example
+ * ```ts
+ * import { openai } from '@ai-sdk/openai';
+ * const runtime = toolLoopAgentRuntime({ model: openai('gpt-5-mini'), tools: [getWeather], instructions: 'Be brief.' });
+ * const assistant = runtimeTask({ type: 'assistant', checkpoints, runtime, limits: { maxCostUsd: 0.5 } });
+ * ```
+ */
+export function toolLoopAgentRuntime(settings: ToolLoopAgentRuntimeSettings): Runtime {
+  const version = (settings.model as { specificationVersion?: unknown } | undefined)
+    ?.specificationVersion;
+  if (version !== 'v3') {
+    throw new InvalidOptionError(
+      `[loopwork:ai-sdk] model must be an AI SDK LanguageModelV3 (specificationVersion 'v3', from ai 6 providers), got ${JSON.stringify(version)}`,
+    );
+  }
+  return {
+    specificationVersion: 'loopwork.runtime.v1',
+    name: RUNTIME_NAME,
+    async run(options) {
+      let run: AgentRun;
+      try {
+        run = new AgentRun(settings, options);
+      } catch (error) {
+        return failedBeforeStart(options, asError(error));
+      }
+      return run.run();
+    },
+  };
+}
+
+/** The result of a run that could not start (bad input, a state from another runtime). */
+function failedBeforeStart(options: RuntimeRunOptions, error: Error): RuntimeResult {
+  const prior = options.resumeFrom?.state;
+  const state: RunState = {
+    ...(prior ?? {
+      schemaVersion: RUN_STATE_SCHEMA_VERSION,
+      messages: [],
+      turns: [],
+      toolResults: [],
+      suspensions: [],
+    }),
+    runId: options.runId,
+    status: 'failed',
+    error: errorRecord(error),
+  };
+  const { usage, costUsd } = createBudgetLedger({ turns: state.turns }).spent();
+  options.emit({
+    type: 'run-finished',
+    runId: options.runId,
+    status: 'failed',
+    turns: state.turns.length,
+    usage,
+    costUsd,
+  });
+  return { status: 'failed', state, usage, costUsd, error };
+}
