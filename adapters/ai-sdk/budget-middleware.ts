@@ -87,6 +87,8 @@ export function budgetMiddleware(options: BudgetMiddlewareOptions): LanguageMode
   const { ledger } = options;
 
   const begin = (params: V3CallOptions, model: AiSdkLanguageModel): Call => {
+    // The AI SDK starts the next step even when the run was aborted during the last one.
+    params.abortSignal?.throwIfAborted();
     const estimated =
       options.estimateInputTokens?.(params) ??
       estimateInputTokens(toModelRequest(params, 0), NO_TURNS);
