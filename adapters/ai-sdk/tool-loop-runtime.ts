@@ -245,12 +245,16 @@ class AgentRun {
     );
     let failure: unknown;
     let errored = false;
+    // The agent's signal: the run's, or this run's own stop (a refused checkpoint). Not
+    // AbortSignal.any, which Node 20.0–20.2 lack.
+    const onAbort = () => this.internal.abort(options.signal.reason);
+    if (options.signal.aborted) onAbort();
+    else options.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const agent = this.agent(mapper);
-      const signal = AbortSignal.any([options.signal, this.internal.signal]);
       const result: StreamTextResult<ToolSet, never> = await agent.stream({
         messages: this.messages,
-        abortSignal: signal,
+        abortSignal: this.internal.signal,
       });
       for await (const part of result.fullStream) {
         mapper.handle(part);
@@ -262,6 +266,8 @@ class AgentRun {
     } catch (error) {
       if (!errored) failure = error;
       errored = true;
+    } finally {
+      options.signal.removeEventListener('abort', onAbort);
     }
     const ending = this.endingOf(errored, failure);
     if (ending.status !== 'aborted' && !this.checkpointError) {
