@@ -2,6 +2,7 @@ import {
   type LanguageModel,
   type ModelMessage,
   type PrepareStepFunction,
+  RetryError,
   type StopCondition,
   type StreamTextResult,
   ToolLoopAgent,
@@ -34,6 +35,7 @@ import {
 } from './budget-middleware';
 import { AI_SDK_RUNTIME_DEFAULTS } from './defaults';
 import { aiSdkTools } from './loopwork-tools';
+import { createRedactor as createKeyRedactor, toAdapterError } from './map-error';
 import { StreamEventMapper } from './map-events';
 import { toLoopworkTranscript } from './model-messages';
 import type { AiSdkLanguageModel } from './types';
@@ -102,6 +104,20 @@ const asError = (value: unknown): Error =>
     : new Error(
         `[loopwork:ai-sdk] ${typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))}`,
       );
+
+const redactKeys = createKeyRedactor([]);
+
+/**
+ * What a failed run reports: loopwork's own errors as they are, a provider's error (after the
+ * AI SDK's retries) as a `ModelError` with its kind and `retryable`, so the worker retries only
+ * what may succeed; key-like strings are scrubbed from its message.
+ */
+function runError(failure: unknown, provider: string): Error {
+  if (LoopworkError.isInstance(failure)) return failure;
+  const cause = RetryError.isInstance(failure) ? failure.lastError : failure;
+  const signal = new AbortController().signal;
+  return asError(toAdapterError(cause, { provider, signal, redact: redactKeys }));
+}
 
 /** The BudgetStop behind an error, also inside the AI SDK's RetryError. */
 function budgetStopIn(error: unknown): BudgetStop | undefined {
@@ -288,7 +304,7 @@ class AgentRun {
     if (errored) {
       const stop = budgetStopIn(failure);
       if (stop) return { status: stop.status, ...(stop.budget ? { budget: stop.budget } : {}) };
-      return { status: 'failed', error: asError(failure) };
+      return { status: 'failed', error: runError(failure, this.settings.model.provider) };
     }
     if (this.suspensions.length > 0) return { status: 'suspended' };
     const last = this.lastFinish;

@@ -173,6 +173,63 @@ describe('toolLoopAgentRuntime', () => {
     },
   );
 
+  it('a provider error fails the run as a ModelError (kind, retryable); a retry of the AI SDK is cleared again', async () => {
+    const { APICallError } = await import('ai');
+    const apiError = (statusCode: number) =>
+      new APICallError({
+        message: `HTTP ${statusCode} (key sk-live-abcdefghijkl)`,
+        url: 'https://api.example/v1',
+        requestBodyValues: {},
+        statusCode,
+        isRetryable: statusCode >= 429,
+      });
+    const denied = new MockLanguageModelV3({
+      modelId: 'scripted',
+      doStream: async () => {
+        throw apiError(401);
+      },
+    });
+    const auth = await runOnce(toolLoopAgentRuntime({ model: denied }), { runId: 'r-401' });
+    expect(auth.result.status).toBe('failed');
+    expect(auth.result.error).toMatchObject({ name: 'ModelError', kind: 'auth', retryable: false });
+    expect(auth.result.error?.message).not.toContain('sk-live');
+
+    const busy = new MockLanguageModelV3({
+      modelId: 'scripted',
+      doStream: async () => {
+        throw apiError(429);
+      },
+    });
+    const limited = await runOnce(toolLoopAgentRuntime({ model: busy, agent: { maxRetries: 0 } }), {
+      runId: 'r-429',
+    });
+    expect(limited.result.error).toMatchObject({ kind: 'rate_limit', retryable: true });
+
+    // One 500, then an answer: the AI SDK retries, and the ledger clears the retry too.
+    let calls = 0;
+    const script = await scriptedLanguageModel({ turns: [{ text: 'fine' }] });
+    const flaky = new MockLanguageModelV3({
+      modelId: 'scripted',
+      doStream: async (call) => {
+        calls++;
+        if (calls === 1) throw apiError(500);
+        return script.doStream(call);
+      },
+    });
+    const { result, events } = await runOnce(
+      toolLoopAgentRuntime({ model: flaky, agent: { maxRetries: 1 } }),
+      { runId: 'r-500' },
+    );
+    expect(result.status).toBe('completed');
+    expect(result.output).toBe('fine');
+    expect(calls).toBe(2);
+    expect(result.state.turns).toHaveLength(1);
+    expect(typesOf(events).filter((t) => t.startsWith('turn-'))).toEqual([
+      'turn-started',
+      'turn-finished',
+    ]);
+  }, 30_000);
+
   it('cancel mid-stream: the run ends aborted once text has streamed, the model call is aborted', async () => {
     let modelSignal: AbortSignal | undefined;
     const model = new MockLanguageModelV3({
