@@ -15,13 +15,13 @@ export { AI_SDK_RUNTIME_DEFAULTS } from './defaults';
 export type { AiSdkToolsOptions } from './loopwork-tools';
 export { aiSdkTools } from './loopwork-tools';
 export type {
+  ToolLoopAgentPassThrough,
+  ToolLoopAgentRuntimeSettings,
+} from './runtime-settings';
+export type {
   ScriptedLanguageModel,
   ScriptedLanguageModelOptions,
 } from './scripted-language-model';
 export { scriptedLanguageModel } from './scripted-language-model';
-export type {
-  ToolLoopAgentPassThrough,
-  ToolLoopAgentRuntimeSettings,
-} from './tool-loop-runtime';
 export { toolLoopAgentRuntime } from './tool-loop-runtime';
 export type { AiSdkCallSettings, AiSdkLanguageModel, V3CallOptions } from './types';

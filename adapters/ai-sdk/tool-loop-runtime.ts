@@ -2,8 +2,6 @@ import {
   type LanguageModel,
   type ModelMessage,
   type PrepareStepFunction,
-  RetryError,
-  type StopCondition,
   type StreamTextResult,
   ToolLoopAgent,
   type ToolLoopAgentSettings,
@@ -12,14 +10,10 @@ import {
 } from 'ai';
 import {
   AGENT_DEFAULTS,
-  type AnyTool,
   type BudgetLedger,
   type BudgetName,
-  BudgetStop,
   createBudgetLedger,
-  createRedactor,
   InvalidOptionError,
-  LoopworkError,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
   type Runtime,
@@ -28,54 +22,14 @@ import {
   type Suspension,
 } from 'loopwork';
 import { RUNTIME_NAME, startingMessages } from './agent-handle';
-import {
-  type BudgetMiddlewareOptions,
-  budgetMiddleware,
-  type TurnFinish,
-} from './budget-middleware';
+import { budgetMiddleware, type TurnFinish } from './budget-middleware';
 import { AI_SDK_RUNTIME_DEFAULTS } from './defaults';
 import { aiSdkTools } from './loopwork-tools';
-import { createRedactor as createKeyRedactor, toAdapterError } from './map-error';
 import { StreamEventMapper } from './map-events';
 import { toLoopworkTranscript } from './model-messages';
+import { asError, budgetStopIn, errorRecord, failedBeforeStart, runError } from './run-errors';
+import type { ToolLoopAgentRuntimeSettings } from './runtime-settings';
 import type { AiSdkLanguageModel } from './types';
-
-/** `ToolLoopAgent` settings passed through unchanged (sampling, provider options, `prepareStep` …). */
-export type ToolLoopAgentPassThrough = Omit<
-  ToolLoopAgentSettings<never, ToolSet, never>,
-  | 'model'
-  | 'tools'
-  | 'instructions'
-  | 'stopWhen'
-  | 'onStepFinish'
-  | 'onFinish'
-  | 'prepareCall'
-  | 'callOptionsSchema'
-  | 'output'
->;
-
-/** Settings of {@link toolLoopAgentRuntime}. */
-export interface ToolLoopAgentRuntimeSettings
-  extends Pick<BudgetMiddlewareOptions, 'modelId' | 'estimateInputTokens'> {
-  /** The AI SDK language model (`LanguageModelV3`) every step calls, through loopwork's budget checks. */
-  model: AiSdkLanguageModel;
-  /** loopwork tools (`defineTool`), given to the agent as AI SDK tools. */
-  tools?: AnyTool[];
-  /** The agent's instructions (its system prompt). */
-  instructions?: string;
-  /** Further stop conditions of the agent (`stepCountIs`, `hasToolCall` …); loopwork's `maxTurns` always applies. */
-  stopWhen?: StopCondition<ToolSet> | Array<StopCondition<ToolSet>>;
-  /** Other `ToolLoopAgent` settings, passed through. A model that `prepareStep` picks is budgeted too. */
-  agent?: ToolLoopAgentPassThrough;
-  /** Model calls per run, when the run's limits set none. @defaultValue AGENT_DEFAULTS.maxTurns */
-  maxTurns?: number;
-  /** Largest output of one call before budgets clamp it. @defaultValue AGENT_DEFAULTS.maxTokensPerCall */
-  maxTokensPerCall?: number;
-  /** Smallest output worth a call. @defaultValue AGENT_DEFAULTS.minTokensPerCall */
-  minTokensPerCall?: number;
-  /** Time a loopwork tool may run. @defaultValue AGENT_DEFAULTS.toolTimeoutMs */
-  toolTimeoutMs?: number;
-}
 
 type Ending = { status: RuntimeResult['status']; budget?: BudgetName; error?: Error };
 
@@ -86,48 +40,6 @@ const SETTLED = new Set<RunState['status']>([
   'max_turns',
   'budget_exceeded',
 ]);
-
-let redactor: ReturnType<typeof createRedactor> | undefined;
-
-function errorRecord(error: Error): { code: string; message: string } {
-  redactor ??= createRedactor();
-  return {
-    code: LoopworkError.isInstance(error) ? error.code : 'error',
-    message: redactor.string(error.message),
-  };
-}
-
-/** A thrown value of any kind as an Error (models and tools may throw strings or objects). */
-const asError = (value: unknown): Error =>
-  value instanceof Error
-    ? value
-    : new Error(
-        `[loopwork:ai-sdk] ${typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))}`,
-      );
-
-const redactKeys = createKeyRedactor([]);
-
-/**
- * What a failed run reports: loopwork's own errors as they are, a provider's error (after the
- * AI SDK's retries) as a `ModelError` with its kind and `retryable`, so the worker retries only
- * what may succeed; key-like strings are scrubbed from its message.
- */
-function runError(failure: unknown, provider: string): Error {
-  if (LoopworkError.isInstance(failure)) return failure;
-  const cause = RetryError.isInstance(failure) ? failure.lastError : failure;
-  const signal = new AbortController().signal;
-  return asError(toAdapterError(cause, { provider, signal, redact: redactKeys }));
-}
-
-/** The BudgetStop behind an error, also inside the AI SDK's RetryError. */
-function budgetStopIn(error: unknown): BudgetStop | undefined {
-  for (let cause = error; cause; ) {
-    if (BudgetStop.isInstance(cause)) return cause;
-    const { lastError, cause: next } = cause as { lastError?: unknown; cause?: unknown };
-    cause = lastError ?? next;
-  }
-  return undefined;
-}
 
 /** One run of the runtime. */
 class AgentRun {
@@ -387,31 +299,4 @@ export function toolLoopAgentRuntime(settings: ToolLoopAgentRuntimeSettings): Ru
       return run.run();
     },
   };
-}
-
-/** The result of a run that could not start (bad input, a state from another runtime). */
-function failedBeforeStart(options: RuntimeRunOptions, error: Error): RuntimeResult {
-  const prior = options.resumeFrom?.state;
-  const state: RunState = {
-    ...(prior ?? {
-      schemaVersion: RUN_STATE_SCHEMA_VERSION,
-      messages: [],
-      turns: [],
-      toolResults: [],
-      suspensions: [],
-    }),
-    runId: options.runId,
-    status: 'failed',
-    error: errorRecord(error),
-  };
-  const { usage, costUsd } = createBudgetLedger({ turns: state.turns }).spent();
-  options.emit({
-    type: 'run-finished',
-    runId: options.runId,
-    status: 'failed',
-    turns: state.turns.length,
-    usage,
-    costUsd,
-  });
-  return { status: 'failed', state, usage, costUsd, error };
 }
