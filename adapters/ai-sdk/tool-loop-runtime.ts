@@ -51,6 +51,8 @@ class AgentRun {
   private messages: ModelMessage[] = [];
   private lastText: string | undefined;
   private lastFinish: TurnFinish | undefined;
+  /** The turn of the latest model call, for the tools it asks for. */
+  private turn = 0;
   private checkpointError: Error | undefined;
 
   constructor(
@@ -58,6 +60,7 @@ class AgentRun {
     private readonly options: RuntimeRunOptions,
   ) {
     this.prior = options.resumeFrom?.state;
+    this.turn = this.prior?.turns.length ?? 0;
     this.maxTurns = options.limits.maxTurns ?? settings.maxTurns ?? AGENT_DEFAULTS.maxTurns;
     this.ledger = createBudgetLedger({
       ...options.limits,
@@ -98,7 +101,10 @@ class AgentRun {
       ...(settings.estimateInputTokens
         ? { estimateInputTokens: settings.estimateInputTokens }
         : {}),
-      onTurnStarted: (start) => mapper.turnStarted(start),
+      onTurnStarted: (start) => {
+        this.turn = start.turn;
+        mapper.turnStarted(start);
+      },
       onTurnFinished: (finish) => {
         this.lastFinish = finish;
         mapper.turnFinished(finish);
@@ -129,7 +135,8 @@ class AgentRun {
       ...(settings.instructions === undefined ? {} : { instructions: settings.instructions }),
       tools: aiSdkTools(settings.tools ?? [], {
         runId: options.runId,
-        turn: () => mapper.turn,
+        // The middleware's count: the stream's reader may not have reached the step yet.
+        turn: () => this.turn,
         onSuspend: (suspension) => this.suspensions.push(suspension),
         ...(settings.toolTimeoutMs === undefined ? {} : { toolTimeoutMs: settings.toolTimeoutMs }),
       }),
@@ -285,6 +292,19 @@ export function toolLoopAgentRuntime(settings: ToolLoopAgentRuntimeSettings): Ru
     throw new InvalidOptionError(
       `[loopwork:ai-sdk] model must be an AI SDK LanguageModelV3 (specificationVersion 'v3', from ai 6 providers), got ${JSON.stringify(version)}`,
     );
+  }
+  for (const name of [
+    'maxTurns',
+    'maxTokensPerCall',
+    'minTokensPerCall',
+    'toolTimeoutMs',
+  ] as const) {
+    const value = settings[name];
+    if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
+      throw new InvalidOptionError(
+        `[loopwork:ai-sdk] ${name} must be a positive integer, got ${JSON.stringify(value)}`,
+      );
+    }
   }
   return {
     specificationVersion: 'loopwork.runtime.v1',

@@ -14,11 +14,16 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PRICES, runOnce, v3Usage } from './helpers';
 
+/** The ToolContext.turn of each call of `add`, by tool call id. */
+const turnsSeen = new Map<string, number>();
 const add = defineTool({
   name: 'add',
   description: 'Adds two numbers',
   input: z.object({ a: z.number(), b: z.number() }),
-  execute: ({ a, b }) => ({ sum: a + b }),
+  execute: ({ a, b }, { toolCallId, turn }) => {
+    turnsSeen.set(toolCallId, turn);
+    return { sum: a + b };
+  },
 });
 
 const typesOf = (events: AgentEvent[]) => events.map((event) => event.type);
@@ -57,6 +62,7 @@ describe('toolLoopAgentRuntime', () => {
       input: { a: 2, b: 3 },
     });
     expect(events[3]).toMatchObject({ turn: 1, output: '{"sum":5}' });
+    expect(turnsSeen.get('c1')).toBe(1);
     expect(events[6]).toMatchObject({ turn: 2, text: 'The sum ' });
     // The ledger's clamp is what the model received: 1,000 output tokens at most in total.
     const started = events.filter((e) => e.type === 'turn-started');
@@ -397,6 +403,12 @@ describe('toolLoopAgentRuntime', () => {
       InvalidOptionError,
     );
     const model = await scriptedLanguageModel({ turns: [{ text: 'hi' }] });
+    expect(() => toolLoopAgentRuntime({ model, maxTurns: 0 })).toThrow(
+      '[loopwork:ai-sdk] maxTurns must be a positive integer, got 0',
+    );
+    expect(() => toolLoopAgentRuntime({ model, toolTimeoutMs: 1.5 })).toThrow(
+      'toolTimeoutMs must be a positive integer, got 1.5',
+    );
     const runtime = toolLoopAgentRuntime({ model });
     const noPrompt = await runOnce(runtime, { runId: 'x1', input: {} });
     expect(noPrompt.result.status).toBe('failed');
