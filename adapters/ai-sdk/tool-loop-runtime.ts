@@ -175,6 +175,11 @@ class AgentRun {
       this.lastText = lastAssistantText(prior);
       return this.finish({ status: prior.status as RuntimeResult['status'] });
     }
+    if (options.resumeFrom?.kind === 'attempt' && prior && this.answered(prior)) {
+      // It stopped after its final step's checkpoint, before the final one: the answer stands.
+      this.lastText = lastAssistantText(prior);
+      return this.finishSaved({ status: 'completed' });
+    }
     const mapper = new StreamEventMapper(options.runId, options.emit, turnsSoFar, (id) =>
       this.suspensions.some((s) => s.toolCallId === id),
     );
@@ -205,16 +210,30 @@ class AgentRun {
       options.signal.removeEventListener('abort', onAbort);
     }
     const ending = this.endingOf(errored, failure);
-    if (ending.status !== 'aborted' && !this.checkpointError) {
-      try {
-        await options.checkpoint(this.stateOf(ending.status, ending.error));
-      } catch (error) {
-        return this.finish({ status: 'failed', error: asError(error) });
-      }
+    if (ending.status === 'aborted' || this.checkpointError) return this.finish(ending);
+    return this.finishSaved(ending);
+  }
+
+  /** Saves the final checkpoint, then finishes (failed when the save is refused). */
+  private async finishSaved(ending: Ending): Promise<RuntimeResult> {
+    const { options } = this;
+    try {
+      await options.checkpoint(this.stateOf(ending.status, ending.error));
+    } catch (error) {
+      return this.finish({ status: 'failed', error: asError(error) });
     }
     if (ending.status === 'suspended')
       options.emit({ type: 'suspended', runId: options.runId, suspensions: [...this.suspensions] });
     return this.finish(ending);
+  }
+
+  /** The conversation ends with the model's final answer (text, no tool call, not cut short). */
+  private answered(state: RunState): boolean {
+    const last = this.messages.at(-1);
+    if (last?.role !== 'assistant') return false;
+    const calls =
+      typeof last.content !== 'string' && last.content.some((p) => p.type === 'tool-call');
+    return !calls && state.turns.at(-1)?.stopReason !== 'max_tokens';
   }
 
   private endingOf(errored: boolean, failure: unknown): Ending {

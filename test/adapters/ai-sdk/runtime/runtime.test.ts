@@ -398,6 +398,22 @@ describe('toolLoopAgentRuntime', () => {
     expect(model.requests).toHaveLength(1);
   });
 
+  it('an attempt that stopped after its final step, before the final checkpoint, is not asked again', async () => {
+    const model = await scriptedLanguageModel({ turns: [{ text: 'the answer' }] });
+    const runtime = toolLoopAgentRuntime({ model });
+    const first = await runOnce(runtime, { runId: 'r-last' });
+    const lastStep = first.checkpoints.find((state) => state.status === 'running');
+    expect(lastStep).toBeDefined();
+    const again = await runOnce(runtime, {
+      runId: 'r-last',
+      resumeFrom: { kind: 'attempt', state: lastStep! },
+    });
+    expect(again.result.status).toBe('completed');
+    expect(again.result.output).toBe('the answer');
+    expect(again.checkpoints.map((state) => state.status)).toEqual(['completed']);
+    expect(model.requests).toHaveLength(1);
+  });
+
   it('refuses what it cannot run, naming what to do', async () => {
     expect(() => toolLoopAgentRuntime({ model: 'openai/gpt-5' as never })).toThrow(
       InvalidOptionError,
