@@ -272,6 +272,40 @@ describe('toolLoopAgentRuntime', () => {
     expect(typesOf(events)).toEqual(['run-started', 'turn-started', 'text-delta', 'run-finished']);
   });
 
+  it('cancel while a tool that ignores its signal runs: the run ends aborted without waiting for it', async () => {
+    let toolSignal: AbortSignal | undefined;
+    const stuck = defineTool({
+      name: 'stuck',
+      description: 'Never returns and ignores its signal',
+      input: z.object({}),
+      execute: (_input, { signal }) => {
+        toolSignal = signal;
+        return new Promise(() => {});
+      },
+    });
+    const model = await scriptedLanguageModel({
+      turns: [{ toolCalls: [{ name: 'stuck', input: {}, id: 's1' }] }, { text: 'never' }],
+    });
+    const controller = new AbortController();
+    const events: AgentEvent[] = [];
+    const result = await toolLoopAgentRuntime({ model, tools: [stuck] }).run({
+      runId: 'r-stuck',
+      input: { prompt: 'go' },
+      limits: { prices: PRICES },
+      signal: controller.signal,
+      emit: (event) => {
+        events.push(event);
+        if (event.type === 'tool-call-started')
+          setTimeout(() => controller.abort(new Error('stop')), 20);
+      },
+      checkpoint: async () => {},
+    });
+    expect(result.status).toBe('aborted');
+    expect(toolSignal?.aborted).toBe(true);
+    expect(model.requests).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'aborted' });
+  });
+
   it('suspend(): the run ends suspended; answers become the calls’ results and the run goes on', async () => {
     const approve = defineTool({
       name: 'approve',
