@@ -7,7 +7,7 @@ import {
   textOf,
   toolCallsOf,
 } from 'loopwork';
-import { ScriptedModel, type ScriptedModelOptions } from 'loopwork/testing';
+import type { ScriptedModelOptions } from 'loopwork/testing';
 import { toModelRequest } from './model-messages';
 import type {
   AiSdkLanguageModel,
@@ -129,8 +129,11 @@ function streamParts(part: ModelStreamPart, modelId: string, state: { text: bool
 export async function scriptedLanguageModel(
   options: ScriptedLanguageModelOptions,
 ): Promise<ScriptedLanguageModel> {
-  // Loaded on use: `ai/test` is not needed by an application that never scripts a model.
-  const { MockLanguageModelV3 } = await import('ai/test');
+  // Loaded on use: an application that never scripts a model needs neither.
+  const [{ MockLanguageModelV3 }, { ScriptedModel }] = await Promise.all([
+    import('ai/test'),
+    import('loopwork/testing'),
+  ]);
   const modelId = options.modelId ?? 'scripted';
   const script = new ScriptedModel({ turns: options.turns, modelId });
   const requestOf = (call: V3CallOptions) =>
