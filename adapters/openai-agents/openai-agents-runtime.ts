@@ -28,10 +28,10 @@ import {
   type Suspension,
 } from 'loopwork';
 import { answerApprovals } from './approvals';
-import { budgetedModel } from './budgeted-model';
 import { OPENAI_AGENTS_DEFAULTS } from './defaults';
 import { EventMapper } from './map-events';
 import { type LoopworkTranscript, toLoopworkTranscript } from './messages';
+import { runModels } from './models';
 import { loadPeers, type Peers } from './peers';
 import { type AgentsRunHandle, handleOf, RUNTIME_NAME } from './run-handle';
 import { type NeedsApproval, toAgentsTools } from './tools';
@@ -56,15 +56,16 @@ export interface OpenAIAgentsRuntimeSettings {
   /** Builds the agent of one run (with the loopwork tools of the settings). Give this or `agent`. */
   createAgent?: (context: OpenAIAgentsContext) => AnyAgent | Promise<AnyAgent>;
   /**
-   * The model every call goes to, through loopwork's budget checks: an SDK `Model`, or a model
-   * name resolved by `modelProvider`. It overrides the agents' own models (as the SDK's
-   * `Runner({ model })` does), so that every call of the run is budgeted.
-   * @defaultValue the agent's `model`
+   * The model of agents that name none, through loopwork's budget checks: an SDK `Model`, or a
+   * model name resolved by `modelProvider`. Agents that name a model get it from
+   * `modelProvider`, budgeted too; an agent holding a `Model` object is refused (the SDK would
+   * call it past the budget): pass that Model here instead.
+   * @defaultValue the SDK's default model name, from `modelProvider`
    */
   model?: Model | string;
   /** Resolves model names. @defaultValue the SDK's `OpenAIProvider` (reads `OPENAI_API_KEY`) */
   modelProvider?: ModelProvider;
-  /** Model id for prices and turn records. @defaultValue the model name, else the model's `modelId` field */
+  /** Id of `model` (a Model object) for prices and turn records. @defaultValue its `modelId` or `model` field; a named model's id is its name */
   modelId?: string;
   /** Instructions of the agent the runtime builds when given neither `agent` nor `createAgent`. */
   instructions?: string;
@@ -228,20 +229,6 @@ class AgentsRun {
     return agent;
   }
 
-  /** The model behind the budget, and the id it is priced under. */
-  private async innerModel(agent: AnyAgent): Promise<{ model: Model; modelId?: string }> {
-    const { settings, peers } = this;
-    const chosen = settings.model ?? agent.model;
-    if (typeof chosen === 'object' && chosen !== null) {
-      return { model: chosen, ...(settings.modelId ? { modelId: settings.modelId } : {}) };
-    }
-    const provider = settings.modelProvider ?? new peers.OpenAIProvider();
-    const name = typeof chosen === 'string' && chosen ? chosen : undefined;
-    const model = await provider.getModel(name);
-    const modelId = settings.modelId ?? name;
-    return { model, ...(modelId ? { modelId } : {}) };
-  }
-
   /** What `Runner.run` is given: the prompt, the conversation so far and the prompt, or a state to continue. */
   private async inputFor(
     agent: AnyAgent,
@@ -321,11 +308,12 @@ class AgentsRun {
     try {
       const agent = await this.buildAgent();
       system = typeof agent.instructions === 'string' ? agent.instructions : undefined;
-      const inner = await this.innerModel(agent);
-      const model = budgetedModel({
-        ...inner,
+      const models = await runModels(this.peers, agent, {
         ledger: this.ledger,
         beforeCall: () => this.beforeCall(system),
+        ...(settings.model === undefined ? {} : { model: settings.model }),
+        ...(settings.modelProvider ? { modelProvider: settings.modelProvider } : {}),
+        ...(settings.modelId === undefined ? {} : { modelId: settings.modelId }),
         ...(settings.estimateInputTokens
           ? { estimateInputTokens: settings.estimateInputTokens }
           : {}),
@@ -333,7 +321,7 @@ class AgentsRun {
       const runner = new this.peers.Runner({
         tracingDisabled: true,
         ...settings.runConfig,
-        model,
+        ...models,
       });
       const input = await this.inputFor(agent);
       result = await runner.run(agent, input as string, {
@@ -349,6 +337,8 @@ class AgentsRun {
     } catch (error) {
       ending = this.endingOf(error);
     }
+    // The SDK ends an aborted run quietly, as if it were done.
+    if (options.signal.aborted) ending = { status: 'aborted' };
     if (!result || ending?.status === 'aborted') {
       return this.finish(ending ?? { status: 'failed' }, []);
     }

@@ -1,0 +1,388 @@
+// openAIAgentsRuntime beyond the conformance suite: its events in loopwork's terms, tool
+// failures, an agent of the user's own with an SDK tool, budget truncation, failure paths
+// (a model that throws a non-Error, a tool that hangs and ignores its signal, cancel mid-run),
+// and the runs it refuses.
+import { Agent, type Model, tool } from '@openai/agents';
+import {
+  type AgentEvent,
+  defineTool,
+  type ModelRequest,
+  type RunState,
+  type Runtime,
+  type RuntimeRunOptions,
+} from 'loopwork';
+import { openAIAgentsRuntime, scriptedAgentsModel } from 'loopwork/openai-agents';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+
+const PRICES = { scripted: { inputPerMTok: 3, outputPerMTok: 15 } };
+
+async function run(runtime: Runtime, options: Partial<RuntimeRunOptions> = {}) {
+  const events: AgentEvent[] = [];
+  const checkpoints: RunState[] = [];
+  const result = await runtime.run({
+    runId: 'r1',
+    input: { prompt: 'go' },
+    limits: { prices: PRICES },
+    signal: new AbortController().signal,
+    emit: (event) => events.push(event),
+    checkpoint: async (state) => void checkpoints.push(structuredClone(state)),
+    ...options,
+  });
+  return { result, events, checkpoints };
+}
+
+const lastTool = (request: ModelRequest) => {
+  const last = request.messages.at(-1);
+  return last?.role === 'tool' ? last.content : undefined;
+};
+
+/** Answers with the tool results it read, else calls the tool `name` with `input`. */
+const callThenReport = (name: string, input: unknown) => (request: ModelRequest) => {
+  const results = lastTool(request);
+  return results
+    ? { text: `results: ${results.map((r) => `${r.toolName}=${r.output}`).join(', ')}` }
+    : { toolCalls: [{ id: 'c1', name, input }] };
+};
+
+describe('openAIAgentsRuntime', () => {
+  it('maps the SDK stream to loopwork events: turns with usage, text deltas, tool calls, run-finished', async () => {
+    const echo = defineTool({
+      name: 'echo',
+      description: 'Echoes',
+      input: z.object({ text: z.string() }),
+      execute: ({ text }) => `echo: ${text}`,
+    });
+    const model = scriptedAgentsModel({
+      turns: (request) =>
+        lastTool(request)
+          ? { chunks: ['All ', 'done.'], usage: { inputTokens: 40, outputTokens: 3 } }
+          : {
+              toolCalls: [{ id: 'e1', name: 'echo', input: { text: 'hi' } }],
+              usage: { inputTokens: 30, outputTokens: 9 },
+            },
+    });
+    const { result, events } = await run(
+      openAIAgentsRuntime({ model, tools: [echo], maxTokensPerCall: 500 }),
+    );
+    expect(result.status).toBe('completed');
+    expect(result.output).toBe('All done.');
+    const shown = events.map((event) => {
+      const { runId, ...rest } = event;
+      expect(runId).toBe('r1');
+      if (rest.type === 'turn-started')
+        return { type: rest.type, turn: rest.turn, max: rest.maxOutputTokens };
+      if (rest.type === 'turn-finished')
+        return {
+          type: rest.type,
+          turn: rest.turn,
+          out: rest.usage.outputTokens,
+          stop: rest.stopReason,
+        };
+      if (rest.type === 'tool-call-finished') {
+        const { durationMs, ...kept } = rest;
+        expect(durationMs).toBeGreaterThanOrEqual(0);
+        return kept;
+      }
+      if (rest.type === 'run-finished')
+        return { type: rest.type, status: rest.status, turns: rest.turns };
+      return rest;
+    });
+    expect(shown).toEqual([
+      { type: 'run-started', resumed: false, turnsSoFar: 0 },
+      { type: 'turn-started', turn: 1, max: 500 },
+      { type: 'turn-finished', turn: 1, out: 9, stop: 'tool_use' },
+      {
+        type: 'tool-call-started',
+        turn: 1,
+        toolCallId: 'e1',
+        toolName: 'echo',
+        input: { text: 'hi' },
+      },
+      {
+        type: 'tool-call-finished',
+        turn: 1,
+        toolCallId: 'e1',
+        toolName: 'echo',
+        output: 'echo: hi',
+      },
+      { type: 'turn-started', turn: 2, max: 500 },
+      { type: 'text-delta', turn: 2, text: 'All ' },
+      { type: 'text-delta', turn: 2, text: 'done.' },
+      { type: 'turn-finished', turn: 2, out: 3, stop: 'end_turn' },
+      { type: 'run-finished', status: 'completed', turns: 2 },
+    ]);
+    // Usage and cost are loopwork's: the sum of the turns, priced from limits.prices.
+    expect(result.usage.inputTokens).toBe(70);
+    expect(result.usage.outputTokens).toBe(12);
+    expect(result.costUsd).toBeCloseTo((70 * 3 + 12 * 15) / 1e6, 12);
+    expect(result.state.runtime?.name).toBe('openai-agents');
+    expect(result.state.messages).toEqual([
+      { role: 'user', content: 'go' },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool-call', id: 'e1', name: 'echo', input: { text: 'hi' } }],
+      },
+      {
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: 'e1',
+            toolName: 'echo',
+            output: 'echo: hi',
+            isError: false,
+          },
+        ],
+      },
+      { role: 'assistant', content: [{ type: 'text', text: 'All done.' }] },
+    ]);
+  });
+
+  it('tool failures go back to the model and out as tool-call-failed with their reason', async () => {
+    const picky = defineTool({
+      name: 'picky',
+      description: 'Wants a number',
+      input: z.object({ n: z.number() }),
+      execute: () => {
+        // A non-Error thrown value is reported too.
+        throw 'out of stock';
+      },
+    });
+    const slow = defineTool({
+      name: 'slow',
+      description: 'Never answers',
+      input: z.object({}),
+      timeoutMs: 50,
+      // Hangs and ignores its signal: the runtime stops waiting at the timeout anyway.
+      execute: () => new Promise(() => {}),
+    });
+    const model = scriptedAgentsModel({
+      turns: (request) => {
+        const results = lastTool(request);
+        if (results) return { text: results.map((r) => r.output).join(' | ') };
+        return {
+          toolCalls: [
+            { id: 'bad', name: 'picky', input: { n: 'three' } },
+            { id: 'boom', name: 'picky', input: { n: 3 } },
+            { id: 'hang', name: 'slow', input: {} },
+          ],
+        };
+      },
+    });
+    const { result, events } = await run(openAIAgentsRuntime({ model, tools: [picky, slow] }));
+    expect(result.status).toBe('completed');
+    const failed = events.flatMap((e) =>
+      e.type === 'tool-call-failed' ? [{ id: e.toolCallId, reason: e.reason }] : [],
+    );
+    expect(failed).toEqual([
+      { id: 'bad', reason: 'invalid_input' },
+      { id: 'boom', reason: 'threw' },
+      { id: 'hang', reason: 'timeout' },
+    ]);
+    expect(result.output).toContain('Invalid input for tool "picky": n:');
+    expect(result.output).toContain('Tool "picky" failed: out of stock');
+    expect(result.output).toContain('Tool "slow" timed out after 50 ms');
+  });
+
+  it('runs an agent of the user’s own (createAgent) with an SDK tool beside the loopwork tools', async () => {
+    const weather = tool({
+      name: 'weather',
+      description: 'Weather in a city',
+      parameters: z.object({ city: z.string() }),
+      execute: async ({ city }) => `sunny in ${city}`,
+    });
+    const model = scriptedAgentsModel({ turns: callThenReport('weather', { city: 'Paris' }) });
+    let seen: { tools: string[]; runId: string } | undefined;
+    const { result, events } = await run(
+      openAIAgentsRuntime({
+        model,
+        tools: [
+          defineTool({ name: 'noop', description: 'x', input: z.object({}), execute: () => '' }),
+        ],
+        createAgent: ({ tools, runId }) => {
+          seen = { tools: tools.map((t) => t.name), runId };
+          return new Agent({
+            name: 'forecaster',
+            instructions: 'Be brief.',
+            tools: [...tools, weather],
+          });
+        },
+      }),
+    );
+    expect(seen).toEqual({ tools: ['noop'], runId: 'r1' });
+    expect(result.status).toBe('completed');
+    expect(result.output).toBe('results: weather=sunny in Paris');
+    expect(result.state.system).toBe('Be brief.');
+    expect(model.requests[0]?.system).toBe('Be brief.');
+    expect(model.requests[0]?.tools?.map((t) => t.name)).toEqual(['noop', 'weather']);
+    // An SDK tool's call is mapped too, from the SDK's run items.
+    expect(events.filter((e) => e.type.startsWith('tool-call')).map((e) => e.type)).toEqual([
+      'tool-call-started',
+      'tool-call-finished',
+    ]);
+  });
+
+  it('an agent given as `agent` gets the loopwork tools added; the model it names is budgeted through modelProvider', async () => {
+    const model = scriptedAgentsModel({ turns: callThenReport('ping', {}) });
+    const asked: Array<string | undefined> = [];
+    const agent = new Agent({ name: 'mine', instructions: 'Hi.', model: 'scripted-mini' });
+    const ping = defineTool({
+      name: 'ping',
+      description: 'Pings',
+      input: z.object({}),
+      execute: () => 'pong',
+    });
+    const { result } = await run(
+      openAIAgentsRuntime({
+        agent,
+        tools: [ping],
+        modelProvider: { getModel: (name) => (asked.push(name), model) },
+      }),
+      { limits: { prices: { 'scripted-mini': PRICES.scripted }, maxCostUsd: 1 } },
+    );
+    expect(result.output).toBe('results: ping=pong');
+    expect(asked).toEqual(['scripted-mini']);
+    expect(result.state.turns.map((t) => t.modelId)).toEqual(['scripted-mini', 'scripted-mini']);
+    expect(result.costUsd).toBeGreaterThan(0);
+    expect(agent.tools).toEqual([]);
+  });
+
+  it('refuses an agent (or a handoff target) holding a Model object: its calls would bypass the budget', async () => {
+    const model = scriptedAgentsModel({ turns: () => ({ text: 'hi' }) });
+    const expert = new Agent({ name: 'expert', model });
+    const agent = new Agent({ name: 'triage', handoffs: [expert] });
+    const { result } = await run(openAIAgentsRuntime({ agent, model }));
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toContain(
+      'agent "expert" has a Model object as its model, which loopwork cannot budget',
+    );
+    expect(model.requests).toHaveLength(0);
+  });
+
+  it('a budget that cuts the last answer short ends the run budget_exceeded', async () => {
+    const model = scriptedAgentsModel({ turns: () => ({ text: 'word '.repeat(400) }) });
+    const { result, events } = await run(openAIAgentsRuntime({ model, minTokensPerCall: 8 }), {
+      limits: { prices: PRICES, maxOutputTokens: 40 },
+    });
+    expect(result.status).toBe('budget_exceeded');
+    expect(result.budget).toBe('output_tokens');
+    expect(result.usage.outputTokens).toBeLessThanOrEqual(40);
+    expect(events.find((e) => e.type === 'turn-finished')).toMatchObject({
+      stopReason: 'max_tokens',
+    });
+  });
+
+  it('a call that cannot fit is never made: the run ends budget_exceeded before it', async () => {
+    const model = scriptedAgentsModel({ turns: () => ({ text: 'hi' }) });
+    const { result } = await run(openAIAgentsRuntime({ model }), {
+      limits: { prices: PRICES, maxInputTokens: 5 },
+    });
+    expect(result.status).toBe('budget_exceeded');
+    expect(result.budget).toBe('input_tokens');
+    expect(model.requests).toHaveLength(0);
+    expect(result.costUsd).toBe(0);
+  });
+
+  it.each([
+    ['a string', 'rate limited (as a string)'],
+    ['undefined', undefined],
+    ['an object', { code: 42 }],
+  ])('a model that throws %s fails the run with an Error saying so', async (_what, thrown) => {
+    const model: Model = {
+      getResponse: async () => {
+        throw thrown;
+      },
+      // biome-ignore lint/correctness/useYield: it throws before its first event, as a broken provider would.
+      async *getStreamedResponse() {
+        throw thrown;
+      },
+    };
+    const { result, events } = await run(openAIAgentsRuntime({ model, modelId: 'scripted' }));
+    expect(result.status).toBe('failed');
+    expect(result.error).toBeInstanceOf(Error);
+    expect(result.error?.message).toContain(String(thrown));
+    expect(result.state.status).toBe('failed');
+    expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'failed', turns: 0 });
+  });
+
+  it('cancel mid-run while a tool hangs and ignores its signal: the run ends aborted promptly', async () => {
+    let started!: () => void;
+    const toolStarted = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const stuck = defineTool({
+      name: 'stuck',
+      description: 'Hangs',
+      input: z.object({}),
+      execute: () => {
+        started();
+        return new Promise(() => {});
+      },
+    });
+    const model = scriptedAgentsModel({ turns: callThenReport('stuck', {}) });
+    const controller = new AbortController();
+    void toolStarted.then(() => controller.abort(new Error('cancelled by the user')));
+    const { result, events } = await run(openAIAgentsRuntime({ model, tools: [stuck] }), {
+      signal: controller.signal,
+    });
+    expect(result.status).toBe('aborted');
+    expect(model.requests).toHaveLength(1);
+    expect(events.at(-1)).toMatchObject({ type: 'run-finished', status: 'aborted' });
+  });
+
+  it('a model that ignores its output cap fails the run: budgets cannot hold without the cap', async () => {
+    const inner = scriptedAgentsModel({ turns: () => ({ text: 'x' }) });
+    const model: Model = {
+      getResponse: (request) => inner.getResponse(request),
+      async *getStreamedResponse(request) {
+        for await (const event of inner.getStreamedResponse(request)) {
+          if (event.type === 'response_done')
+            yield {
+              ...event,
+              response: {
+                ...event.response,
+                usage: { ...event.response.usage, outputTokens: 999_999, totalTokens: 999_999 },
+              },
+            };
+          else yield event;
+        }
+      },
+    };
+    const { result } = await run(openAIAgentsRuntime({ model, modelId: 'scripted' }));
+    expect(result.status).toBe('failed');
+    expect(result.error?.message).toContain('did not reach the provider');
+  });
+
+  it('refuses, as a failed run, what it cannot do', async () => {
+    const model = scriptedAgentsModel({ turns: () => ({ text: 'hi' }) });
+    const agent = new Agent({ name: 'a' });
+    const both = await run(openAIAgentsRuntime({ model, agent, createAgent: () => agent }));
+    expect(both.result.error?.message).toBe(
+      '[loopwork:openai-agents] give either agent or createAgent, not both',
+    );
+    const notAgent = await run(
+      openAIAgentsRuntime({ model, createAgent: () => ({ name: 'fake' }) as unknown as Agent }),
+    );
+    expect(notAgent.result.error?.message).toContain('createAgent must return an Agent');
+    const noPrompt = await run(openAIAgentsRuntime({ model }), { input: {} });
+    expect(noPrompt.result.error?.message).toContain('prompt is required');
+    const foreign = await run(openAIAgentsRuntime({ model }), {
+      resumeFrom: {
+        kind: 'session',
+        state: {
+          ...both.result.state,
+          status: 'completed',
+          runtime: { name: 'langgraph', handle: {} },
+        },
+      },
+    });
+    expect(foreign.result.status).toBe('failed');
+    expect(foreign.result.error?.message).toContain('written by the "langgraph" runtime');
+    const noPrice = await run(openAIAgentsRuntime({ model, modelId: 'mystery' }), {
+      limits: { maxCostUsd: 1 },
+    });
+    expect(noPrice.result.error?.message).toContain('no price is known for model "mystery"');
+    expect(model.requests).toHaveLength(0);
+  });
+});
