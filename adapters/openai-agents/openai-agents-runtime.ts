@@ -347,7 +347,7 @@ class AgentsRun {
     try {
       this.capture(result.state as AgentsRunState<unknown, AnyAgent>, system);
       suspensions = (result.interruptions ?? []).map(suspensionOf);
-      if (!ending) output = result.finalOutput;
+      if (!ending && suspensions.length === 0) output = result.finalOutput;
     } catch (error) {
       ending ??= this.endingOf(error);
     }

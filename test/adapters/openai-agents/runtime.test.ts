@@ -237,7 +237,12 @@ describe('openAIAgentsRuntime', () => {
       openAIAgentsRuntime({
         agent,
         tools: [ping],
-        modelProvider: { getModel: (name) => (asked.push(name), model) },
+        modelProvider: {
+          getModel: (name) => {
+            asked.push(name);
+            return model;
+          },
+        },
       }),
       { limits: { prices: { 'scripted-mini': PRICES.scripted }, maxCostUsd: 1 } },
     );
