@@ -27,6 +27,8 @@ export class EventMapper {
   private readonly outcomes = new Map<string, ToolOutcome>();
   /** Tool calls a person rejected, by id: their output is the rejection, reported as `denied`. */
   readonly rejected = new Set<string>();
+  /** Answered calls started in an earlier run, by id: this run reports their start when they end. */
+  readonly answered = new Map<string, { toolName: string; input: unknown }>();
 
   constructor(
     private readonly runId: string,
@@ -94,6 +96,18 @@ export class EventMapper {
     const toolName = String(raw.name);
     const started = this.started.get(toolCallId);
     this.started.delete(toolCallId);
+    const answered = this.answered.get(toolCallId);
+    if (!started && answered) {
+      this.answered.delete(toolCallId);
+      this.emit({
+        type: 'tool-call-started',
+        runId: this.runId,
+        turn: this.turn,
+        toolCallId,
+        toolName: answered.toolName,
+        input: answered.input,
+      });
+    }
     const known = this.outcomes.get(toolCallId);
     this.outcomes.delete(toolCallId);
     const durationMs = known?.durationMs ?? (started ? performance.now() - started.at : 0);

@@ -246,6 +246,13 @@ class AgentsRun {
             '[loopwork:openai-agents] a run gets either answers or a prompt: send the answers first, then the prompt as a follow-up',
           );
         }
+        for (const item of state.getInterruptions()) {
+          const { toolCallId, toolName, payload } = suspensionOf(item);
+          this.mapper.answered.set(toolCallId, {
+            toolName,
+            input: (payload as { input: unknown }).input,
+          });
+        }
         for (const id of answerApprovals(state, input.answers)) this.mapper.rejected.add(id);
         return state;
       }

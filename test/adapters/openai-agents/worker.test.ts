@@ -122,6 +122,16 @@ describe('openAIAgentsRuntime under a worker', () => {
     expect(record?.output).toBe('results: step=step 1 done, deploy=deployed v2');
     // The approved call ran once, in r2; the step was not repeated.
     expect(Object.fromEntries(executions)).toEqual({ 'r1:step_1': 1, 'r2:ask_1': 1 });
+    // r2's events show the approved call start and finish.
+    const r2Events = (await setup.events.read('r2')).map((e) => e.data as { type: string });
+    expect(
+      r2Events
+        .filter((e) => e.type.startsWith('tool-call'))
+        .map((e) => [e.type, (e as { toolCallId?: string }).toolCallId]),
+    ).toEqual([
+      ['tool-call-started', 'ask_1'],
+      ['tool-call-finished', 'ask_1'],
+    ]);
     const answered = (await setup.checkpoints.load('session:s1'))?.state;
     expect(answered?.suspensions).toEqual([]);
     expect(answered?.turns).toHaveLength(2);
