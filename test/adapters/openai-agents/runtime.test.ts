@@ -253,6 +253,25 @@ describe('openAIAgentsRuntime', () => {
     expect(agent.tools).toEqual([]);
   });
 
+  it('a handoff to another agent stays on the budget: its calls go through the same ledger', async () => {
+    const model = scriptedAgentsModel({
+      turns: (request) =>
+        request.system === 'You are the expert.'
+          ? { text: 'expert answer', usage: { outputTokens: 5 } }
+          : {
+              toolCalls: [{ id: 'h1', name: 'transfer_to_expert', input: {} }],
+              usage: { outputTokens: 7 },
+            },
+    });
+    const expert = new Agent({ name: 'expert', instructions: 'You are the expert.' });
+    const triage = new Agent({ name: 'triage', instructions: 'Route.', handoffs: [expert] });
+    const { result, events } = await run(openAIAgentsRuntime({ agent: triage, model }));
+    expect(result.status).toBe('completed');
+    expect(result.output).toBe('expert answer');
+    expect(result.state.turns.map((t) => t.usage.outputTokens)).toEqual([7, 5]);
+    expect(events.filter((e) => e.type === 'turn-finished')).toHaveLength(2);
+  });
+
   it('refuses an agent (or a handoff target) holding a Model object: its calls would bypass the budget', async () => {
     const model = scriptedAgentsModel({ turns: () => ({ text: 'hi' }) });
     const expert = new Agent({ name: 'expert', model });
