@@ -410,3 +410,99 @@ describe('openAIAgentsRuntime', () => {
     expect(model.requests).toHaveLength(0);
   });
 });
+
+describe('openAIAgentsRuntime: resumes and answers', () => {
+  const twoApprovals = () => {
+    const executions: string[] = [];
+    const act = defineTool({
+      name: 'act',
+      description: 'Acts',
+      input: z.object({ what: z.string() }),
+      execute: ({ what }, { idempotencyKey }) => {
+        executions.push(idempotencyKey);
+        return `did ${what}`;
+      },
+    });
+    const model = scriptedAgentsModel({
+      turns: (request) => {
+        const results = lastTool(request);
+        if (results) return { text: results.map((r) => `${r.toolCallId}=${r.output}`).join(', ') };
+        return {
+          toolCalls: [
+            { id: 'a', name: 'act', input: { what: 'a' } },
+            { id: 'b', name: 'act', input: { what: 'b' } },
+          ],
+        };
+      },
+    });
+    return {
+      executions,
+      runtime: openAIAgentsRuntime({ model, tools: [act], needsApproval: ['act'] }),
+    };
+  };
+
+  it('answering some approvals leaves the others waiting; answering them finishes the run', async () => {
+    const { executions, runtime } = twoApprovals();
+    const first = await run(runtime);
+    expect(first.result.status).toBe('suspended');
+    expect(first.result.state.suspensions.map((s) => s.toolCallId)).toEqual(['a', 'b']);
+    const second = await run(runtime, {
+      runId: 'r2',
+      input: { answers: { a: 'approve' } },
+      resumeFrom: { kind: 'session', state: first.result.state },
+    });
+    expect(second.result.status).toBe('suspended');
+    expect(second.result.state.suspensions.map((s) => s.toolCallId)).toEqual(['b']);
+    const third = await run(runtime, {
+      runId: 'r3',
+      input: { answers: { b: 'reject' } },
+      resumeFrom: { kind: 'session', state: second.result.state },
+    });
+    expect(third.result.status).toBe('completed');
+    expect(executions).toEqual(['r2:a']);
+    expect(third.result.output).toMatch(/^a=did a, b=.+/);
+    expect(third.result.state.turns).toHaveLength(2);
+  });
+
+  it('a bad answer is refused, naming the answer', async () => {
+    const { runtime } = twoApprovals();
+    const first = await run(runtime);
+    const bad = await run(runtime, {
+      runId: 'r2',
+      input: { answers: { a: 'maybe' } },
+      resumeFrom: { kind: 'session', state: first.result.state },
+    });
+    expect(bad.result.status).toBe('failed');
+    expect(bad.result.error?.message).toBe(
+      `[loopwork:openai-agents] answers.a must be true / 'approve', false / 'reject', or { approve: boolean, message?: string }, got "maybe"`,
+    );
+  });
+
+  it('a redelivered run whose checkpoint shows it ended keeps that ending and calls nothing', async () => {
+    const model = scriptedAgentsModel({ turns: () => ({ text: 'done once' }) });
+    const runtime = openAIAgentsRuntime({ model });
+    const first = await run(runtime);
+    expect(first.result.status).toBe('completed');
+    const again = await run(runtime, {
+      resumeFrom: { kind: 'attempt', state: first.result.state },
+    });
+    expect(again.result.status).toBe('completed');
+    expect(again.result.output).toBe('done once');
+    expect(again.result.usage).toEqual(first.result.usage);
+    expect(model.requests).toHaveLength(1);
+  });
+
+  it('suspend() fails the tool call under this runtime, telling the model to use approvals', async () => {
+    const ask = defineTool({
+      name: 'ask',
+      description: 'Asks',
+      input: z.object({}),
+      execute: (_input, { suspend }) => suspend('ok?'),
+    });
+    const model = scriptedAgentsModel({ turns: callThenReport('ask', {}) });
+    const { result, events } = await run(openAIAgentsRuntime({ model, tools: [ask] }));
+    expect(result.status).toBe('completed');
+    expect(result.output).toContain('suspend() is not available under the OpenAI Agents runtime');
+    expect(events.find((e) => e.type === 'tool-call-failed')).toMatchObject({ reason: 'threw' });
+  });
+});
