@@ -1,5 +1,5 @@
-import type { RunState as AgentsRunState } from '@openai/agents';
-import { InvalidOptionError } from 'loopwork';
+import type { RunState as AgentsRunState, RunToolApprovalItem } from '@openai/agents';
+import { InvalidOptionError, type Suspension } from 'loopwork';
 
 /**
  * An answer to a tool call waiting for approval: `true` or `'approve'` runs it; `false` or
@@ -73,4 +73,20 @@ export function answerApprovals(
     }
   }
   return rejected;
+}
+
+/** A call waiting for approval, as loopwork shows it: a suspension with the call's input. */
+export function suspensionOf(item: RunToolApprovalItem): Suspension {
+  const raw = item.rawItem as { callId?: string; id?: string; name?: string; arguments?: unknown };
+  let input: unknown = raw.arguments;
+  try {
+    if (typeof input === 'string') input = JSON.parse(input);
+  } catch {
+    // Not JSON: shown as the model sent it.
+  }
+  return {
+    toolCallId: raw.callId ?? raw.id ?? '',
+    toolName: item.toolName ?? raw.name ?? '',
+    payload: { kind: 'approval', input },
+  };
 }

@@ -7,7 +7,6 @@ import type {
   Model,
   ModelProvider,
   RunConfig,
-  RunToolApprovalItem,
   StreamedRunResult,
 } from '@openai/agents';
 import {
@@ -17,9 +16,7 @@ import {
   type BudgetName,
   BudgetStop,
   createBudgetLedger,
-  createRedactor,
   InvalidOptionError,
-  LoopworkError,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
   type Runtime,
@@ -27,13 +24,14 @@ import {
   type RuntimeRunOptions,
   type Suspension,
 } from 'loopwork';
-import { answerApprovals } from './approvals';
+import { answerApprovals, suspensionOf } from './approvals';
 import { OPENAI_AGENTS_DEFAULTS } from './defaults';
 import { EventMapper } from './map-events';
 import { type LoopworkTranscript, toLoopworkTranscript } from './messages';
 import { runModels } from './models';
 import { loadPeers, type Peers } from './peers';
 import { type AgentsRunHandle, handleOf, RUNTIME_NAME } from './run-handle';
+import { asError, errorRecord, failedBeforeStart, lastAssistantText } from './run-result';
 import { type NeedsApproval, toAgentsTools } from './tools';
 
 // biome-ignore lint/suspicious/noExplicitAny: an agent of any context and output type.
@@ -88,42 +86,6 @@ export interface OpenAIAgentsRuntimeSettings {
 }
 
 type Ending = { status: RuntimeResult['status']; budget?: BudgetName; error?: Error };
-
-let redactor: ReturnType<typeof createRedactor> | undefined;
-
-/** An error's record in the run state, with no secret in it. */
-function errorRecord(error: Error): { code: string; message: string } {
-  // Built on first use: it reads the secrets in the environment then.
-  redactor ??= createRedactor();
-  return {
-    code: LoopworkError.isInstance(error) ? error.code : 'error',
-    message: redactor.string(error.message),
-  };
-}
-
-const asError = (value: unknown): Error =>
-  value instanceof Error
-    ? value
-    : new Error(`[loopwork:openai-agents] the run threw a non-Error value: ${String(value)}`);
-
-function suspensionOf(item: RunToolApprovalItem): Suspension {
-  const raw = item.rawItem as { callId?: string; id?: string; name?: string; arguments?: unknown };
-  let input: unknown = raw.arguments;
-  try {
-    if (typeof input === 'string') input = JSON.parse(input);
-  } catch {}
-  return {
-    toolCallId: raw.callId ?? raw.id ?? '',
-    toolName: item.toolName ?? raw.name ?? '',
-    payload: { kind: 'approval', input },
-  };
-}
-
-function lastAssistantText(state: RunState): string | undefined {
-  const message = state.messages.findLast((m) => m.role === 'assistant');
-  if (message?.role !== 'assistant') return undefined;
-  return message.content.map((part) => (part.type === 'text' ? part.text : '')).join('');
-}
 
 /** One run of the runtime. */
 class AgentsRun {
@@ -433,31 +395,4 @@ export function openAIAgentsRuntime(settings: OpenAIAgentsRuntimeSettings): Runt
       return run.run();
     },
   };
-}
-
-/** The result of a run that could not start (missing peers, a state from another runtime). */
-function failedBeforeStart(options: RuntimeRunOptions, error: Error): RuntimeResult {
-  const prior = options.resumeFrom?.state;
-  const state: RunState = {
-    ...(prior ?? {
-      schemaVersion: RUN_STATE_SCHEMA_VERSION,
-      messages: [],
-      turns: [],
-      toolResults: [],
-      suspensions: [],
-    }),
-    runId: options.runId,
-    status: 'failed',
-    error: errorRecord(error),
-  };
-  const { usage, costUsd } = createBudgetLedger({ turns: state.turns }).spent();
-  options.emit({
-    type: 'run-finished',
-    runId: options.runId,
-    status: 'failed',
-    turns: state.turns.length,
-    usage,
-    costUsd,
-  });
-  return { status: 'failed', state, usage, costUsd, error };
 }
