@@ -96,6 +96,7 @@ class AgentsRun {
   private transcript: LoopworkTranscript = { messages: [] };
   private handle: AgentsRunHandle | undefined;
   private live: AgentsRunState<unknown, AnyAgent> | undefined;
+  private checkpointedTurn: number | undefined;
   private ready: (state: AgentsRunState<unknown, AnyAgent>) => void = () => {};
   private readonly liveReady = new Promise<AgentsRunState<unknown, AnyAgent>>((resolve) => {
     this.ready = resolve;
@@ -242,6 +243,11 @@ class AgentsRun {
   /** Checkpoints the run as it is before a model call: the point a crashed run continues from. */
   private async beforeCall(system: string | undefined): Promise<void> {
     const state = this.live ?? (await this.liveReady);
+    // A call in the same turn as the last checkpoint is a retry, or an agent run as a tool
+    // (`asTool`, on this run's models) while the turn's tools run: the run's state is mid-turn
+    // then, not a point to continue from.
+    if (state._currentTurn === this.checkpointedTurn) return;
+    this.checkpointedTurn = state._currentTurn;
     this.capture(state, system);
     await this.options.checkpoint(this.stateOf('running', []));
     this.options.signal.throwIfAborted();

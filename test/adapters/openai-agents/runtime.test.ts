@@ -272,6 +272,34 @@ describe('openAIAgentsRuntime', () => {
     expect(events.filter((e) => e.type === 'turn-finished')).toHaveLength(2);
   });
 
+  it('an agent run as a tool (asTool) is budgeted too, and the run is not checkpointed mid-turn', async () => {
+    const model = scriptedAgentsModel({
+      turns: (request) => {
+        if (request.system === 'You research.')
+          return { text: 'found it', usage: { outputTokens: 4 } };
+        const results = lastTool(request);
+        if (results) return { text: `answer: ${results[0]?.output}`, usage: { outputTokens: 6 } };
+        return {
+          toolCalls: [{ id: 'r1', name: 'research', input: { input: 'look it up' } }],
+          usage: { outputTokens: 8 },
+        };
+      },
+    });
+    const researcher = new Agent({ name: 'researcher', instructions: 'You research.' });
+    const agent = new Agent({
+      name: 'lead',
+      instructions: 'You lead.',
+      tools: [researcher.asTool({ toolName: 'research', toolDescription: 'Researches' })],
+    });
+    const { result, checkpoints } = await run(openAIAgentsRuntime({ agent, model }));
+    expect(result.status).toBe('completed');
+    expect(result.output).toBe('answer: found it');
+    // The nested agent's call went through the same ledger.
+    expect(result.state.turns.map((t) => t.usage.outputTokens)).toEqual([8, 4, 6]);
+    // Checkpoints before the lead's two calls and at the end; none while the tool ran.
+    expect(checkpoints.map((c) => c.turns.length)).toEqual([0, 2, 3]);
+  });
+
   it('refuses an agent (or a handoff target) holding a Model object: its calls would bypass the budget', async () => {
     const model = scriptedAgentsModel({ turns: () => ({ text: 'hi' }) });
     const expert = new Agent({ name: 'expert', model });
