@@ -60,6 +60,19 @@ export const isBudgetedModelEvent = (value: unknown): value is BudgetedModelEven
 // Only the turns are read: with none, the estimate is a guess of the whole request.
 const NO_TURNS = { turns: [] } as unknown as RunState;
 
+/**
+ * Parts of a request loopwork's transcript has no place for — a structured output schema, hosted
+ * tools, a prompt template — guessed as high as the rest (3 bytes per token).
+ */
+function extraTokens(request: AgentsModelRequest): number {
+  const extra = {
+    output: request.outputType === 'text' ? undefined : request.outputType,
+    hosted: request.tools.filter((tool) => tool.type !== 'function'),
+    prompt: request.prompt,
+  };
+  return Math.ceil(Buffer.byteLength(JSON.stringify(extra)) / 3);
+}
+
 /** The id an SDK model is known by. */
 function modelIdOf(model: Model): string {
   const { modelId, model: name } = model as { modelId?: unknown; model?: unknown };
@@ -119,7 +132,8 @@ export function budgetedModel(options: BudgetedModelOptions): Model {
     request.signal?.throwIfAborted();
     const estimatedInputTokens =
       options.estimateInputTokens?.(request) ??
-      estimateInputTokens({ ...toLoopworkRequest(request), maxOutputTokens: 0 }, NO_TURNS);
+      estimateInputTokens({ ...toLoopworkRequest(request), maxOutputTokens: 0 }, NO_TURNS) +
+        extraTokens(request);
     const requested = request.modelSettings.maxTokens;
     const ticket = ledger.allow({
       modelId,

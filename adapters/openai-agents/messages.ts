@@ -113,17 +113,25 @@ export function toLoopworkTranscript(
 /** An SDK model request in loopwork's terms (to estimate its size, to script an answer to it). */
 export function toLoopworkRequest(request: AgentsModelRequest): ModelRequest {
   const { system, messages } = toLoopworkTranscript(request.input, request.systemInstructions);
-  const tools: ToolSpec[] = request.tools.flatMap((tool) =>
-    tool.type === 'function'
-      ? [
-          {
-            name: tool.name,
-            description: tool.description,
-            inputSchema: tool.parameters as unknown as Record<string, unknown>,
-          },
-        ]
-      : [],
-  );
+  // Handoffs reach the model as function tools too (`transfer_to_<agent>`).
+  const tools: ToolSpec[] = [
+    ...request.tools.flatMap((tool) =>
+      tool.type === 'function'
+        ? [
+            {
+              name: tool.name,
+              description: tool.description,
+              inputSchema: tool.parameters as unknown as Record<string, unknown>,
+            },
+          ]
+        : [],
+    ),
+    ...request.handoffs.map((handoff) => ({
+      name: handoff.toolName,
+      description: handoff.toolDescription,
+      inputSchema: handoff.inputJsonSchema as unknown as Record<string, unknown>,
+    })),
+  ];
   return {
     ...(system === undefined ? {} : { system }),
     messages,
