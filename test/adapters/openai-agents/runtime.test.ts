@@ -300,6 +300,20 @@ describe('openAIAgentsRuntime', () => {
     expect(checkpoints.map((c) => c.turns.length)).toEqual([0, 2, 3]);
   });
 
+  it('a structured output (outputType) is the run’s output, its schema counted in the prompt estimate', async () => {
+    const model = scriptedAgentsModel({ turns: () => ({ text: '{"city":"Paris","celsius":18}' }) });
+    const schema = z.object({ city: z.string(), celsius: z.number() });
+    const plain = await run(openAIAgentsRuntime({ agent: new Agent({ name: 'w' }), model }));
+    const typed = await run(
+      openAIAgentsRuntime({ agent: new Agent({ name: 'w', outputType: schema }), model }),
+    );
+    expect(typed.result.status).toBe('completed');
+    expect(typed.result.output).toEqual({ city: 'Paris', celsius: 18 });
+    const estimate = (events: AgentEvent[]) =>
+      events.flatMap((e) => (e.type === 'turn-started' ? [e.estimatedInputTokens] : []))[0] ?? 0;
+    expect(estimate(typed.events)).toBeGreaterThan(estimate(plain.events));
+  });
+
   it('refuses an agent (or a handoff target) holding a Model object: its calls would bypass the budget', async () => {
     const model = scriptedAgentsModel({ turns: () => ({ text: 'hi' }) });
     const expert = new Agent({ name: 'expert', model });
