@@ -86,6 +86,9 @@ export class StreamAssembler {
     const toolCall = toToolCall(call);
     const out: ModelStreamPart[] = [];
     let tool = this.tools.get(call.toolCallId);
+    // A second complete call under an id already used is another call (a loosely compatible
+    // provider reusing ids), not a correction of the first: keep both; the loop renames the id.
+    if (tool && this.content[tool.slot] !== undefined) tool = undefined;
     if (!tool) {
       tool = { slot: this.content.push(undefined) - 1, deltas: false };
       this.tools.set(call.toolCallId, tool);

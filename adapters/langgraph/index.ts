@@ -25,6 +25,6 @@ export type {
 export { langGraphRuntime } from './langgraph-runtime';
 export type { ScriptedChatModel, ScriptedChatModelOptions } from './scripted-chat-model';
 export { scriptedChatModel } from './scripted-chat-model';
-export type { ThreadHandle } from './thread-handle';
+export type { StoredCheckpoint, StoredValue, StoredWrite, ThreadHandle } from './thread-handle';
 export type { LangChainToolsOptions, SuspendValue } from './tools';
 export { langChainTools } from './tools';

@@ -44,7 +44,9 @@ export async function* streamChat(
     finishReason: null,
     usage: null,
   };
-  const calls = new Map<number, ChatAnswer['toolCalls'][number]>();
+  // Calls in the order they began, and the one each stream index is filling now.
+  const calls: ChatAnswer['toolCalls'] = [];
+  const open = new Map<number, ChatAnswer['toolCalls'][number]>();
   for await (const chunk of readStream(context, signal, stream)) {
     answer.id ||= chunk.id;
     answer.model ||= chunk.model;
@@ -57,10 +59,13 @@ export async function* streamChat(
       yield { type: 'text-delta', text };
     }
     for (const delta of choice.delta?.tool_calls ?? []) {
-      let call = calls.get(delta.index);
-      if (!call) {
+      let call = open.get(delta.index);
+      // A new id at an index already in use starts another call (a loosely compatible server
+      // numbering every call 0); merging them would corrupt both calls' arguments.
+      if (!call || (delta.id && call.id && delta.id !== call.id)) {
         call = { id: delta.id ?? '', name: delta.function?.name ?? '', arguments: '' };
-        calls.set(delta.index, call);
+        open.set(delta.index, call);
+        calls.push(call);
         yield { type: 'tool-call-start', id: call.id, name: call.name };
       }
       const piece = delta.function?.arguments ?? '';
@@ -73,7 +78,7 @@ export async function* streamChat(
   }
   signal.throwIfAborted();
   if (answer.finishReason === null || !answer.usage) throw streamEndedEarly();
-  answer.toolCalls = [...calls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call);
+  answer.toolCalls = calls;
   const response = chatResponse(answer);
   for (const toolCall of toolCallsOf(response.message)) yield { type: 'tool-call', toolCall };
   yield { type: 'finish', response };

@@ -27,6 +27,12 @@ export const AGENT_DEFAULTS = {
    */
   toolTimeoutMs: 120_000,
   /**
+   * Largest tool output the model sees, in UTF-8 bytes. A longer one is cut there and ends with a
+   * marker saying how much was cut; its full text goes to `blobs` when one is set.
+   * @defaultValue 131072 (128 KiB, about 32,000 tokens)
+   */
+  maxToolResultBytes: 128 * 1024,
+  /**
    * Retries of one model call after retryable errors.
    * @defaultValue 4
    */

@@ -3,6 +3,7 @@ import type { ImagePart, TextPart } from '../model/messages';
 import type { Model, ModelRequest } from '../model/model';
 import type { PriceTable } from '../model/pricing';
 import type { RedactOptions, Redactor } from '../secrets/redact';
+import type { BlobStore } from '../store/blob-store';
 import type { SessionStore } from '../store/session-store';
 import type { AgentEvent } from './events';
 import type { AgentHooks } from './hooks';
@@ -54,6 +55,17 @@ export interface AgentOptions extends Budgets {
   toolConcurrency?: number;
   /** Default per-tool timeout (a tool's own `timeoutMs` wins). */
   toolTimeoutMs?: number;
+  /**
+   * Largest tool output the model sees, in UTF-8 bytes: a longer one is cut there, with a marker
+   * the model reads (how much was cut, and where the full output is).
+   */
+  maxToolResultBytes?: number;
+  /**
+   * Keeps the full output of every tool result cut by `maxToolResultBytes`, under
+   * `runs/<runId>/tool-results/<toolCallId>.txt` (both URI-encoded). Under a worker, give it in
+   * `agentTask`'s agent settings (the worker's own `blobs` keeps large run outputs).
+   */
+  blobs?: BlobStore;
   /** Retry policy for retryable model errors. */
   retry?: { maxRetries?: number; minDelayMs?: number; maxDelayMs?: number };
   /** Hooks around model and tool calls. */
@@ -122,8 +134,12 @@ export function validateAgentOptions(options: AgentOptions): void {
     'minTokensPerCall',
     'toolConcurrency',
     'toolTimeoutMs',
+    'maxToolResultBytes',
   ] as const) {
     positiveInteger(key, options[key]);
+  }
+  if (options.blobs !== undefined && typeof options.blobs?.put !== 'function') {
+    fail('blobs', 'a BlobStore (an object with put, get, delete and list)', options.blobs);
   }
   positiveNumber('maxCostUsd', options.maxCostUsd);
   positiveNumber('maxDurationMs', options.maxDurationMs);

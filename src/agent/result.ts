@@ -1,4 +1,5 @@
 import type { LoopworkError } from '../errors';
+import { describeThrown, safely } from '../internal/describe-thrown';
 import { type Message, textOf } from '../model/messages';
 import { addUsage, emptyUsage, type Usage } from '../model/usage';
 import type { Redactor } from '../secrets/redact';
@@ -63,21 +64,16 @@ export function resultOf(
  * object): a string code and message, as the state's schema requires, with no secret in either.
  */
 export function errorRecord(error: unknown, redactor: Redactor): { code: string; message: string } {
-  const { code, message } = (typeof error === 'object' && error !== null ? error : {}) as {
-    code?: unknown;
-    message?: unknown;
-  };
+  // Read through `safely`: a hostile value's getters may throw.
+  const field = (key: 'code' | 'message'): unknown =>
+    safely(
+      () => (typeof error === 'object' && error !== null ? Reflect.get(error, key) : undefined),
+      undefined,
+    );
+  const code = field('code');
+  const message = field('message');
   return {
     code: typeof code === 'string' ? redactor.string(code) : 'error',
     message: redactor.string(typeof message === 'string' ? message : describeThrown(error)),
   };
-}
-
-function describeThrown(thrown: unknown): string {
-  if (typeof thrown !== 'object' || thrown === null) return String(thrown);
-  try {
-    return JSON.stringify(thrown) ?? Object.prototype.toString.call(thrown);
-  } catch {
-    return Object.prototype.toString.call(thrown);
-  }
 }

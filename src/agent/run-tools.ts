@@ -1,9 +1,12 @@
 import { describeIssues } from '../internal/describe-issues';
+import { describeThrown } from '../internal/describe-thrown';
 import type { ToolCallPart, ToolResultPart } from '../model/messages';
+import type { BlobStore } from '../store/blob-store';
 import type { AgentEvent, ToolFailureReason } from './events';
 import type { AgentHooks } from './hooks';
 import type { Suspension } from './run-state';
 import type { Tool } from './tool';
+import { boundToolOutput } from './tool-output-limit';
 
 /** Everything tool execution needs from the loop. */
 export interface ToolRunContext {
@@ -13,6 +16,10 @@ export interface ToolRunContext {
   hooks: AgentHooks;
   concurrency: number;
   defaultTimeoutMs: number;
+  /** Largest output the model sees, in UTF-8 bytes; longer ones are cut with a marker. */
+  maxResultBytes: number;
+  /** Keeps the full output of a cut one, when set. */
+  blobs: BlobStore | undefined;
   /** The run's signal: aborting it abandons every running tool. */
   signal: AbortSignal;
   emit(event: AgentEvent): void;
@@ -99,6 +106,12 @@ async function runOne(
     isError,
   });
   if (replaced) output = replaced.output;
+  output = await boundToolOutput(output, {
+    runId: context.runId,
+    toolCallId: call.id,
+    maxBytes: context.maxResultBytes,
+    blobs: context.blobs,
+  });
   if (outcome instanceof ToolFailure) {
     context.emit({
       type: 'tool-call-failed',
@@ -190,7 +203,7 @@ async function execute(
       return { output: serializeOutput(await tool.execute(input, toolContext)) };
     } catch (error) {
       if (error instanceof SuspendSignal) return error;
-      return new ToolFailure('threw', `Tool "${call.name}" failed: ${messageOf(error)}`);
+      return new ToolFailure('threw', `Tool "${call.name}" failed: ${describeThrown(error)}`);
     }
   })();
   try {
@@ -206,8 +219,4 @@ async function execute(
 function serializeOutput(value: unknown): string {
   if (typeof value === 'string') return value;
   return JSON.stringify(value) ?? 'null';
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

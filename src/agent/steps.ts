@@ -11,6 +11,7 @@ import type { PreparedRun } from './prepare-run';
 import { spentSoFar } from './result';
 import type { Finish, RunToolsStep } from './run-agent';
 import { runToolCalls } from './run-tools';
+import { uniqueToolCallIds } from './tool-call-ids';
 
 /** One model call: prepare, clamp to the budgets, call, record, checkpoint. */
 export async function takeTurn(
@@ -75,7 +76,7 @@ export async function takeTurn(
     },
   });
   const costUsd = run.price ? costOf(response.usage, run.price) : 0;
-  state.messages = [...state.messages, response.message];
+  state.messages = [...state.messages, uniqueToolCallIds(response.message, state.messages, turn)];
   state.turns = [
     ...state.turns,
     {
@@ -123,6 +124,8 @@ export async function runTools(
     hooks: options.hooks ?? {},
     concurrency: options.toolConcurrency ?? AGENT_DEFAULTS.toolConcurrency,
     defaultTimeoutMs: options.toolTimeoutMs ?? AGENT_DEFAULTS.toolTimeoutMs,
+    maxResultBytes: options.maxToolResultBytes ?? AGENT_DEFAULTS.maxToolResultBytes,
+    blobs: options.blobs,
     signal,
     emit,
     onResult: async (result) => {

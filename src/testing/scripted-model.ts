@@ -18,7 +18,11 @@ export interface ScriptedTurn {
   text?: string;
   /** Streamed in these pieces (their concatenation replaces `text`). */
   chunks?: string[];
-  /** Tool calls the model makes; ids default to `call_<turn>_<index>`. */
+  /**
+   * Tool calls the model makes. Ids default to `call_<turn>_<index>`, `turn` counting the
+   * conversation's model calls (assistant messages in the request, plus one): unique within a
+   * run, and the same when a resumed run (in another process, with a new model) replays a turn.
+   */
   toolCalls?: Array<{ name: string; input: unknown; id?: string }>;
   /**
    * Token counts to report. Unset counts are derived from the request and the answer at about
@@ -103,7 +107,7 @@ export class ScriptedModel implements Model {
     if (turn.delayMs) await sleep(turn.delayMs, options.signal);
     options.signal.throwIfAborted();
     if (turn.error) throw toModelError(turn.error);
-    return answer(turn, request, index);
+    return answer(turn, request);
   }
 
   private turnAt(request: ModelRequest, index: number): ScriptedTurn {
@@ -119,12 +123,12 @@ export class ScriptedModel implements Model {
   }
 }
 
-function answer(turn: ScriptedTurn, request: ModelRequest, index: number) {
+function answer(turn: ScriptedTurn, request: ModelRequest) {
   let chunks = turn.chunks ?? (turn.text ? [turn.text] : []);
   const text = chunks.join('');
   let toolCalls: ToolCallPart[] = (turn.toolCalls ?? []).map((call, j) => ({
     type: 'tool-call',
-    id: call.id ?? `call_${index + 1}_${j}`,
+    id: call.id ?? `call_${conversationTurn(request)}_${j}`,
     name: call.name,
     input: call.input,
   }));
@@ -152,6 +156,13 @@ function answer(turn: ScriptedTurn, request: ModelRequest, index: number) {
   const message: AssistantMessage = { role: 'assistant', content };
   const response: ModelResponse = { message, stopReason, usage };
   return { response, chunks };
+}
+
+/** The model call this request is in its conversation: assistant messages so far, plus one. */
+function conversationTurn(request: ModelRequest): number {
+  let turn = 1;
+  for (const message of request.messages) if (message.role === 'assistant') turn++;
+  return turn;
 }
 
 function toModelError(error: NonNullable<ScriptedTurn['error']>): ModelError {

@@ -14,62 +14,11 @@ import {
 } from 'loopwork';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { shape as fuzzShape, prng } from '../helpers/fuzz';
 import { memorySetup, waitFor } from '../orchestration/helpers';
 
 const SEED = Number(process.env.LOOPWORK_FUZZ_SEED ?? 20_261_204);
 const SECRET = 'sk-ant-api03-FUZZSECRETKEYFORTESTS-0123456789';
-
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** A random value of a random JSON-ish shape (depth-bounded), secrets and odd keys included. */
-function shape(random: () => number, depth = 0): unknown {
-  const pick = Math.floor(random() * (depth > 2 ? 8 : 11));
-  switch (pick) {
-    case 0:
-      return null;
-    case 1:
-      return random() < 0.5;
-    case 2:
-      return [Number.NaN, Number.POSITIVE_INFINITY, -0, 2 ** 60, -1, 0.1][Math.floor(random() * 6)];
-    case 3:
-      return '';
-    case 4:
-      return `text ${SECRET} ${Math.floor(random() * 1000)}`;
-    case 5:
-      return 'x'.repeat(Math.floor(random() * 5_000));
-    case 6:
-      return String.fromCharCode(
-        ...Array.from({ length: 20 }, () => Math.floor(random() * 0xffff)),
-      );
-    case 7:
-      return undefined;
-    case 8:
-      return Array.from({ length: Math.floor(random() * 4) }, () => shape(random, depth + 1));
-    default: {
-      const keys = ['__proto__', 'constructor', 'prototype', 'n', 'text', 'toString', SECRET];
-      const out: Record<string, unknown> = {};
-      for (let i = Math.floor(random() * 4); i > 0; i--) {
-        // defineProperty: an own `__proto__` key, as JSON.parse makes it, not a prototype change.
-        Object.defineProperty(out, keys[Math.floor(random() * keys.length)] as string, {
-          value: shape(random, depth + 1),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      }
-      return out;
-    }
-  }
-}
 
 const job = defineTask({
   type: 'fuzz',
@@ -86,8 +35,9 @@ describe('hostile input at the dispatcher', () => {
     for (let i = 0; i < 1_000; i++) {
       counts.tried++;
       const valid = random() < 0.2;
-      const payload = valid ? { n: i, text: 'ok' } : shape(random);
-      const options = random() < 0.3 ? (shape(random) as object) : { runId: `run-${i}` };
+      const payload = valid ? { n: i, text: 'ok' } : fuzzShape(random, SECRET);
+      const options =
+        random() < 0.3 ? (fuzzShape(random, SECRET) as object) : { runId: `run-${i}` };
       try {
         const { runId } = await dispatcher.dispatch(job, payload as never, options as never);
         counts.accepted++;
@@ -141,7 +91,7 @@ describe('hostile input at the worker', () => {
         );
         count('random bytes');
       } else if (roll < 0.5) {
-        body = JSON.stringify(shape(random)) ?? 'undefined';
+        body = JSON.stringify(fuzzShape(random, SECRET)) ?? 'undefined';
         count('random JSON');
       } else if (roll < 0.65) {
         // A well-formed envelope for a run that does not exist, with a hostile payload.
@@ -149,7 +99,7 @@ describe('hostile input at the worker', () => {
           v: 2,
           type: 'fuzz',
           runId: `ghost-${i} ${SECRET}`,
-          payload: shape(random),
+          payload: fuzzShape(random, SECRET),
         });
         count('no such run');
       } else if (roll < 0.8) {

@@ -110,4 +110,20 @@ describe('stream mapping', () => {
       toolCall: { type: 'tool-call', id: 'c1', name: 'look', input: '{"q": ca' },
     });
   });
+
+  it('keeps two complete calls that share an id (the loop renames the second)', async () => {
+    const mock = new MockLanguageModelV3({
+      doStream: v3Stream([
+        { type: 'tool-call', toolCallId: 'call_0', toolName: 'look', input: '{"q":"cat"}' },
+        { type: 'tool-call', toolCallId: 'call_0', toolName: 'look', input: '{"q":"dog"}' },
+        finish,
+      ]),
+    });
+    const parts = await collect(aiSdk(mock).stream!(ask, { signal: signal() }));
+    const last = parts.at(-1);
+    expect(last?.type === 'finish' && toolCallsOf(last.response.message)).toEqual([
+      { type: 'tool-call', id: 'call_0', name: 'look', input: { q: 'cat' } },
+      { type: 'tool-call', id: 'call_0', name: 'look', input: { q: 'dog' } },
+    ]);
+  });
 });

@@ -65,4 +65,25 @@ describe('openai chat specifics', () => {
     expect(parts.filter((part) => part.type === 'text-delta')).toHaveLength(2);
     expect(parts.at(-1)).toEqual({ type: 'finish', response: generated });
   });
+
+  it('keeps two streamed calls that a loosely compatible server numbered with the same index', async () => {
+    const chunks = chatChunks({
+      toolCalls: [
+        { id: 'call_a', name: 'get_weather', args: ['{"city":', '"Paris"}'] },
+        { id: 'call_b', name: 'get_weather', args: ['{"city":"Oslo"}'] },
+      ],
+    });
+    // Every tool-call delta says index 0: only the new id tells the second call apart.
+    const json = chatSse(chunks).map((frame) => frame.replaceAll('"index":1', '"index":0'));
+    route(server, 'chat', [() => sseResponse(json)]);
+    const parts = [];
+    for await (const part of makeModel('chat').stream(request, { signal: signal() })) {
+      parts.push(part);
+    }
+    const finish = parts.at(-1);
+    expect(finish?.type === 'finish' && finish.response.message.content).toEqual([
+      { type: 'tool-call', id: 'call_a', name: 'get_weather', input: { city: 'Paris' } },
+      { type: 'tool-call', id: 'call_b', name: 'get_weather', input: { city: 'Oslo' } },
+    ]);
+  });
 });
