@@ -50,9 +50,11 @@ export interface OpenAIAgentsContext {
 /** Settings of {@link openAIAgentsRuntime}. */
 export interface OpenAIAgentsRuntimeSettings {
   /** The agent to run; the settings' loopwork tools are added to its own. Give this or `createAgent`. */
-  agent?: AnyAgent;
+  // biome-ignore lint/suspicious/noExplicitAny: an agent of any context and output type.
+  agent?: Agent<any, any>;
   /** Builds the agent of one run (with the loopwork tools of the settings). Give this or `agent`. */
-  createAgent?: (context: OpenAIAgentsContext) => AnyAgent | Promise<AnyAgent>;
+  // biome-ignore lint/suspicious/noExplicitAny: an agent of any context and output type.
+  createAgent?: (context: OpenAIAgentsContext) => Agent<any, any> | Promise<Agent<any, any>>;
   /**
    * The model of agents that name none, through loopwork's budget checks: an SDK `Model`, or a
    * model name resolved by `modelProvider`. Agents that name a model get it from
