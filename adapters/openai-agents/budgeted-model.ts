@@ -31,6 +31,8 @@ export interface BudgetedModelOptions {
   estimateInputTokens?: (request: AgentsModelRequest) => number;
   /** Awaited before every call, before the ledger is asked (the runtime checkpoints here). */
   beforeCall?: (request: AgentsModelRequest) => Promise<void>;
+  /** Told the turn data of calls made without streaming (streamed calls carry it in their stream). */
+  onCall?: (event: BudgetedModelEvent) => void;
 }
 
 /** The data of the loopwork events a budgeted model puts into the SDK's event stream. */
@@ -197,12 +199,13 @@ export function budgetedModel(options: BudgetedModelOptions): Model {
       const call = await begin(request);
       let response: AgentsModelResponse;
       try {
+        options.onCall?.(started(call));
         response = await inner.getResponse(call.request);
       } catch (error) {
         ledger.release(call.ticket);
         throw error;
       }
-      finish(call, response);
+      options.onCall?.(finish(call, response));
       return response;
     },
     async *getStreamedResponse(request) {

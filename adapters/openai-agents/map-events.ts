@@ -75,6 +75,21 @@ export class EventMapper {
     }
   }
 
+  /**
+   * A call made without streaming — an agent run as a tool, on the run's models, while the
+   * run's tools run: its turn is reported, and leaves the run's own turn and ending alone.
+   */
+  nestedCall(data: BudgetedModelEvent): void {
+    const { runId } = this;
+    if (data.loopwork === 'turn-started') {
+      const { turn, maxOutputTokens, estimatedInputTokens } = data;
+      this.emit({ type: 'turn-started', runId, turn, maxOutputTokens, estimatedInputTokens });
+      return;
+    }
+    const { turn, usage, costUsd, stopReason } = data;
+    this.emit({ type: 'turn-finished', runId, turn, usage, costUsd, stopReason });
+  }
+
   private turnEvent(data: BudgetedModelEvent): void {
     const { runId } = this;
     this.turn = data.turn;

@@ -5,7 +5,7 @@ import type {
   ModelProvider,
 } from '@openai/agents';
 import { type BudgetLedger, InvalidOptionError } from 'loopwork';
-import { budgetedModel } from './budgeted-model';
+import { type BudgetedModelEvent, budgetedModel } from './budgeted-model';
 import type { Peers } from './peers';
 
 // biome-ignore lint/suspicious/noExplicitAny: an agent of any context and output type.
@@ -20,6 +20,7 @@ export interface RunModelsOptions {
   ledger: BudgetLedger;
   estimateInputTokens?: (request: AgentsModelRequest) => number;
   beforeCall: (request: AgentsModelRequest) => Promise<void>;
+  onCall?: (event: BudgetedModelEvent) => void;
 }
 
 /** Every agent reachable from `agent` through its handoffs. */
@@ -59,6 +60,7 @@ export async function runModels(
       model,
       ledger: options.ledger,
       beforeCall: options.beforeCall,
+      ...(options.onCall ? { onCall: options.onCall } : {}),
       ...(modelId ? { modelId } : {}),
       ...(options.estimateInputTokens ? { estimateInputTokens: options.estimateInputTokens } : {}),
     });

@@ -288,6 +288,7 @@ class AgentsRun {
       const models = await runModels(this.peers, agent, {
         ledger: this.ledger,
         beforeCall: () => this.beforeCall(system),
+        onCall: (event) => this.mapper.nestedCall(event),
         ...(settings.model === undefined ? {} : { model: settings.model }),
         ...(settings.modelProvider ? { modelProvider: settings.modelProvider } : {}),
         ...(settings.modelId === undefined ? {} : { modelId: settings.modelId }),

@@ -291,11 +291,26 @@ describe('openAIAgentsRuntime', () => {
       instructions: 'You lead.',
       tools: [researcher.asTool({ toolName: 'research', toolDescription: 'Researches' })],
     });
-    const { result, checkpoints } = await run(openAIAgentsRuntime({ agent, model }));
+    const { result, checkpoints, events } = await run(openAIAgentsRuntime({ agent, model }));
     expect(result.status).toBe('completed');
     expect(result.output).toBe('answer: found it');
     // The nested agent's call went through the same ledger.
     expect(result.state.turns.map((t) => t.usage.outputTokens)).toEqual([8, 4, 6]);
+    // Its turn is reported too, inside the tool call that ran it.
+    expect(
+      events
+        .filter((e) => e.type.startsWith('turn') || e.type.startsWith('tool'))
+        .map((e) => `${e.type}:${'turn' in e ? e.turn : ''}`),
+    ).toEqual([
+      'turn-started:1',
+      'turn-finished:1',
+      'tool-call-started:1',
+      'turn-started:2',
+      'turn-finished:2',
+      'tool-call-finished:1',
+      'turn-started:3',
+      'turn-finished:3',
+    ]);
     // Checkpoints before the lead's two calls and at the end; none while the tool ran.
     expect(checkpoints.map((c) => c.turns.length)).toEqual([0, 2, 3]);
   });
