@@ -274,10 +274,16 @@ class AgentsRun {
       resumed: options.resumeFrom !== undefined,
       turnsSoFar: this.prior?.turns.length ?? 0,
     });
-    // A redelivered run that had already ended: its ending stands, nothing runs again.
-    if (options.resumeFrom?.kind === 'attempt' && this.prior && this.prior.status !== 'running') {
+    // A redelivered run that had already ended: its ending stands, nothing runs again. A failed
+    // one is retried from its last good point (the handle a failure leaves is the one before it).
+    const ended: RunState['status'][] = ['completed', 'max_turns', 'budget_exceeded', 'suspended'];
+    if (options.resumeFrom?.kind === 'attempt' && this.prior && ended.includes(this.prior.status)) {
       const { status, suspensions } = this.prior;
-      return this.finish({ status }, suspensions, lastAssistantText(this.prior));
+      return this.finish(
+        { status: status as Ending['status'] },
+        suspensions,
+        lastAssistantText(this.prior),
+      );
     }
     let ending: Ending | undefined;
     let result: StreamedRunResult<unknown, AnyAgent> | undefined;
@@ -323,7 +329,9 @@ class AgentsRun {
     let suspensions: Suspension[] = [];
     let output: unknown;
     try {
-      this.capture(result.state as AgentsRunState<unknown, AnyAgent>, system);
+      // After a failure the SDK's state is wherever it broke: the last checkpoint's stays.
+      if (ending?.status !== 'failed')
+        this.capture(result.state as AgentsRunState<unknown, AnyAgent>, system);
       suspensions = (result.interruptions ?? []).map(suspensionOf);
       if (!ending && suspensions.length === 0) output = result.finalOutput;
     } catch (error) {

@@ -535,6 +535,41 @@ describe('openAIAgentsRuntime: resumes and answers', () => {
     );
   });
 
+  it('a failed run is retried from its last good checkpoint, repeating no tool call', async () => {
+    const executions: string[] = [];
+    const step = defineTool({
+      name: 'step',
+      description: 'Steps',
+      input: z.object({ n: z.number() }),
+      execute: ({ n }, { idempotencyKey }) => {
+        executions.push(idempotencyKey);
+        return `step ${n} done`;
+      },
+    });
+    let failures = 0;
+    const model = scriptedAgentsModel({
+      turns: (request) => {
+        const done = request.messages.filter((m) => m.role === 'tool').length;
+        if (done === 1 && failures++ === 0)
+          return { error: { kind: 'overloaded', message: 'try again later' } };
+        return done < 2
+          ? { toolCalls: [{ id: `s${done + 1}`, name: 'step', input: { n: done + 1 } }] }
+          : { text: 'both steps done' };
+      },
+    });
+    const runtime = openAIAgentsRuntime({ model, tools: [step] });
+    const first = await run(runtime);
+    expect(first.result.status).toBe('failed');
+    expect(first.result.error?.message).toContain('try again later');
+    const saved = first.checkpoints.at(-1)!;
+    expect(saved.status).toBe('failed');
+    const retried = await run(runtime, { resumeFrom: { kind: 'attempt', state: saved } });
+    expect(retried.result.status).toBe('completed');
+    expect(retried.result.output).toBe('both steps done');
+    expect(executions).toEqual(['r1:s1', 'r1:s2']);
+    expect(retried.result.state.turns).toHaveLength(3);
+  });
+
   it('a redelivered run whose checkpoint shows it ended keeps that ending and calls nothing', async () => {
     const model = scriptedAgentsModel({ turns: () => ({ text: 'done once' }) });
     const runtime = openAIAgentsRuntime({ model });
