@@ -521,6 +521,42 @@ describe('openAIAgentsRuntime: resumes and answers', () => {
     expect(third.result.state.turns).toHaveLength(2);
   });
 
+  it('needsApproval as a function decides per call, from the call’s input', async () => {
+    const pay = defineTool({
+      name: 'pay',
+      description: 'Pays',
+      input: z.object({ amount: z.number() }),
+      execute: ({ amount }) => `paid ${amount}`,
+    });
+    const model = scriptedAgentsModel({
+      turns: () => ({
+        toolCalls: [
+          { id: 'small', name: 'pay', input: { amount: 5 } },
+          { id: 'big', name: 'pay', input: { amount: 500 } },
+        ],
+      }),
+    });
+    const seen: unknown[] = [];
+    const { result } = await run(
+      openAIAgentsRuntime({
+        model,
+        tools: [pay],
+        needsApproval: (toolName, input) => {
+          seen.push([toolName, input]);
+          return (input as { amount: number }).amount > 100;
+        },
+      }),
+    );
+    expect(result.status).toBe('suspended');
+    expect(result.state.suspensions).toEqual([
+      { toolCallId: 'big', toolName: 'pay', payload: { kind: 'approval', input: { amount: 500 } } },
+    ]);
+    expect(seen).toEqual([
+      ['pay', { amount: 5 }],
+      ['pay', { amount: 500 }],
+    ]);
+  });
+
   it('a bad answer is refused, naming the answer', async () => {
     const { runtime } = twoApprovals();
     const first = await run(runtime);
