@@ -76,14 +76,6 @@ class Failure {
   ) {}
 }
 
-/** Rejects when `signal` aborts: the run stops waiting for a tool that ignores its signal. */
-const abortedBy = (signal: AbortSignal | undefined) =>
-  new Promise<never>((_, reject) => {
-    if (!signal) return;
-    if (signal.aborted) reject(signal.reason);
-    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-  });
-
 /** Builds the SDK tool of one loopwork tool. */
 function toAgentsTool(peers: Peers, tool: AnyTool, options: AgentsToolsOptions): FunctionTool {
   const timeoutMs = tool.timeoutMs ?? options.toolTimeoutMs ?? AGENT_DEFAULTS.toolTimeoutMs;
@@ -102,7 +94,16 @@ function toAgentsTool(peers: Peers, tool: AnyTool, options: AgentsToolsOptions):
       );
     }
     const controller = new AbortController();
-    const onAbort = () => controller.abort(signal?.reason);
+    // The run stops waiting for a tool that ignores its signal: `aborted` rejects on abort.
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        controller.abort(signal?.reason);
+        reject(signal?.reason);
+      };
+    });
+    aborted.catch(() => {});
+    if (signal?.aborted) onAbort();
     signal?.addEventListener('abort', onAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<Failure>((resolve) => {
@@ -137,7 +138,7 @@ function toAgentsTool(peers: Peers, tool: AnyTool, options: AgentsToolsOptions):
       }
     })();
     try {
-      return await Promise.race([run, timedOut, abortedBy(signal)]);
+      return await Promise.race([run, timedOut, aborted]);
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
