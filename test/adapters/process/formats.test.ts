@@ -164,7 +164,7 @@ describe('codex-exec-json', () => {
     });
     expect(result.state.turns[0]?.modelId).toBe('gpt-5.5');
     expect(result.costUsd).toBeGreaterThan(0);
-    expect((result.state.runtime?.handle as CodexHandle).threadId).toBe(THREAD);
+    expect((result.state.runtime?.handle as CodexHandle | undefined)?.threadId).toBe(THREAD);
     const tools = events.filter((event) => event.type === 'tool-call-finished');
     expect(
       tools.map((event) => event.type === 'tool-call-finished' && [event.toolName, event.output]),
