@@ -100,7 +100,8 @@ it('a worker SIGKILLed mid-run of a process task: another worker resumes the age
       : undefined;
   });
   await first.kill();
-  const agentPid = (saved.runtime?.handle as { pid: number }).pid;
+  const agentPid = Number((saved.runtime?.handle as { pid?: number } | undefined)?.pid);
+  expect(agentPid, 'the agent put its pid in its handle').toBeGreaterThan(0);
   // Its agent process is in a group of its own: the SIGKILL did not reach it, its closed stdin did.
   await waitFor(`agent process ${agentPid} to exit`, 30_000, async () =>
     gone(agentPid) ? true : undefined,
