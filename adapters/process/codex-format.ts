@@ -9,14 +9,18 @@ export interface CodexHandle {
   reported?: Usage;
 }
 
-/** `turn.completed` usage (input counts cached tokens too) in loopwork's disjoint buckets. */
+/**
+ * `turn.completed` usage in loopwork's disjoint buckets: Codex's `input_tokens` counts the cached
+ * (`cached_input_tokens`) and cache-written (`cache_write_input_tokens`, 0.171+) ones too.
+ */
 export function codexUsage(usage: unknown): Usage {
   const cached = num(field(usage, 'cached_input_tokens'));
+  const written = num(field(usage, 'cache_write_input_tokens'));
   return {
-    inputTokens: Math.max(0, num(field(usage, 'input_tokens')) - cached),
+    inputTokens: Math.max(0, num(field(usage, 'input_tokens')) - cached - written),
     outputTokens: num(field(usage, 'output_tokens')),
     cacheReadTokens: cached,
-    cacheWriteTokens: 0,
+    cacheWriteTokens: written,
     reasoningTokens: num(field(usage, 'reasoning_output_tokens')),
   };
 }
