@@ -1,5 +1,6 @@
-// The CLI formats on recordings of their stdout, played by a stand-in CLI (fixtures/fake-cli.mjs)
-// through the real process runtime: claude-stream-json (shapes of @anthropic-ai/claude-agent-sdk
+// The CLI formats on recorded stdout lines, played by a stand-in CLI (fixtures/fake-cli.mjs)
+// through the real process runtime (the live binaries run in claude-binary.test.ts and
+// codex-binary.test.ts); the lines follow the vendors' shapes: claude-stream-json (shapes of @anthropic-ai/claude-agent-sdk
 // 0.3.335's sdk.d.ts: SDKSystemMessage, SDKAssistantMessage one block per line, SDKUserMessage,
 // SDKResultMessage) and codex-exec-json (codex-rs/exec/src/exec_events.rs: thread.started,
 // item.*, turn.completed with a running total after a resume).
