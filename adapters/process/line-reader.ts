@@ -61,11 +61,15 @@ export function readLines(
       }
       if (start < chunk.length) take(chunk.subarray(start));
     });
+    let ended = false;
     const end = () => {
+      if (ended) return;
+      ended = true;
       if (held > 0 || dropped > 0) finish();
       resolve();
     };
     stream.once('end', end);
+    stream.once('close', end);
     stream.once('error', end);
   });
 }

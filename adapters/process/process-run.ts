@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   AGENT_DEFAULTS,
   createRedactor,
@@ -21,6 +22,9 @@ import { handleSignal } from './signals';
 import { Transcript } from './transcript';
 import { TurnAccount } from './turn-account';
 import { Workdir } from './workdir';
+
+/** How long stdout may stay open once the process group is gone. */
+const STDOUT_DRAIN_MS = 2_000;
 
 /** One run of a process runtime: one process group, its stdout read as the format says. */
 export class ProcessRun {
@@ -167,6 +171,9 @@ export class ProcessRun {
       }
       // What the process left behind in its group (a daemonized grandchild) goes with it.
       await group.stop(this.graces());
+      // A process outside the group (it called setsid) may still hold stdout open: stop reading.
+      const drained = await Promise.race([lines.then(() => true), delay(STDOUT_DRAIN_MS, false)]);
+      if (!drained) group.child.stdout.destroy();
       await lines;
       await this.work;
       this.exit = exit;

@@ -76,6 +76,26 @@ describe('cancel', () => {
     });
     expect(result.status).toBe('aborted');
   });
+  it('a grandchild that left the group (setsid) holding stdout does not keep the run open', async () => {
+    // The escapee inherits stdout and lives 60 s in a session of its own, out of the group's reach.
+    const runtime = script(
+      `const child = require('node:child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { detached: true, stdio: ['ignore', 'inherit', 'ignore'] });
+       ${line({ type: 'result', output: 'done' })}
+       process.stdout.write(JSON.stringify({ type: 'text', text: 'escapee ' + child.pid }) + '\\n');
+       child.unref();`,
+    );
+    let escapee = 0;
+    const { result } = await runOnce(runtime, {
+      runId: 'escapee-1',
+      emit: (event) => {
+        if (event.type === 'text-delta' && event.text.startsWith('escapee '))
+          escapee = Number(event.text.slice(8));
+      },
+    });
+    expect([result.status, result.output]).toEqual(['completed', 'done']);
+    expect(escapee).toBeGreaterThan(0);
+    process.kill(escapee, 'SIGKILL'); // outside the group: the test cleans it up itself
+  });
 });
 
 describe('exit codes and stderr', () => {
