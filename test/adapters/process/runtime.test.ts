@@ -5,7 +5,7 @@ import { InvalidOptionError, loopRuntime } from 'loopwork';
 import { loopworkNdjson, type ProcessRuntimeSettings, processRuntime } from 'loopwork/process';
 import { ScriptedModel } from 'loopwork/testing';
 import { describe, expect, it, vi } from 'vitest';
-import { FIXTURES, gone, runOnce } from './run-helpers';
+import { FIXTURES, gone, PRICES, runOnce } from './run-helpers';
 
 vi.setConfig({ testTimeout: 60_000 });
 
@@ -210,6 +210,22 @@ describe('budgets', () => {
     );
   });
 
+  it('an agent that does not ask is stopped max_turns when the cap is reached and the model calls again', async () => {
+    const turn = line({
+      type: 'turn',
+      modelId: 'scripted',
+      usage: { outputTokens: 5 },
+      stopReason: 'tool_use',
+    });
+    const runtime = script(`${turn} ${turn} setInterval(() => {}, 1000);`);
+    const { result } = await runOnce(runtime, {
+      runId: 'cap-1',
+      limits: { maxTurns: 2, prices: PRICES },
+    });
+    expect(result.status).toBe('max_turns');
+    expect(result.state.turns).toHaveLength(2);
+  });
+
   it('maxCostUsd with a model of no known price is a clear error', async () => {
     const runtime = script(
       `${line({ type: 'turn', modelId: 'mystery-model', usage: { outputTokens: 5 } })} setInterval(() => {}, 1000);`,
@@ -236,6 +252,36 @@ describe('settings and states', () => {
       expect(() => processRuntime(settings as ProcessRuntimeSettings)).toThrow(InvalidOptionError);
       expect(() => processRuntime(settings as ProcessRuntimeSettings)).toThrow(message);
     }
+  });
+
+  it('args may be a function of the run; env adds and removes variables; inheritEnv: false starts empty', async () => {
+    process.env.LOOPWORK_PROCESS_TEST_SECRET = 'inherited';
+    const echo = `process.stdout.write(JSON.stringify({ type: 'result', output: [process.argv.slice(1), process.env.ADDED ?? null, process.env.LOOPWORK_PROCESS_TEST_SECRET ?? null] }) + '\\n');`;
+    const args = ({ runId, resumed }: { runId: string; resumed: boolean }) => [
+      '-e',
+      echo,
+      runId,
+      String(resumed),
+    ];
+    const removed = await runOnce(
+      processRuntime({
+        command: process.execPath,
+        args,
+        env: { ADDED: 'yes', LOOPWORK_PROCESS_TEST_SECRET: undefined },
+      }),
+      { runId: 'env-1' },
+    );
+    expect(removed.result.output).toEqual([['env-1', 'false'], 'yes', null]);
+    const empty = await runOnce(
+      processRuntime({ command: process.execPath, args, inheritEnv: false }),
+      { runId: 'env-2' },
+    );
+    expect(empty.result.output).toEqual([['env-2', 'false'], null, null]);
+    const inherited = await runOnce(processRuntime({ command: process.execPath, args }), {
+      runId: 'env-3',
+    });
+    expect(inherited.result.output).toEqual([['env-3', 'false'], null, 'inherited']);
+    delete process.env.LOOPWORK_PROCESS_TEST_SECRET;
   });
 
   it('a command that cannot start fails the run with a clear error', async () => {
