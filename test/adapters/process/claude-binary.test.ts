@@ -3,7 +3,7 @@
 // server speaking the Messages API. A run with a tool call (Bash, allowed in `dontAsk` mode: CI
 // runs as root, where `bypassPermissions` is refused), a follow-up resuming the session with
 // `--resume`, and a cancel mid-request.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,6 +40,16 @@ function findClaude(): { path: string } | { missing: string } {
 const claude = findClaude();
 const fakes: FakeAnthropic[] = [];
 afterAll(() => Promise.all(fakes.map((fake) => fake.close())));
+const temporary: string[] = [];
+/** A fresh temporary directory, removed after the tests. */
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
 
 const runtimeOn = (url: string, cwd: string) =>
   processRuntime({
@@ -57,7 +67,7 @@ const runtimeOn = (url: string, cwd: string) =>
     env: {
       ANTHROPIC_BASE_URL: url,
       ANTHROPIC_API_KEY: 'sk-ant-loopback-test-key-000000',
-      CLAUDE_CONFIG_DIR: mkdtempSync(join(tmpdir(), 'loopwork-claude-config-')),
+      CLAUDE_CONFIG_DIR: tempDir('loopwork-claude-config-'),
       DISABLE_AUTOUPDATER: '1',
       DISABLE_TELEMETRY: '1',
     },
@@ -86,7 +96,7 @@ describe('claude-stream-json on the real claude binary', () => {
         : { text: `answer ${n}` },
     );
     fakes.push(fake);
-    const cwd = mkdtempSync(join(tmpdir(), 'loopwork-claude-cwd-'));
+    const cwd = tempDir('loopwork-claude-cwd-');
     const runtime = runtimeOn(fake.url, cwd);
     const first = await runOnce(runtime, {
       runId: 'claude-real-1',
@@ -133,7 +143,7 @@ describe('claude-stream-json on the real claude binary', () => {
     fakes.push(fake);
     fake.hang = true;
     const controller = new AbortController();
-    const run = runOnce(runtimeOn(fake.url, mkdtempSync(join(tmpdir(), 'loopwork-claude-cwd-'))), {
+    const run = runOnce(runtimeOn(fake.url, tempDir('loopwork-claude-cwd-')), {
       runId: 'claude-real-3',
       signal: controller.signal,
       limits: {},

@@ -2,7 +2,7 @@
 // format, offline: Codex is pointed at a loopback server speaking the Responses API
 // (`-c model_providers.<id>.base_url=…`). A run, a follow-up that resumes the thread (Codex then
 // reports the thread's running total: loopwork counts the difference), and a cancel mid-request.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,6 +35,16 @@ function findCodex(): { path: string } | { missing: string } {
 const codex = findCodex();
 let fake: FakeResponses | undefined;
 afterAll(() => fake?.close());
+const temporary: string[] = [];
+/** A fresh temporary directory, removed after the tests. */
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  temporary.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
+});
 
 const runtimeOn = (url: string) =>
   processRuntime({
@@ -57,7 +67,7 @@ const runtimeOn = (url: string) =>
       'model_providers.loopback.wire_api="responses"',
     ],
     env: {
-      CODEX_HOME: mkdtempSync(join(tmpdir(), 'loopwork-codex-home-')),
+      CODEX_HOME: tempDir('loopwork-codex-home-'),
       LOOPBACK_KEY: 'sk-loopback-test-key-0000',
     },
     interruptGraceMs: 2_000,
