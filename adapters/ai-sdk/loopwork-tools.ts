@@ -2,11 +2,13 @@ import { type FlexibleSchema, jsonSchema, type Tool, type ToolSet } from 'ai';
 import {
   AGENT_DEFAULTS,
   type AnyTool,
+  describeIssues,
+  describeThrown,
   InvalidOptionError,
-  type StandardSchemaV1,
   type Suspension,
   type ToolContext,
   type ToolFailureReason,
+  toolOutputText,
 } from 'loopwork';
 
 /** Options of {@link aiSdkTools}. */
@@ -44,23 +46,6 @@ export const SUSPENDED_OUTPUT = '[loopwork] waiting for an answer';
 
 class Suspend {
   constructor(readonly payload: unknown) {}
-}
-
-const serialize = (value: unknown): string =>
-  typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : typeof error === 'string' ? error : serialize(error);
-
-function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
-  return issues
-    .map((issue) => {
-      const path = (issue.path ?? [])
-        .map((part) => (typeof part === 'object' ? String(part.key) : String(part)))
-        .join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }
 
 /**
@@ -141,7 +126,7 @@ function toAiSdkTool(tool: AnyTool, options: AiSdkToolsOptions): Tool {
         const output = await withTimeout(tool, timeoutMs, abortSignal, async (signal) =>
           tool.execute(input, context(signal)),
         );
-        return serialize(output);
+        return toolOutputText(output);
       } catch (error) {
         if (abortSignal?.aborted || error instanceof ToolFailure) throw error;
         if (error instanceof Suspend) {
@@ -150,7 +135,7 @@ function toAiSdkTool(tool: AnyTool, options: AiSdkToolsOptions): Tool {
           options.onSuspend({ toolCallId, toolName: tool.name, payload: error.payload });
           return SUSPENDED_OUTPUT;
         }
-        throw new ToolFailure('threw', `Tool "${tool.name}" failed: ${messageOf(error)}`);
+        throw new ToolFailure('threw', `Tool "${tool.name}" failed: ${describeThrown(error)}`);
       }
     },
   };

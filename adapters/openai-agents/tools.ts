@@ -2,10 +2,12 @@ import type { FunctionTool, RunContext } from '@openai/agents';
 import {
   AGENT_DEFAULTS,
   type AnyTool,
+  describeIssues,
+  describeThrown,
   InvalidOptionError,
-  type StandardSchemaV1,
   type ToolContext,
   type ToolFailureReason,
+  toolOutputText,
 } from 'loopwork';
 import { z } from 'zod';
 import { loadPeers, type Peers } from './peers';
@@ -33,23 +35,6 @@ export interface AgentsToolsOptions {
 export type ToolOutcome =
   | { ok: true; durationMs: number }
   | { ok: false; reason: ToolFailureReason; message: string; durationMs: number };
-
-const serialize = (value: unknown): string =>
-  typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
-
-function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
-  return issues
-    .map((issue) => {
-      const path = (issue.path ?? [])
-        .map((part) => (typeof part === 'object' ? String(part.key) : String(part)))
-        .join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
 
 /**
  * The JSON Schema the model sees: the tool's own, or its zod 4 schema's. Sent non-strict, so
@@ -131,10 +116,10 @@ function toAgentsTool(peers: Peers, tool: AnyTool, options: AgentsToolsOptions):
     };
     const run = (async (): Promise<string | Failure> => {
       try {
-        return serialize(await tool.execute(validated.value, context));
+        return toolOutputText(await tool.execute(validated.value, context));
       } catch (error) {
         if (signal?.aborted) throw error;
-        return new Failure('threw', `Tool "${tool.name}" failed: ${messageOf(error)}`);
+        return new Failure('threw', `Tool "${tool.name}" failed: ${describeThrown(error)}`);
       }
     })();
     try {

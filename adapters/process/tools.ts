@@ -1,10 +1,11 @@
 import {
   AGENT_DEFAULTS,
   type AnyTool,
+  describeIssues,
   InvalidOptionError,
-  type StandardSchemaV1,
   type ToolContext,
   type ToolFailureReason,
+  toolOutputText,
 } from 'loopwork';
 import { z } from 'zod';
 
@@ -12,20 +13,6 @@ import { z } from 'zod';
 export type ToolOutcome =
   | { ok: true; output: string }
   | { ok: false; reason: ToolFailureReason; message: string };
-
-const serialize = (value: unknown): string =>
-  typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
-
-function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
-  return issues
-    .map((issue) => {
-      const path = (issue.path ?? [])
-        .map((part) => (typeof part === 'object' ? String(part.key) : String(part)))
-        .join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
-}
 
 /** The JSON Schema the agent is shown for a tool (its own, or its zod 4 schema's). */
 export function toolSpec(tool: AnyTool): {
@@ -101,7 +88,7 @@ export async function runTool(
   };
   const run = (async (): Promise<ToolOutcome> => {
     try {
-      return { ok: true, output: serialize(await tool.execute(validated.value, context)) };
+      return { ok: true, output: toolOutputText(await tool.execute(validated.value, context)) };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       return { ok: false, reason: 'threw', message: `Tool "${tool.name}" failed: ${message}` };

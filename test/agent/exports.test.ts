@@ -83,6 +83,9 @@ const LOOPWORK = [
   'createBudgetLedger',
   'loopRuntime',
   'runtimeTask',
+  'describeIssues',
+  'describeThrown',
+  'toolOutputText',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
   'EVENT_LOG_DEFAULTS',
