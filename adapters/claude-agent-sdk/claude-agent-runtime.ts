@@ -19,6 +19,7 @@ import {
   type ToolResultPart,
 } from 'loopwork';
 import { type BudgetProxy, type BudgetProxyUpstream, budgetProxy } from './budget-proxy';
+import { ClaudeProcess } from './claude-process';
 import { CLAUDE_AGENT_SDK_DEFAULTS } from './defaults';
 import { HookEvents } from './hook-events';
 import { MessageMapper } from './map-messages';
@@ -30,6 +31,7 @@ import {
   sessionOf,
   TranscriptStore,
 } from './session-handle';
+import { resultsById, transcriptOf } from './transcript';
 
 /** Settings of {@link claudeAgentRuntime}. */
 export interface ClaudeAgentRuntimeSettings {
@@ -89,6 +91,7 @@ class ClaudeRun {
   private readonly serverName = CLAUDE_AGENT_SDK_DEFAULTS.mcpServerName;
   private checkpoints: Promise<void> = Promise.resolve();
   private checkpointError: unknown;
+  private readonly process = new ClaudeProcess();
 
   constructor(
     private readonly sdk: ClaudeAgentSdk,
@@ -114,25 +117,27 @@ class ClaudeRun {
       this.session?.entries ?? [],
       () => this.checkpoint(),
     );
-    this.mapper = new MessageMapper(
-      options.runId,
-      options.emit,
-      () => this.ledger.turns().length,
-      (name) => name.replace(`mcp__${this.serverName}__`, ''),
-      this.prior?.messages ?? [],
+    this.mapper = new MessageMapper(options.runId, options.emit, () => this.ledger.turns().length);
+  }
+
+  /** The conversation as Claude Code recorded it (what a resume will continue from). */
+  private messages() {
+    return transcriptOf(this.transcript.entries, (name) =>
+      name.replace(`mcp__${this.serverName}__`, ''),
     );
   }
 
   private stateOf(status: RunState['status'], error?: Error): RunState {
     const handle = this.transcript.handle();
-    const inTranscript = this.mapper.resultsById();
+    const messages = this.messages();
+    const inTranscript = resultsById(messages);
     const system = this.settings.systemPrompt;
     return {
       schemaVersion: RUN_STATE_SCHEMA_VERSION,
       runId: this.options.runId,
       status,
       ...(system === undefined ? {} : { system }),
-      messages: structuredClone(this.mapper.messages),
+      messages,
       turns: this.ledger.turns(),
       toolResults: [...this.toolResults.values()].filter(
         (part) => !inTranscript.has(part.toolCallId),
@@ -221,7 +226,7 @@ class ClaudeRun {
                 ...(settings.toolTimeoutMs === undefined
                   ? {}
                   : { toolTimeoutMs: settings.toolTimeoutMs }),
-                done: (id) => this.toolResults.get(id) ?? this.mapper.resultsById().get(id),
+                done: (id) => this.toolResults.get(id) ?? resultsById(this.messages()).get(id),
                 onResult: (part) => void this.toolResults.set(part.toolCallId, part),
               }),
             }
@@ -258,6 +263,7 @@ class ClaudeRun {
       ...(settings.pathToClaudeCodeExecutable
         ? { pathToClaudeCodeExecutable: settings.pathToClaudeCodeExecutable }
         : {}),
+      spawnClaudeCodeProcess: this.process.spawn,
     };
     return queryOptions;
   }
@@ -307,7 +313,6 @@ class ClaudeRun {
           }),
       });
       configDir = await mkdtemp(join(tmpdir(), 'loopwork-claude-'));
-      if (prompt !== undefined) this.mapper.prompt(prompt);
       options.signal.addEventListener('abort', onAbort, { once: true });
       if (options.signal.aborted) onAbort();
       const queryOptions = await this.queryOptions(proxy, abortController, configDir);
@@ -335,6 +340,8 @@ class ClaudeRun {
       options.signal.removeEventListener('abort', onAbort);
       endInput();
       await proxy?.close();
+      // Claude Code writes its config dir until it exits.
+      await this.process.exited();
       if (configDir) await rm(configDir, { recursive: true, force: true }).catch(() => {});
     }
     if (options.signal.aborted) ending = { status: 'aborted' };
@@ -377,14 +384,26 @@ class ClaudeRun {
     const text = message.subtype === 'success' ? message.result : message.errors.join('; ');
     return {
       status: 'failed',
-      error: new Error(`[loopwork:claude-agent-sdk] ${text || message.subtype}`),
+      error: this.failure(text || message.subtype),
     };
   }
 
   private endingOf(error: unknown, proxy: BudgetProxy | undefined): Ending {
     if (this.options.signal.aborted) return { status: 'aborted' };
     if (proxy?.stop) return this.stopEnding(proxy);
-    return { status: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
+    if (LoopworkError.isInstance(error)) return { status: 'failed', error };
+    return {
+      status: 'failed',
+      error: this.failure(error instanceof Error ? error.message : String(error), error),
+    };
+  }
+
+  /** A failure of the agent, with the end of Claude Code's stderr, secrets redacted. */
+  private failure(message: string, cause?: unknown): Error {
+    redactor ??= createRedactor();
+    const tail = this.process.stderrTail;
+    const text = `[loopwork:claude-agent-sdk] ${message}${tail ? `\nclaude stderr: ${tail}` : ''}`;
+    return new Error(redactor.string(text), cause === undefined ? undefined : { cause });
   }
 
   private async finish(ending: Ending): Promise<RuntimeResult> {
