@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Usage } from 'loopwork';
 import type { ScriptedTurn } from 'loopwork/testing';
 import { type AnthropicErrorType, errorBody } from './anthropic-wire';
 
@@ -21,6 +22,8 @@ export interface FakeAnthropicUpstream {
   readonly url: string;
   /** Every request body received, in order. */
   readonly requests: Array<Record<string, unknown>>;
+  /** The usage of every answer sent (what the upstream "billed"), in order. */
+  readonly billed: Array<{ model: string; usage: Usage }>;
   close(): Promise<void>;
 }
 
@@ -73,6 +76,7 @@ export async function fakeAnthropicUpstream(
   options: FakeAnthropicUpstreamOptions,
 ): Promise<FakeAnthropicUpstream> {
   const requests: Array<Record<string, unknown>> = [];
+  const billed: Array<{ model: string; usage: Usage }> = [];
   let ids = 0;
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -131,6 +135,16 @@ export async function fakeAnthropicUpstream(
       cache_read_input_tokens: turn.usage?.cacheReadTokens ?? 0,
       output_tokens: outputTokens,
     };
+    billed.push({
+      model: String(body.model),
+      usage: {
+        inputTokens: usage.input_tokens,
+        outputTokens: usage.output_tokens,
+        cacheReadTokens: usage.cache_read_input_tokens,
+        cacheWriteTokens: usage.cache_creation_input_tokens,
+        reasoningTokens: 0,
+      },
+    });
     const text = chunksOut.join('');
     const content = [...(text ? [{ type: 'text' as const, text }] : []), ...calls];
     const message = {
@@ -195,6 +209,7 @@ export async function fakeAnthropicUpstream(
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    billed,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
