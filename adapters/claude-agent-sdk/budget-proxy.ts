@@ -220,7 +220,9 @@ export async function budgetProxy(options: BudgetProxyOptions): Promise<BudgetPr
       if (settled || !call) return;
       settled = true;
       if (!usage) return options.ledger.release(call.ticket);
-      options.onTurn?.(options.ledger.record(call.ticket, usage, stopReason));
+      // Recorded whether or not anyone listens (an optional call would skip its arguments).
+      const record = options.ledger.record(call.ticket, usage, stopReason);
+      options.onTurn?.(record);
     };
     /** What a call cut short may have cost: its worst case, so the budgets stay hard. */
     const worstCase = (): Usage => ({

@@ -53,7 +53,7 @@ export interface ClaudeAgentRuntimeSettings {
   env?: Record<string, string>;
   /** Model calls per run, when the run's limits set none. @defaultValue AGENT_DEFAULTS.maxTurns */
   maxTurns?: number;
-  /** Largest output of one call before budgets clamp it. @defaultValue AGENT_DEFAULTS.maxTokensPerCall */
+  /** Largest output of one call before budgets clamp it. @defaultValue CLAUDE_AGENT_SDK_DEFAULTS.maxTokensPerCall */
   maxTokensPerCall?: number;
   /** Smallest output worth a call. @defaultValue AGENT_DEFAULTS.minTokensPerCall */
   minTokensPerCall?: number;
@@ -103,9 +103,7 @@ class ClaudeRun {
       ...options.limits,
       maxTurns: options.limits.maxTurns ?? settings.maxTurns ?? AGENT_DEFAULTS.maxTurns,
       ...(this.prior ? { turns: this.prior.turns } : {}),
-      ...(settings.maxTokensPerCall === undefined
-        ? {}
-        : { maxTokensPerCall: settings.maxTokensPerCall }),
+      maxTokensPerCall: settings.maxTokensPerCall ?? CLAUDE_AGENT_SDK_DEFAULTS.maxTokensPerCall,
       ...(settings.minTokensPerCall === undefined
         ? {}
         : { minTokensPerCall: settings.minTokensPerCall }),

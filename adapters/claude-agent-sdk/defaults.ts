@@ -12,6 +12,12 @@ export const CLAUDE_AGENT_SDK_DEFAULTS = {
    */
   mcpServerName: 'loopwork',
   /**
+   * Largest output of one model call before budgets clamp it: what Claude Code asks for itself
+   * (its extended thinking budget is lowered to fit below whatever the clamp allows).
+   * @defaultValue 32000
+   */
+  maxTokensPerCall: 32_000,
+  /**
    * Claude Code's built-in tools given to the agent (its `tools` option): none, so that only the
    * loopwork tools you pass run, each under loopwork's events and idempotency keys. Enable
    * built-ins with `builtinTools: ['Read', 'Grep']` (and list them in `allowedTools`).
