@@ -71,6 +71,8 @@ export interface BudgetProxy {
   readonly token: string;
   /** Why the proxy refused a call (no budget left), once it has. */
   readonly stop: BudgetStop | undefined;
+  /** A call the ledger could not judge (no price for the model with `maxCostUsd` set …), once one came. */
+  readonly failure: Error | undefined;
   /** Refuses every further request and aborts the ones in flight (their worst case stays counted). */
   shutdown(reason?: string): void;
   /** Shuts down and closes the server. */
@@ -127,6 +129,7 @@ export async function budgetProxy(options: BudgetProxyOptions): Promise<BudgetPr
   });
   const inFlight = new Set<AbortController>();
   let stop: BudgetStop | undefined;
+  let failure: Error | undefined;
   let closedReason: string | undefined;
 
   const reply = (
@@ -192,8 +195,8 @@ export async function budgetProxy(options: BudgetProxyOptions): Promise<BudgetPr
         }
         return reply(res, 400, 'invalid_request_error', `[loopwork] ${error.message}`);
       }
-      const message = error instanceof Error ? error.message : String(error);
-      return reply(res, 400, 'invalid_request_error', message);
+      failure ??= error instanceof Error ? error : new Error(String(error));
+      return reply(res, 400, 'invalid_request_error', `[loopwork] ${failure.message}`);
     }
     clampBody(body, ticket.maxOutputTokens);
     options.onTurnStarted?.({
@@ -303,6 +306,9 @@ export async function budgetProxy(options: BudgetProxyOptions): Promise<BudgetPr
     token,
     get stop() {
       return stop;
+    },
+    get failure() {
+      return failure;
     },
     shutdown,
     async close() {

@@ -373,6 +373,7 @@ class ClaudeRun {
   ): Ending {
     if (this.options.signal.aborted) return { status: 'aborted' };
     if (proxy.stop) return this.stopEnding(proxy);
+    if (proxy.failure) return { status: 'failed', error: proxy.failure };
     if (message.subtype === 'success' && !message.is_error) {
       return { status: 'completed', output: message.result };
     }
@@ -389,6 +390,7 @@ class ClaudeRun {
   private endingOf(error: unknown, proxy: BudgetProxy | undefined): Ending {
     if (this.options.signal.aborted) return { status: 'aborted' };
     if (proxy?.stop) return this.stopEnding(proxy);
+    if (proxy?.failure) return { status: 'failed', error: proxy.failure };
     if (LoopworkError.isInstance(error)) return { status: 'failed', error };
     return {
       status: 'failed',

@@ -223,6 +223,14 @@ describe('claudeAgentRuntime', () => {
     };
     const other = await runOnce(runtime, { resumeFrom: { kind: 'session', state: foreign } });
     expect(other.result.error?.message).toMatch(/written by runtime "langgraph"/);
+    const unpriced = claudeAgentRuntime({
+      model: 'claude-unknown-1',
+      upstream: { baseURL: 'http://127.0.0.1:1' },
+    });
+    const noPrice = await runOnce(unpriced, { limits: { maxCostUsd: 1 } });
+    expect(noPrice.result.status).toBe('failed');
+    expect(InvalidOptionError.isInstance(noPrice.result.error)).toBe(true);
+    expect(noPrice.result.error?.message).toMatch(/no price is known for model "claude-unknown-1"/);
     const notZodObject = claudeAgentRuntime({
       model: MODEL,
       upstream: { baseURL: 'http://127.0.0.1:1' },
