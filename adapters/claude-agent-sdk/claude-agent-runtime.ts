@@ -59,6 +59,8 @@ export interface ClaudeAgentRuntimeSettings {
   minTokensPerCall?: number;
   /** Time a loopwork tool may run. @defaultValue AGENT_DEFAULTS.toolTimeoutMs */
   toolTimeoutMs?: number;
+  /** Prompt tokens of a request before it is sent (an exact count, e.g. from `count_tokens`). @defaultValue a high guess (3 bytes a token) */
+  estimateInputTokens?(body: Record<string, unknown>): number;
   /** Other `query()` options, passed as they are (those the runtime owns are overridden). */
   options?: Partial<Options>;
 }
@@ -292,6 +294,9 @@ class ClaudeRun {
       proxy = await budgetProxy({
         ledger: this.ledger,
         ...(this.settings.upstream ? { upstream: this.settings.upstream } : {}),
+        ...(this.settings.estimateInputTokens
+          ? { estimateInputTokens: this.settings.estimateInputTokens }
+          : {}),
         onTurnStarted: ({ turn, maxOutputTokens, estimatedInputTokens }) =>
           options.emit({
             type: 'turn-started',
