@@ -31,7 +31,7 @@ import {
   sessionOf,
   TranscriptStore,
 } from './session-handle';
-import { resultsById, transcriptOf } from './transcript';
+import { resultsById, transcriptOf, withCheckpointedResults } from './transcript';
 
 /** Settings of {@link claudeAgentRuntime}. */
 export interface ClaudeAgentRuntimeSettings {
@@ -64,6 +64,11 @@ export interface ClaudeAgentRuntimeSettings {
   /** Other `query()` options, passed as they are (those the runtime owns are overridden). */
   options?: Partial<Options>;
 }
+
+/** What a resumed attempt tells Claude Code (its own words for an interrupted turn). */
+export const CONTINUE = 'Continue from where you left off.';
+
+type Prompt = { text: string; synthetic?: boolean };
 
 type Ending = {
   status: RuntimeResult['status'];
@@ -114,7 +119,7 @@ class ClaudeRun {
     for (const part of this.prior?.toolResults ?? []) this.toolResults.set(part.toolCallId, part);
     this.transcript = new TranscriptStore(
       this.session?.sessionId,
-      this.session?.entries ?? [],
+      withCheckpointedResults(this.session?.entries ?? [], this.prior?.toolResults ?? []),
       () => this.checkpoint(),
     );
     this.mapper = new MessageMapper(options.runId, options.emit, () => this.ledger.turns().length);
@@ -160,37 +165,35 @@ class ClaudeRun {
   }
 
   /** What Claude Code is sent: the prompt (if any), then an open input until the run ends. */
-  private async *input(
-    prompt: string | undefined,
-    ended: Promise<void>,
-  ): AsyncGenerator<SDKUserMessage> {
-    if (prompt !== undefined) {
-      yield {
-        type: 'user',
-        message: { role: 'user', content: prompt },
-        parent_tool_use_id: null,
-        session_id: this.transcript.session ?? '',
-      } as SDKUserMessage;
-    }
+  private async *input(prompt: Prompt, ended: Promise<void>): AsyncGenerator<SDKUserMessage> {
+    yield {
+      type: 'user',
+      message: { role: 'user', content: prompt.text },
+      parent_tool_use_id: null,
+      session_id: this.transcript.session ?? '',
+      ...(prompt.synthetic ? { isSynthetic: true } : {}),
+    } as SDKUserMessage;
     // In-process MCP tools answer over the input channel: it stays open until the result.
     await ended;
   }
 
-  /** The prompt of this run, or undefined to continue the interrupted turn of its session. */
-  private promptOf(): string | undefined {
+  /** The prompt of this run; a synthetic one continues the interrupted turn of its session. */
+  private promptOf(): Prompt {
     const { input, resumeFrom } = this.options;
     if (input.answers !== undefined) {
       throw new InvalidOptionError(
         '[loopwork:claude-agent-sdk] answers: the Claude Agent SDK runtime never suspends a run, so there is nothing to answer',
       );
     }
-    if (resumeFrom?.kind === 'attempt' && this.session) return undefined;
+    // Sent as a message, not as CLAUDE_CODE_RESUME_INTERRUPTED_TURN: that re-runs the turn while
+    // Claude Code boots, before the in-process MCP server is connected ("No such tool available").
+    if (resumeFrom?.kind === 'attempt' && this.session) return { text: CONTINUE, synthetic: true };
     if (input.prompt === undefined) {
       throw new InvalidOptionError(
         '[loopwork:claude-agent-sdk] prompt is required: there is no Claude session to continue',
       );
     }
-    return input.prompt;
+    return { text: input.prompt };
   }
 
   private async queryOptions(
@@ -255,9 +258,6 @@ class ClaudeRun {
         ANTHROPIC_API_KEY: proxy.token,
         ANTHROPIC_AUTH_TOKEN: '',
         CLAUDE_CONFIG_DIR: configDir,
-        ...(this.session && options.resumeFrom?.kind === 'attempt'
-          ? { CLAUDE_CODE_RESUME_INTERRUPTED_TURN: '1' }
-          : {}),
       },
       ...(this.session ? { resume: this.session.sessionId } : {}),
       ...(settings.pathToClaudeCodeExecutable

@@ -8,7 +8,8 @@ import { type AnthropicErrorType, errorBody } from './anthropic-wire';
 export interface FakeAnthropicUpstreamOptions {
   /**
    * The answer to a request, by `n` = assistant messages already in it (0-based, so a resumed
-   * conversation gets the same answers). Tool names may omit Claude Code's MCP prefix (`step`
+   * conversation gets the same answers; Claude Code's "No response requested." filler is not
+   * counted). Tool names may omit Claude Code's MCP prefix (`step`
    * answers as `mcp__loopwork__step`).
    */
   turn(n: number, body: Record<string, unknown>): ScriptedTurn;
@@ -54,6 +55,15 @@ function invalid(body: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/**
+ * An assistant message the model wrote: not the filler Claude Code puts in the conversation
+ * when it resumes a session that ended on a tool result (`No response requested.`).
+ */
+const isAnswer = (message: { role: string; content?: unknown }) =>
+  message.role === 'assistant' &&
+  JSON.stringify(message.content) !==
+    JSON.stringify([{ type: 'text', text: 'No response requested.' }]);
+
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, ms);
@@ -97,8 +107,8 @@ export async function fakeAnthropicUpstream(
     requests.push(body);
     const problem = invalid(body);
     if (problem) return fail(400, 'invalid_request_error', problem);
-    const messages = (body.messages as Array<{ role: string }>) ?? [];
-    const turn = options.turn(messages.filter((m) => m.role === 'assistant').length, body);
+    const messages = (body.messages as Array<{ role: string; content?: unknown }>) ?? [];
+    const turn = options.turn(messages.filter(isAnswer).length, body);
     const closed = new AbortController();
     res.on('close', () => closed.abort());
     if (turn.delayMs) await sleep(turn.delayMs, closed.signal);

@@ -135,7 +135,12 @@ it('SIGKILL of the worker mid-run: another worker process resumes the Claude ses
   const tails = `${first.tail()}\n${second.tail()}`;
   expect(record.status, tails).toBe('completed');
   const final = (await checkpoints.load('claude-kill-1'))!.state;
-  expect(final.messages).toEqual(expected(prompt));
+  const brief = (messages: Message[]) =>
+    messages.map((m) => `${m.role}:${JSON.stringify(m.content).slice(0, 90)}`).join('\n');
+  expect(
+    final.messages,
+    `at kill:\n${brief(atKill.messages)}\nfinal:\n${brief(final.messages)}`,
+  ).toEqual(expected(prompt));
   // Turns: those of the first worker (checkpointed) and the second one's, the history's five.
   expect(final.turns.length).toBeGreaterThanOrEqual(STEPS + 1);
   expect(await client.hgetall(keys.violations)).toEqual({});
