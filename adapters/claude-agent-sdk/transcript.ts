@@ -94,14 +94,16 @@ export function transcriptOf(
 function withoutAbandonedCalls(messages: Message[]): Message[] {
   const answered = new Set(resultsById(messages).keys());
   const out: Message[] = [];
-  messages.forEach((message, index) => {
-    if (message.role !== 'assistant' || index === messages.length - 1)
-      return void out.push(message);
+  for (const [index, message] of messages.entries()) {
+    if (message.role !== 'assistant' || index === messages.length - 1) {
+      out.push(message);
+      continue;
+    }
     const content = message.content.filter(
       (part) => part.type !== 'tool-call' || answered.has(part.id),
     );
     if (content.length > 0) out.push({ role: 'assistant', content });
-  });
+  }
   return out;
 }
 
