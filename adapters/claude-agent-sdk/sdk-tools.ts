@@ -1,9 +1,12 @@
 import {
   AGENT_DEFAULTS,
   type AnyTool,
+  describeIssues,
+  describeThrown,
   InvalidOptionError,
   type ToolFailureReason,
   type ToolResultPart,
+  toolOutputText,
 } from 'loopwork';
 import type { ClaudeAgentSdk } from './peers';
 
@@ -22,9 +25,6 @@ export interface ToolRunContext {
 
 /** The MCP name Claude Code gives a tool of the server `server`. */
 export const mcpToolName = (server: string, tool: string) => `mcp__${server}__${tool}`;
-
-const outputText = (value: unknown): string =>
-  typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
 
 /** A zod object's raw shape, which the Agent SDK's `tool()` takes. */
 function shapeOf(tool: AnyTool): Record<string, never> {
@@ -46,9 +46,8 @@ async function execute(
 ): Promise<{ output: string; isError: boolean; reason?: ToolFailureReason }> {
   const validated = await tool.input['~standard'].validate(args);
   if (validated.issues) {
-    const issues = validated.issues.map((issue) => issue.message).join('; ');
     return {
-      output: `invalid input for ${tool.name}: ${issues}`,
+      output: `Invalid input for tool "${tool.name}": ${describeIssues(validated.issues)}. Fix the input and call the tool again.`,
       isError: true,
       reason: 'invalid_input',
     };
@@ -77,17 +76,20 @@ async function execute(
         )
         .then(resolve, reject);
     });
-    return { output: outputText(output), isError: false };
+    return { output: toolOutputText(output), isError: false };
   } catch (error) {
     if (context.signal.aborted) throw error;
     if (timeout.aborted)
       return {
-        output: `${tool.name} timed out after ${timeoutMs} ms`,
+        output: `Tool "${tool.name}" timed out after ${timeoutMs} ms and was stopped.`,
         isError: true,
         reason: 'timeout',
       };
-    const message = error instanceof Error ? error.message : String(error);
-    return { output: `${tool.name} failed: ${message}`, isError: true, reason: 'threw' };
+    return {
+      output: `Tool "${tool.name}" failed: ${describeThrown(error)}`,
+      isError: true,
+      reason: 'threw',
+    };
   }
 }
 

@@ -141,8 +141,8 @@ describe('claudeAgentRuntime', () => {
         's1',
       ]);
       const sent = JSON.stringify(upstream.requests[1]?.messages);
-      expect(sent).toContain('odd failed: 42');
-      expect(sent).toContain('stuck timed out after 300 ms');
+      expect(sent).toContain('Tool \\"odd\\" failed: rejected with number 42');
+      expect(sent).toContain('Tool \\"stuck\\" timed out after 300 ms');
     },
   );
 
