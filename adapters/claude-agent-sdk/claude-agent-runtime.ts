@@ -9,6 +9,7 @@ import {
   type BudgetName,
   createBudgetLedger,
   createRedactor,
+  describeThrown,
   InvalidOptionError,
   LoopworkError,
   RUN_STATE_SCHEMA_VERSION,
@@ -399,7 +400,7 @@ class ClaudeRun {
     if (LoopworkError.isInstance(error)) return { status: 'failed', error };
     return {
       status: 'failed',
-      error: this.failure(error instanceof Error ? error.message : String(error), error),
+      error: this.failure(error instanceof Error ? error.message : describeThrown(error), error),
     };
   }
 
