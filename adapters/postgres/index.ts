@@ -10,4 +10,11 @@ export type { MigrateOptions, MigrateResult } from './migrate';
 export { migrate, SCHEMA_VERSION } from './migrate';
 export type { PostgresQueueOptions } from './postgres-queue';
 export { createPostgresQueue } from './postgres-queue';
+export type { PostgresRunStoreOptions } from './postgres-run-store';
+export { createPostgresRunStore } from './postgres-run-store';
+export {
+  createPostgresBlobStore,
+  createPostgresHeartbeatStore,
+  createPostgresSessionStore,
+} from './postgres-stores';
 export type { PostgresOptions } from './schema';

@@ -50,7 +50,7 @@ create table ${s}.dead_letters (
 );
 create index dead_letters_queue on ${s}.dead_letters (queue, seq);
 create table ${s}.runs (
-  run_id text primary key,
+  run_id text collate "C" primary key,
   task_type text not null,
   status text not null,
   group_id text,
@@ -62,8 +62,8 @@ create table ${s}.runs (
 create index runs_queued on ${s}.runs (queued_at desc, run_id desc);
 create index runs_status on ${s}.runs (status, clock, run_id);
 create table ${s}.sessions (key text primary key, version integer not null, state text not null);
-create table ${s}.heartbeats (key text primary key, data text not null, expires_at bigint not null);
-create table ${s}.blobs (key text primary key, data bytea not null, content_type text);
+create table ${s}.heartbeats (key text collate "C" primary key, data text not null, expires_at bigint not null);
+create table ${s}.blobs (key text collate "C" primary key, data bytea not null, content_type text);
 create table ${s}.event_seq (run_id text primary key, last bigint not null);
 create table ${s}.events (
   run_id text not null,

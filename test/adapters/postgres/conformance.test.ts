@@ -1,5 +1,19 @@
-import { createPostgresQueue, migrate } from 'loopwork/postgres';
-import { lifecycleConformance, queueConformance } from 'loopwork/testing';
+import {
+  createPostgresBlobStore,
+  createPostgresHeartbeatStore,
+  createPostgresQueue,
+  createPostgresRunStore,
+  createPostgresSessionStore,
+  migrate,
+} from 'loopwork/postgres';
+import {
+  blobStoreConformance,
+  heartbeatStoreConformance,
+  lifecycleConformance,
+  queueConformance,
+  runStoreConformance,
+  sessionStoreConformance,
+} from 'loopwork/testing';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { freshSchema } from '../../helpers/postgres';
@@ -19,8 +33,29 @@ queueConformance({
   it,
   createQueue: async (options) => createPostgresQueue({ pool, schema, ...options }),
 });
+sessionStoreConformance({
+  describe,
+  it,
+  createStore: async () => createPostgresSessionStore({ pool, schema }),
+});
+runStoreConformance({
+  describe,
+  it,
+  createStore: async () => createPostgresRunStore({ pool, schema }),
+});
+heartbeatStoreConformance({
+  describe,
+  it,
+  createStore: async () => createPostgresHeartbeatStore({ pool, schema }),
+});
+blobStoreConformance({
+  describe,
+  it,
+  createStore: async () => createPostgresBlobStore({ pool, schema }),
+});
 lifecycleConformance({
   describe,
   it,
   createQueue: async () => createPostgresQueue({ pool, schema }),
+  createRunStore: async () => createPostgresRunStore({ pool, schema }),
 });
