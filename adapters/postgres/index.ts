@@ -8,6 +8,8 @@
  */
 export type { MigrateOptions, MigrateResult } from './migrate';
 export { migrate, SCHEMA_VERSION } from './migrate';
+export type { PostgresEventLogOptions } from './postgres-event-log';
+export { createPostgresEventLog } from './postgres-event-log';
 export type { PostgresQueueOptions } from './postgres-queue';
 export { createPostgresQueue } from './postgres-queue';
 export type { PostgresRunStoreOptions } from './postgres-run-store';

@@ -1,5 +1,6 @@
 import {
   createPostgresBlobStore,
+  createPostgresEventLog,
   createPostgresHeartbeatStore,
   createPostgresQueue,
   createPostgresRunStore,
@@ -8,6 +9,7 @@ import {
 } from 'loopwork/postgres';
 import {
   blobStoreConformance,
+  eventLogConformance,
   heartbeatStoreConformance,
   lifecycleConformance,
   queueConformance,
@@ -48,6 +50,11 @@ heartbeatStoreConformance({
   it,
   createStore: async () => createPostgresHeartbeatStore({ pool, schema }),
 });
+eventLogConformance({
+  describe,
+  it,
+  createLog: async (options) => createPostgresEventLog({ pool, schema, ...options }),
+});
 blobStoreConformance({
   describe,
   it,
@@ -58,4 +65,5 @@ lifecycleConformance({
   it,
   createQueue: async () => createPostgresQueue({ pool, schema }),
   createRunStore: async () => createPostgresRunStore({ pool, schema }),
+  createEventLog: async () => createPostgresEventLog({ pool, schema }),
 });
