@@ -45,7 +45,7 @@ function seqOf(id: string | undefined): string {
  * shared `LISTEN` connection; when that breaks it reconnects by itself and every follower looks
  * again, and a follower whose read fails (the server restarting) retries until it is aborted.
  *
- * Ids are `<seq>-0`, ordered by {@link compareEventIds} like the other logs' ids, so they are
+ * Ids are `<seq>-0`, ordered by `compareEventIds` (from `loopwork`) like the other logs' ids, so they are
  * what SSE clients send back as `Last-Event-ID`.
  *
  * @example

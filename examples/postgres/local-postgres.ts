@@ -1,17 +1,23 @@
 /**
  * A Postgres for the demo and the tests: `LOOPWORK_PG_URL` when set; else the server on
  * 127.0.0.1:5432 when one answers (trust auth, database `test`); else a throwaway one started
- * from the PostgreSQL 15 binaries (initdb + pg_ctl) on a free port in a temporary directory,
- * stopped when this process exits. Not an example to copy into an application.
+ * from the PostgreSQL binaries (15 here) (initdb + pg_ctl) on a free port in a temporary directory,
+ * stopped when this process exits (`LOOPWORK_PG_PRIVATE=1` forces that last one). Not an example to copy into an application.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
-const BIN = process.env.LOOPWORK_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The Debian package's binaries, newest major first (15 on this machine). */
+function binDir(): string {
+  if (process.env.LOOPWORK_PG_BIN) return process.env.LOOPWORK_PG_BIN;
+  const root = '/usr/lib/postgresql';
+  const majors = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  return join(root, majors[0] ?? '15', 'bin');
+}
 const SHARED = 'postgres://postgres@127.0.0.1:5432/test';
 
 let started: Promise<string> | undefined;
@@ -24,7 +30,8 @@ export function postgresUrl(): Promise<string> {
 
 async function resolveUrl(): Promise<string> {
   if (process.env.LOOPWORK_PG_URL) return process.env.LOOPWORK_PG_URL;
-  if (await answers(5432)) return SHARED;
+  // LOOPWORK_PG_PRIVATE=1 skips the shared server (to try the path CI takes without one).
+  if (process.env.LOOPWORK_PG_PRIVATE !== '1' && (await answers(5432))) return SHARED;
   return startPrivate();
 }
 
@@ -61,7 +68,7 @@ async function freePort(): Promise<number> {
 
 /** initdb refuses to run as root: run the binaries as the `postgres` user the package creates. */
 function run(binary: string, args: string[]): void {
-  const command = join(BIN, binary);
+  const command = join(binDir(), binary);
   if (!existsSync(command)) {
     throw new Error(`${command} is missing: install the Debian package postgresql (.ci/run does)`);
   }
