@@ -76,32 +76,61 @@ function run(binary: string, args: string[]): void {
   else execFileSync(command, args, { stdio: 'ignore' });
 }
 
-async function startPrivate(): Promise<string> {
+/** A private server started by {@link startPrivatePostgres}. */
+export interface PrivatePostgres {
+  url: string;
+  /** Stops the server at once (`-m immediate`: like a crash) and starts it again after `downMs`. */
+  restart(options?: { downMs?: number }): Promise<void>;
+  /** Stops the server and removes its directory. */
+  stop(): void;
+}
+
+/** Starts a throwaway server (initdb + pg_ctl) on a free port, with a `test` database. */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'loopwork-pg-'));
   chmodSync(dir, 0o777);
   const data = join(dir, 'data');
   if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
   run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
   const port = await freePort();
-  run('pg_ctl', [
-    ...['-D', data, '-w', '-l', join(dir, 'log'), 'start'],
-    ...['-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`],
-  ]);
-  process.once('exit', () => {
+  const start = () =>
+    run('pg_ctl', [
+      ...['-D', data, '-w', '-l', join(dir, 'log'), 'start'],
+      ...['-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`],
+    ]);
+  const halt = () => {
     try {
-      run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']);
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
     } catch {
       // already gone
     }
+  };
+  start();
+  const stop = () => {
+    process.off('exit', stop);
+    halt();
     rmSync(dir, { recursive: true, force: true });
-  });
+  };
+  process.once('exit', stop);
   const admin = new pg.Client({
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
   });
   await admin.connect();
   await admin.query('create database test');
   await admin.end();
-  return `postgres://postgres@127.0.0.1:${port}/test`;
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/test`,
+    async restart(options = {}) {
+      halt();
+      if (options.downMs) await new Promise((resolve) => setTimeout(resolve, options.downMs));
+      start();
+    },
+    stop,
+  };
+}
+
+async function startPrivate(): Promise<string> {
+  return (await startPrivatePostgres()).url;
 }
 
 /** A pool on {@link postgresUrl} and a fresh schema name; `drop()` removes that schema and ends the pool. */
