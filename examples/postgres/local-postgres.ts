@@ -21,6 +21,9 @@ function binDir(): string {
 const SHARED = 'postgres://postgres@127.0.0.1:5432/test';
 
 let started: Promise<string> | undefined;
+/** The server this process started, if any, and how many `freshSchema` users still need it. */
+let privateServer: PrivatePostgres | undefined;
+let users = 0;
 
 /** The connection string of a Postgres the caller may create schemas in. */
 export function postgresUrl(): Promise<string> {
@@ -130,7 +133,8 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 }
 
 async function startPrivate(): Promise<string> {
-  return (await startPrivatePostgres()).url;
+  privateServer = await startPrivatePostgres();
+  return privateServer.url;
 }
 
 /** A pool on {@link postgresUrl} and a fresh schema name; `drop()` removes that schema and ends the pool. */
@@ -140,6 +144,7 @@ export async function freshSchema(prefix = 'lw_test'): Promise<{
   url: string;
   drop(): Promise<void>;
 }> {
+  users += 1;
   const url = await postgresUrl();
   const pool = new pg.Pool({ connectionString: url, max: 10 });
   // A broken idle connection (a server restart) must not crash the process.
@@ -150,8 +155,18 @@ export async function freshSchema(prefix = 'lw_test'): Promise<{
     schema,
     url,
     async drop() {
-      await pool.query(`drop schema if exists "${schema}" cascade`);
-      await pool.end();
+      try {
+        await pool.query(`drop schema if exists "${schema}" cascade`);
+        await pool.end();
+      } finally {
+        // The last user stops a private server: test runners may end their worker processes
+        // without running `exit` handlers, which would leave it running.
+        if (--users === 0 && privateServer) {
+          privateServer.stop();
+          privateServer = undefined;
+          started = undefined;
+        }
+      }
     },
   };
 }
