@@ -3,10 +3,12 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import {
   AGENT_DEFAULTS,
   type AnyTool,
+  describeIssues,
+  describeThrown,
   InvalidOptionError,
-  type StandardSchemaV1,
   type ToolContext,
   type ToolFailureReason,
+  toolOutputText,
 } from 'loopwork';
 import { z } from 'zod';
 import { EVENT, LOOPWORK_TOOL_TAG } from './event-names';
@@ -63,23 +65,6 @@ class Failure {
     readonly reason: ToolFailureReason,
     readonly message: string,
   ) {}
-}
-
-const serialize = (value: unknown): string =>
-  typeof value === 'string' ? value : (JSON.stringify(value) ?? 'null');
-
-const messageOf = (error: unknown): string =>
-  error instanceof Error ? error.message : String(error);
-
-function describeIssues(issues: ReadonlyArray<StandardSchemaV1.Issue>): string {
-  return issues
-    .map((issue) => {
-      const path = (issue.path ?? [])
-        .map((part) => (typeof part === 'object' ? String(part.key) : String(part)))
-        .join('.');
-      return path ? `${path}: ${issue.message}` : issue.message;
-    })
-    .join('; ');
 }
 
 /**
@@ -154,11 +139,11 @@ function toLangChain(peers: Peers, tool: AnyTool, options: LangChainToolsOptions
     };
     const run = (async (): Promise<string | Failure> => {
       try {
-        return serialize(await tool.execute(validated.value, context));
+        return toolOutputText(await tool.execute(validated.value, context));
       } catch (error) {
-        if (error instanceof Answered) return serialize(error.answer);
+        if (error instanceof Answered) return toolOutputText(error.answer);
         if (isGraphBubbleUp(error)) throw error;
-        return new Failure('threw', `Tool "${tool.name}" failed: ${messageOf(error)}`);
+        return new Failure('threw', `Tool "${tool.name}" failed: ${describeThrown(error)}`);
       }
     })();
     try {

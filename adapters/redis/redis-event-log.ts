@@ -90,6 +90,17 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
       if (error) throw error;
       return id as string;
     },
+    async appendMany(runId, data) {
+      const key = keys.events(runId);
+      const transaction = client.multi();
+      for (const item of data) transaction.xadd(key, '*', 'data', encode(item).json);
+      const replies = ((await transaction.pexpire(key, retainMs).exec()) ?? []) as Array<
+        [Error | null, unknown]
+      >;
+      const failed = replies.find(([error]) => error);
+      if (failed) throw failed[0];
+      return replies.slice(0, data.length).map(([, id]) => id as string);
+    },
     read: (runId, readOptions = {}) => read(runId, readOptions.after, readOptions.limit ?? 10_000),
     async *follow(runId, followOptions = {}) {
       const signal = followOptions.signal;

@@ -71,21 +71,37 @@ return 1`,
   loopworkTransitionRun: {
     numberOfKeys: 1,
     lua: `
-local status = redis.call('HGET', KEYS[1], 'status')
+-- One read of the fields the checks need, one write: a transition runs on every start and end.
+local current = redis.call('HMGET', KEYS[1], 'status', 'version', 'attempt', 'updatedAt', 'availableAt')
+local status = current[1]
 if not status then return 0 end
 local allowed = false
 for candidate in string.gmatch(ARGV[3], '[^,]+') do if candidate == status then allowed = true end end
 if not allowed then return 0 end
-local version = redis.call('HGET', KEYS[1], 'version')
+local version = current[2]
 if ARGV[5] ~= '' and version ~= ARGV[5] then return 0 end
-if ARGV[6] ~= '' and redis.call('HGET', KEYS[1], 'attempt') ~= ARGV[6] then return 0 end
-local updatedAt = math.max(tonumber(ARGV[7]), (tonumber(redis.call('HGET', KEYS[1], 'updatedAt')) or 0) + 1)
+if ARGV[6] ~= '' and current[3] ~= ARGV[6] then return 0 end
+local updatedAt = math.max(tonumber(ARGV[7]), (tonumber(current[4]) or 0) + 1)
 local n = tonumber(ARGV[10])
-if n > 0 then redis.call('HSET', KEYS[1], unpack(ARGV, 11, 10 + n)) end
-if #ARGV > 10 + n then redis.call('HDEL', KEYS[1], unpack(ARGV, 11 + n)) end
-redis.call('HSET', KEYS[1], 'status', ARGV[4], 'updatedAt', string.format('%d', updatedAt),
-  'version', string.format('%d', (tonumber(version) or 0) + 1))
-local clock = math.max(updatedAt, tonumber(redis.call('HGET', KEYS[1], 'availableAt')) or 0)
+local availableAt = current[5]
+local fields = {}
+for i = 11, 10 + n, 2 do
+  fields[#fields + 1] = ARGV[i]
+  fields[#fields + 1] = ARGV[i + 1]
+  if ARGV[i] == 'availableAt' then availableAt = ARGV[i + 1] end
+end
+fields[#fields + 1] = 'status'
+fields[#fields + 1] = ARGV[4]
+fields[#fields + 1] = 'updatedAt'
+fields[#fields + 1] = string.format('%d', updatedAt)
+fields[#fields + 1] = 'version'
+fields[#fields + 1] = string.format('%d', (tonumber(version) or 0) + 1)
+redis.call('HSET', KEYS[1], unpack(fields))
+if #ARGV > 10 + n then
+  redis.call('HDEL', KEYS[1], unpack(ARGV, 11 + n))
+  for i = 11 + n, #ARGV do if ARGV[i] == 'availableAt' then availableAt = nil end end
+end
+local clock = math.max(updatedAt, tonumber(availableAt) or 0)
 redis.call('ZREM', ARGV[1] .. status, ARGV[2])
 redis.call('ZADD', ARGV[1] .. ARGV[4], string.format('%d', clock), ARGV[2])
 if ARGV[9] == '1' and ARGV[8] ~= '' then

@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
 import {
   type BlobStore,
+  type CheckpointWrite,
   ConflictError,
+  DeltaEncoder,
   type Heartbeat,
   type HeartbeatStore,
   InvalidOptionError,
   parseRunState,
   type RunState,
+  replayCheckpoint,
   type SessionStore,
   STORE_DEFAULTS,
 } from 'loopwork';
@@ -21,26 +24,52 @@ export interface RedisStoreOptions {
 }
 
 const STORE_SCRIPTS = {
-  /** KEYS: session hash. ARGV: expected version ('' = none), json, ttl ms ('' = keep). → {new version, ''} or {-1, actual} */
+  /**
+   * KEYS: session hash, its delta list. ARGV: expected version ('' = none), kind ('snapshot' |
+   * 'delta'), json, ttl ms ('' = keep). A snapshot replaces the state and clears the deltas; a delta
+   * is appended. → {new version, ''} or {-1, actual}
+   */
   saveSession: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `
 local current = redis.call('HGET', KEYS[1], 'version')
 if (current or '') ~= ARGV[1] then return {-1, current or ''} end
 local version = (tonumber(current) or 0) + 1
-redis.call('HSET', KEYS[1], 'version', version, 'state', ARGV[2])
-if ARGV[3] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+if ARGV[2] == 'snapshot' then
+  redis.call('HSET', KEYS[1], 'version', version, 'state', ARGV[3])
+  redis.call('DEL', KEYS[2])
+else
+  redis.call('HSET', KEYS[1], 'version', version)
+  redis.call('RPUSH', KEYS[2], ARGV[3])
+end
+if ARGV[4] ~= '' then
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+end
 return {version, ''}`,
+  },
+  /** KEYS: session hash, its delta list. → {version, snapshot, delta…} or {} */
+  loadSession: {
+    numberOfKeys: 2,
+    lua: `
+local stored = redis.call('HMGET', KEYS[1], 'version', 'state')
+if not stored[1] or not stored[2] then return {} end
+local out = {stored[1], stored[2]}
+for _, delta in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out + 1] = delta end
+return out`,
   },
 } as const;
 
 type StoreClient = Redis & {
   saveSession(
     key: string,
+    deltas: string,
     expected: string,
+    kind: CheckpointWrite['kind'],
     json: string,
     ttlMs: string,
   ): Promise<[number, string]>;
+  loadSession(key: string, deltas: string): Promise<string[]>;
 };
 
 function scripted(client: Redis): StoreClient {
@@ -57,8 +86,11 @@ export interface RedisSessionStoreOptions extends RedisStoreOptions {
 }
 
 /**
- * Run checkpoints on Redis: one hash per key with the state and its version; saves are a
- * compare-and-set in a Lua script, so a stale write is refused with `ConflictError`.
+ * Run checkpoints on Redis: per key, a hash with the version and a snapshot of the state, and a
+ * list of the delta checkpoints written after it (`checkpoint-delta.ts` in the core: a save writes
+ * what the run appended since the last one). Saves are a compare-and-set in a Lua script, so a
+ * stale write is refused with `ConflictError`; a load reads the snapshot and its deltas in one
+ * script and replays them.
  */
 export function createRedisSessionStore(options: RedisSessionStoreOptions): SessionStore {
   const client = scripted(options.client);
@@ -68,25 +100,39 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
     throw new InvalidOptionError(
       `[loopwork:redis] retainMs must be a positive number, got ${retainMs}`,
     );
+  const encoder = new DeltaEncoder();
+  const deltasKey = (key: string) => `${keys.session(key)}:deltas`;
   return {
     specificationVersion: 'loopwork.session-store.v1',
     async load(key) {
-      const [version = null, json = null] = await client.hmget(
+      const [version, snapshot, ...deltas] = await client.loadSession(
         keys.session(key),
-        'version',
-        'state',
+        deltasKey(key),
       );
-      if (version === null || json === null) return undefined;
-      return { state: parseRunState(JSON.parse(json)) as RunState, version: Number(version) };
+      if (version === undefined || snapshot === undefined) return undefined;
+      const state = parseRunState(replayCheckpoint(snapshot, deltas)) as RunState;
+      return { state, version: Number(version) };
     },
     async save(key, state, expectedVersion) {
-      const [version, actual] = await client.saveSession(
-        keys.session(key),
-        expectedVersion === null ? '' : String(expectedVersion),
-        JSON.stringify(state),
-        retainMs === undefined ? '' : String(Math.ceil(retainMs)),
-      );
+      const write = encoder.encode(key, state, expectedVersion);
+      let version: number;
+      let actual: string;
+      try {
+        [version, actual] = await client.saveSession(
+          keys.session(key),
+          deltasKey(key),
+          expectedVersion === null ? '' : String(expectedVersion),
+          write.kind,
+          write.json,
+          retainMs === undefined ? '' : String(Math.ceil(retainMs)),
+        );
+      } catch (error) {
+        // Unknown whether it was written: the next save must not build on it.
+        encoder.forget(key);
+        throw error;
+      }
       if (Number(version) < 0) {
+        encoder.forget(key);
         const stored = actual === '' ? null : Number(actual);
         throw new ConflictError(
           `[loopwork:redis] checkpoint "${key}" is at version ${stored}, the write expected ${expectedVersion}; reload and retry`,
@@ -94,10 +140,12 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
           stored,
         );
       }
+      encoder.committed(key, state, Number(version), write);
       return Number(version);
     },
     async delete(key) {
-      await client.del(keys.session(key));
+      encoder.forget(key);
+      await client.del(keys.session(key), deltasKey(key));
     },
     async version(key) {
       const version = await client.hget(keys.session(key), 'version');

@@ -201,24 +201,32 @@ export function createMemoryEventLog(options: MemoryEventLogOptions = {}): Event
     return events.slice(low);
   };
 
+  // Encoded before an id is taken, so a rejected append leaves no gap; kept as parsed JSON, so
+  // what JSON cannot carry (a Date's methods, undefined fields) does not reach clients.
+  const parsed = (data: unknown) => JSON.parse(encode(data).json) as unknown;
+  const store = (runId: string, stored: unknown): string => {
+    const now = Date.now();
+    sweep(now);
+    const ms = Math.max(now, lastMs);
+    lastSeq = ms === lastMs ? lastSeq + 1 : 0;
+    lastMs = ms;
+    lastAppend.set(runId, now);
+    const event = { id: `${ms}-${lastSeq}`, data: stored };
+    const events = logs.get(runId) ?? [];
+    events.push(event);
+    logs.set(runId, events);
+    for (const wake of waiters.get(runId) ?? []) wake();
+    return event.id;
+  };
+
   return {
     specificationVersion: 'loopwork.event-log.v1',
     async append(runId, data) {
-      const now = Date.now();
-      sweep(now);
-      // Encoded before an id is taken, so a rejected append leaves no gap; kept as parsed JSON,
-      // so what JSON cannot carry (a Date's methods, undefined fields) does not reach clients.
-      const stored = JSON.parse(encode(data).json) as unknown;
-      const ms = Math.max(now, lastMs);
-      lastSeq = ms === lastMs ? lastSeq + 1 : 0;
-      lastMs = ms;
-      lastAppend.set(runId, now);
-      const event = { id: `${ms}-${lastSeq}`, data: stored };
-      const events = logs.get(runId) ?? [];
-      events.push(event);
-      logs.set(runId, events);
-      for (const wake of waiters.get(runId) ?? []) wake();
-      return event.id;
+      return store(runId, parsed(data));
+    },
+    async appendMany(runId, data) {
+      // All encoded first: a batch with an event that cannot be stored stores none of it.
+      return data.map(parsed).map((stored) => store(runId, stored));
     },
     async read(runId, options = {}) {
       return after(logs.get(runId) ?? [], options.after)

@@ -2,6 +2,7 @@ import { LeaseLostError } from '../errors';
 import { toJsonValue } from '../internal/json';
 import type { RunRecord } from '../store/run-store';
 import { isRetryable, runErrorOf } from './attempt-failure';
+import { eventAppender } from './event-appender';
 import type { AttemptOutcome } from './lifecycle';
 import type { ClaimedMessage } from './queue';
 import { OutputError, resultFields } from './run-output';
@@ -55,22 +56,12 @@ export async function runAttempt(
     fence.abort(controller.signal.reason);
   };
 
-  // Appends run in order, one at a time; a failed one is counted and the next still runs, so a
-  // blip of the log costs the events it hit, not every event after them.
-  let appends = Promise.resolve();
-  const failedAppends = { count: 0, first: undefined as unknown };
+  // Appends run in order; events emitted during an append go together in the next one. A failed
+  // append is counted and the next still runs, so a blip of the log costs the events it hit.
+  const appender = deps.events ? eventAppender(deps.events, runId) : undefined;
   const emit = (data: unknown) => {
-    const log = deps.events;
-    if (!log || fence.signal.aborted) return;
-    const event = toJsonValue(deps.redactor.value(data));
-    appends = appends
-      .then(() => log.append(runId, event))
-      .then(
-        () => {},
-        (error: unknown) => {
-          if (failedAppends.count++ === 0) failedAppends.first = error;
-        },
-      );
+    if (!appender || fence.signal.aborted) return;
+    appender.push(toJsonValue(deps.redactor.value(data)));
   };
 
   const beat = () =>
@@ -145,8 +136,10 @@ export async function runAttempt(
   if (settled === 'abandoned') fence.abort(reason);
   if (reason?.kind === 'abandoned') return { kind: 'abandoned' };
   // The events the handler emitted come before the worker's own (task-finished is the last).
-  await boundedWait(appends, deps.abortGraceMs);
-  if (failedAppends.count > 0) deps.report(lostEvents(runId, failedAppends));
+  if (appender) {
+    await boundedWait(appender.flushed(), deps.abortGraceMs);
+    if (appender.lost.count > 0) deps.report(lostEvents(runId, appender.lost));
+  }
   fence.abort(reason);
   if (reason?.kind === 'lease_lost') return { kind: 'lost' };
   if (reason?.kind === 'superseded') return { kind: 'superseded' };

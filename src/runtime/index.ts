@@ -11,3 +11,4 @@ export type {
 } from './runtime';
 export type { RuntimeTaskOptions, RuntimeTaskPayload } from './runtime-task';
 export { runtimeTask } from './runtime-task';
+export { describeIssues, describeThrown, toolOutputText } from './tool-text';

@@ -17,6 +17,12 @@ export interface EventLog {
    * whose JSON is over the log's `maxEventBytes` is stored as an `EventTooLarge` placeholder.
    */
   append(runId: string, data: unknown): Promise<string>;
+  /**
+   * Optional: appends several events of one run, in order, in one round trip, and resolves with
+   * their ids. The worker uses it for the events that queued up while an append was in flight;
+   * without it, it calls `append` for each.
+   */
+  appendMany?(runId: string, data: readonly unknown[]): Promise<string[]>;
   /** Events after `after` (all when omitted), oldest first, at most `limit`. */
   read(runId: string, options?: { after?: string; limit?: number }): Promise<LoggedEvent[]>;
   /** History after `after`, then live events as they are appended, until `signal` aborts. */

@@ -1,4 +1,12 @@
 export type { BlobStore } from './blob-store';
+export type { CheckpointDelta, CheckpointWrite } from './checkpoint-delta';
+export {
+  applyCheckpointDelta,
+  DELTA_SNAPSHOT_RATIO,
+  DeltaEncoder,
+  MAX_DELTAS,
+  replayCheckpoint,
+} from './checkpoint-delta';
 export { STORE_DEFAULTS } from './defaults';
 export type { EventLog, LoggedEvent } from './event-log';
 export { compareEventIds } from './event-log';

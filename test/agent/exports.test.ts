@@ -83,6 +83,9 @@ const LOOPWORK = [
   'createBudgetLedger',
   'loopRuntime',
   'runtimeTask',
+  'describeIssues',
+  'describeThrown',
+  'toolOutputText',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
   'EVENT_LOG_DEFAULTS',
@@ -92,6 +95,12 @@ const LOOPWORK = [
   'parseRunQuery',
   'runCursor',
   'stalenessClock',
+  // delta checkpoints, for session-store adapters
+  'DeltaEncoder',
+  'applyCheckpointDelta',
+  'replayCheckpoint',
+  'DELTA_SNAPSHOT_RATIO',
+  'MAX_DELTAS',
   // stream
   'SSE_DEFAULTS',
   'createSseHandler',

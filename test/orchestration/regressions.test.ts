@@ -317,6 +317,8 @@ describe('an event log that fails an append', () => {
     let calls = 0;
     const flaky = {
       ...setup.events,
+      // A log that appends one event at a time (no appendMany), the second append failing.
+      appendMany: undefined,
       append: (runId: string, data: unknown) =>
         ++calls === 2
           ? Promise.reject(new Error('READONLY You can’t write against a read only replica'))

@@ -97,6 +97,22 @@ export function eventLogConformance(options: EventLogConformanceOptions): void {
       assert.deepEqual(await log.read(`${runId}-other`), [], 'runs are separate');
     });
 
+    test('appendMany (when the log has it) appends in order after earlier events, with increasing ids', async (log, runId) => {
+      if (!log.appendMany) {
+        assert.equal(log.appendMany, undefined, 'appendMany is a function or absent');
+        return;
+      }
+      const first = await log.append(runId, data(0));
+      const many = await log.appendMany(runId, [data(1), data(2), data(3)]);
+      assert.equal(many.length, 3, 'one id per event');
+      assertIncreasing([first, ...many]);
+      assert.deepEqual(await log.appendMany(runId, []), [], 'an empty batch appends nothing');
+      assert.deepEqual(
+        await log.read(runId),
+        [first, ...many].map((id, i) => ({ id, data: data(i) })),
+      );
+    });
+
     test('read after an id returns exactly the later events, in order', async (log, runId) => {
       const ids = await appendAll(log, runId, 0, 6);
       for (let k = 0; k < ids.length; k++) {
