@@ -112,7 +112,7 @@ export function lifecycleConformance(options: LifecycleConformanceOptions): void
       for (const run of [one, two, three]) {
         assert.ok(run.startedAt !== undefined && run.finishedAt !== undefined, 'times recorded');
         assert.ok(run.finishedAt >= run.startedAt && run.startedAt >= run.queuedAt);
-        assert.deepEqual(await finishedEvents(s.events, run.runId), [run.status]);
+        assert.deepEqual(await finishedEvents(s.events, run.runId, timing), [run.status]);
       }
       const { runs } = await s.runs.list({ taskType: task.type });
       assert.deepEqual(
@@ -151,8 +151,8 @@ export function lifecycleConformance(options: LifecycleConformanceOptions): void
       );
       assert.deepEqual(ran, [2], 'the cancelled queued run never started');
       assert.equal((await s.runs.get(queued))?.status, 'cancelled');
-      assert.deepEqual(await finishedEvents(s.events, queued), ['cancelled']);
-      assert.deepEqual(await finishedEvents(s.events, running), ['cancelled']);
+      assert.deepEqual(await finishedEvents(s.events, queued, timing), ['cancelled']);
+      assert.deepEqual(await finishedEvents(s.events, running, timing), ['cancelled']);
       assert.equal((await dispatcher.cancel(running)).outcome, 'finished', 'idempotent');
     });
 
@@ -250,7 +250,11 @@ export function lifecycleConformance(options: LifecycleConformanceOptions): void
       );
       for (const run of ended as RunRecord[]) {
         assert.equal(run.status, 'completed', `${run.runId}: ${run.error?.message}`);
-        assert.deepEqual(await finishedEvents(s.events, run.runId), ['completed'], run.runId);
+        assert.deepEqual(
+          await finishedEvents(s.events, run.runId, timing),
+          ['completed'],
+          run.runId,
+        );
       }
     });
 
@@ -342,11 +346,23 @@ async function finalRun(runs: RunStore, runId: string, timing: Timing): Promise<
   );
 }
 
-async function finishedEvents(events: EventLog, runId: string): Promise<string[]> {
-  return (await events.read(runId))
-    .map((event) => event.data as { type?: string; status?: string })
-    .filter((data) => data.type === 'task-finished')
-    .map((data) => data.status ?? '');
+/**
+ * The statuses of the run's `task-finished` events, once there is at least one. A worker appends
+ * the event just after its final write, so a reader that saw the final record may look before
+ * the event lands (a slower store makes the gap wider): wait for it, then read them all.
+ */
+async function finishedEvents(events: EventLog, runId: string, timing: Timing): Promise<string[]> {
+  const read = async () =>
+    (await events.read(runId))
+      .map((event) => event.data as { type?: string; status?: string })
+      .filter((data) => data.type === 'task-finished')
+      .map((data) => data.status ?? '');
+  await pollUntil(
+    async () => ((await read()).length > 0 ? true : undefined),
+    timing.patienceMs,
+    `run ${runId} reached a final status but no task-finished event was appended`,
+  ).catch(() => {});
+  return read();
 }
 
 async function claimSoon(queue: Queue, name: string, timing: Timing) {

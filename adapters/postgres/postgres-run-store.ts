@@ -1,0 +1,168 @@
+import {
+  ConflictError,
+  listPosition,
+  parseRunQuery,
+  type RunRecord,
+  type RunStore,
+  runCursor,
+  stalenessClock,
+} from 'loopwork';
+import type { Pool, PoolClient } from 'pg';
+import { checkPool, schemaOf, tableOf } from './schema';
+
+/** Options of {@link createPostgresRunStore}. */
+export interface PostgresRunStoreOptions {
+  /**
+   * A `pg` Pool, or a client inside your transaction (then `create` commits or rolls back with
+   * your own writes). The store never ends or releases it.
+   */
+  pool: Pool | PoolClient;
+  /** Schema that {@link migrate} created the tables in. @defaultValue 'loopwork' */
+  schema?: string;
+}
+
+interface RunRow {
+  version: number;
+  record: string;
+}
+
+/**
+ * Run records in one Postgres table (`runs`): the record as JSON text (kept exactly as written),
+ * beside the columns the queries filter and order on (status, task type, group, `queuedAt`, and
+ * the staleness clock of `listStale`). A transition reads the record, checks its preconditions
+ * and writes it back only if its `version` is unchanged — one compare-and-set, looked at again
+ * when another writer got in between, so nothing is ever silently overwritten. `create` never
+ * raises an SQL error on a duplicate (it inserts `ON CONFLICT DO NOTHING`), so it is safe inside
+ * a caller's transaction.
+ *
+ * @example
+ * ```ts
+ * const runs = createPostgresRunStore({ pool, schema: 'loopwork' });
+ * const { runs: failed } = await runs.list({ status: 'failed', limit: 20 });
+ * ```
+ */
+export function createPostgresRunStore(options: PostgresRunStoreOptions): RunStore {
+  checkPool(options.pool);
+  const { pool } = options;
+  const runs = tableOf(schemaOf(options), 'runs');
+
+  async function read(runId: string): Promise<RunRow | undefined> {
+    const { rows } = await pool.query<RunRow>(
+      `select version, record from ${runs} where run_id = $1`,
+      [runId],
+    );
+    return rows[0];
+  }
+
+  const parse = (row: RunRow) => JSON.parse(row.record) as RunRecord;
+
+  return {
+    specificationVersion: 'loopwork.run-store.v2',
+    async create(record) {
+      const { rowCount } = await pool.query(
+        `insert into ${runs} (run_id, task_type, status, group_id, queued_at, clock, version, record)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (run_id) do nothing`,
+        [
+          record.runId,
+          record.taskType,
+          record.status,
+          record.groupId ?? null,
+          record.queuedAt,
+          stalenessClock(record),
+          record.version,
+          JSON.stringify(record),
+        ],
+      );
+      if (rowCount !== 1) {
+        throw new ConflictError(
+          `[loopwork:postgres] run "${record.runId}" already exists`,
+          null,
+          1,
+        );
+      }
+    },
+
+    async get(runId) {
+      const row = await read(runId);
+      return row ? parse(row) : undefined;
+    },
+
+    async transition(runId, transition) {
+      for (;;) {
+        const row = await read(runId);
+        if (!row) return undefined;
+        const current = parse(row);
+        if (!transition.from.includes(current.status)) return undefined;
+        if (transition.version !== undefined && current.version !== transition.version) {
+          return undefined;
+        }
+        if (transition.attempt !== undefined && current.attempt !== transition.attempt) {
+          return undefined;
+        }
+        const next: Record<string, unknown> = { ...current };
+        for (const [key, value] of Object.entries(transition.set ?? {})) {
+          if (value !== undefined) next[key] = value;
+        }
+        for (const key of transition.unset ?? []) delete next[key];
+        const updated = {
+          ...(next as unknown as RunRecord),
+          status: transition.to,
+          version: current.version + 1,
+          updatedAt: Math.max(Date.now(), current.updatedAt + 1),
+        };
+        const { rowCount } = await pool.query(
+          `update ${runs} set status = $3, clock = $4, version = $5, record = $6
+           where run_id = $1 and version = $2`,
+          [
+            runId,
+            row.version,
+            updated.status,
+            stalenessClock(updated),
+            updated.version,
+            JSON.stringify(updated),
+          ],
+        );
+        if (rowCount === 1) return updated;
+        // Someone wrote it between our read and write: judge the preconditions again.
+      }
+    },
+
+    async list(query = {}) {
+      const parsed = parseRunQuery(query);
+      const order = parsed.status === undefined ? 'queued_at' : 'clock';
+      const where: string[] = [];
+      const values: unknown[] = [];
+      const add = (sql: string, ...params: unknown[]) => {
+        values.push(...params);
+        where.push(sql.replace(/\?/g, () => `$${values.length - params.length + 1}`));
+      };
+      if (parsed.status !== undefined) add('status = ?', parsed.status);
+      if (parsed.taskType !== undefined) add('task_type = ?', parsed.taskType);
+      if (parsed.groupId !== undefined) add('group_id = ?', parsed.groupId);
+      if (parsed.after) {
+        values.push(parsed.after.score, parsed.after.runId);
+        where.push(`(${order}, run_id) < ($${values.length - 1}, $${values.length})`);
+      }
+      values.push(parsed.limit + 1);
+      const { rows } = await pool.query<RunRow>(
+        `select version, record from ${runs}
+         ${where.length > 0 ? `where ${where.join(' and ')}` : ''}
+         order by ${order} desc, run_id desc limit $${values.length}`,
+        values,
+      );
+      const page = rows.slice(0, parsed.limit).map(parse);
+      return rows.length > parsed.limit
+        ? { runs: page, cursor: runCursor(listPosition(page.at(-1)!, query)) }
+        : { runs: page };
+    },
+
+    async listStale(status, before, limit = 100) {
+      const { rows } = await pool.query<RunRow>(
+        `select version, record from ${runs} where status = $1 and clock < $2
+         order by clock, run_id limit $3`,
+        [status, before, limit],
+      );
+      return rows.map(parse);
+    },
+  };
+}
