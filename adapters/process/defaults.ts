@@ -28,4 +28,19 @@ export const PROCESS_DEFAULTS = {
    * @defaultValue 'Continue the task from where you stopped.'
    */
   continuePrompt: 'Continue the task from where you stopped.',
+  /**
+   * Where the Responses API budget proxy sends the calls it allows (`/responses` is appended).
+   * @defaultValue 'https://api.openai.com/v1'
+   */
+  upstreamBaseURL: 'https://api.openai.com/v1',
+  /**
+   * Codex's `model_providers.<id>` the runtime defines for the budget proxy.
+   * @defaultValue 'loopwork'
+   */
+  proxyProviderId: 'loopwork',
+  /**
+   * The environment variable that carries the proxy's token to Codex (`env_key`).
+   * @defaultValue 'LOOPWORK_PROXY_TOKEN'
+   */
+  proxyTokenEnv: 'LOOPWORK_PROXY_TOKEN',
 } as const;
