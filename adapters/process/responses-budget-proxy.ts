@@ -300,8 +300,8 @@ export async function responsesBudgetProxy(
       settle(tracker.usage ?? worstCase());
       res.end();
     } catch (error) {
-      // A started call that did not finish may have been billed in full.
-      settle(tracker.started || controller.signal.aborted ? worstCase() : undefined);
+      // A call that may have reached upstream and did not finish may have been billed in full.
+      settle(neverSent(error) ? undefined : worstCase());
       const message = error instanceof Error ? error.message : String(error);
       reply(res, 502, 'server_error', `${TAG} upstream request failed: ${message}`);
     } finally {
@@ -349,6 +349,14 @@ export function checkBaseURL(value: unknown): string {
       `[loopwork:process] budgetProxy.upstream.baseURL must be an http(s) URL such as 'https://api.openai.com/v1', got ${JSON.stringify(value)}`,
     );
   return value.replace(/\/+$/, '');
+}
+
+/** Connection errors that mean the request never reached the upstream (nothing was billed). */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function neverSent(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' && NOT_SENT.has(cause.code);
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
