@@ -19,7 +19,8 @@ export interface RunProxy {
 /**
  * Starts the Responses API budget proxy of one Codex run on the run's own ledger: each call it
  * allows is a `turn-started` event, each one it records a `turn-finished` event and a checkpoint,
- * and a refused call stops the run (`budget_exceeded` or `max_turns`) once Codex has exited.
+ * and a refused call stops the run (`budget_exceeded` or `max_turns`) once Codex has exited, as
+ * does an answer cut short by a budget's clamp (Codex fails such a turn).
  */
 export async function startRunProxy(run: ProcessRun): Promise<RunProxy> {
   const settings = run.settings.budgetProxy ?? {};
@@ -38,7 +39,7 @@ export async function startRunProxy(run: ProcessRun): Promise<RunProxy> {
         maxOutputTokens: turn.maxOutputTokens,
         estimatedInputTokens: turn.estimatedInputTokens,
       }),
-    onTurn: (record) => {
+    onTurn: (record, call) => {
       options.emit({
         type: 'turn-finished',
         runId,
@@ -48,6 +49,9 @@ export async function startRunProxy(run: ProcessRun): Promise<RunProxy> {
         stopReason: record.stopReason,
       });
       run.enqueue(() => run.checkpoint());
+      // Codex fails a turn whose answer was cut at max_output_tokens: a budget's clamp ended it.
+      if (record.stopReason === 'max_tokens' && call.limitedBy)
+        run.stop({ status: 'budget_exceeded', budget: call.limitedBy }, true);
     },
     onStop: (stop) =>
       run.stop({ status: stop.status, ...(stop.budget ? { budget: stop.budget } : {}) }, true),

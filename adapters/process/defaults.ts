@@ -43,4 +43,11 @@ export const PROCESS_DEFAULTS = {
    * @defaultValue 'LOOPWORK_PROXY_TOKEN'
    */
   proxyTokenEnv: 'LOOPWORK_PROXY_TOKEN',
+  /**
+   * Largest output of one Codex call through the budget proxy when `maxTokensPerCall` is unset:
+   * Codex sends no `max_output_tokens` and fails a turn cut short by it (reasoning counts too),
+   * so the proxy's cap is generous; budgets still clamp it to what they allow.
+   * @defaultValue 32768
+   */
+  proxyMaxTokensPerCall: 32_768,
 } as const;

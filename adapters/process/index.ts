@@ -22,6 +22,7 @@ export { processTask } from './process-task';
 export type {
   ResponsesBudgetProxy,
   ResponsesBudgetProxyOptions,
+  ResponsesProxyCall,
   ResponsesProxyTurnStart,
   ResponsesProxyUpstream,
 } from './responses-budget-proxy';

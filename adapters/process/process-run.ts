@@ -75,7 +75,11 @@ export class ProcessRun {
       ...options.limits,
       maxTurns,
       turns: prior?.turns ?? [],
-      ...(settings.maxTokensPerCall ? { maxTokensPerCall: settings.maxTokensPerCall } : {}),
+      ...(settings.maxTokensPerCall || settings.budgetProxy
+        ? {
+            maxTokensPerCall: settings.maxTokensPerCall ?? PROCESS_DEFAULTS.proxyMaxTokensPerCall,
+          }
+        : {}),
       ...(settings.minTokensPerCall ? { minTokensPerCall: settings.minTokensPerCall } : {}),
       ...(settings.modelId ? { defaultModelId: settings.modelId } : {}),
     });

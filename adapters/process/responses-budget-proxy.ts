@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import {
   type BudgetLedger,
+  type BudgetName,
   BudgetStop,
   type CallTicket,
   createRedactor,
@@ -43,6 +44,13 @@ export interface ResponsesProxyTurnStart {
   estimatedInputTokens: number;
 }
 
+/** The cap a recorded call was sent with (what {@link ResponsesBudgetProxyOptions.onTurn} gets). */
+export interface ResponsesProxyCall {
+  maxOutputTokens: number;
+  /** The budget that set the cap, when one did: a `max_tokens` stop then means the budget cut it. */
+  limitedBy?: BudgetName;
+}
+
 /** Options of {@link responsesBudgetProxy}. */
 export interface ResponsesBudgetProxyOptions {
   /** The run's ledger: every request is clamped by it and its usage recorded in it. */
@@ -53,8 +61,8 @@ export interface ResponsesBudgetProxyOptions {
   estimateInputTokens?(body: Record<string, unknown>): number;
   /** Called when a call is allowed, before it is forwarded. */
   onTurnStarted?(turn: ResponsesProxyTurnStart): void;
-  /** Called with each call's record once its usage is known. */
-  onTurn?(record: TurnRecord): void;
+  /** Called with each call's record once its usage is known, and the cap it was sent with. */
+  onTurn?(record: TurnRecord, call: ResponsesProxyCall): void;
   /** Called once when a request is refused because no call fits the budgets. */
   onStop?(stop: BudgetStop): void;
   /** More strings to keep out of error messages (the upstream key is always kept out). */
@@ -254,7 +262,10 @@ export async function responsesBudgetProxy(
       if (!usage) return options.ledger.release(ticket);
       // Recorded whether or not anyone listens (an optional call would skip its arguments).
       const record = options.ledger.record(ticket, usage, stopReason);
-      options.onTurn?.(record);
+      options.onTurn?.(record, {
+        maxOutputTokens: ticket.maxOutputTokens,
+        ...(ticket.limitedBy ? { limitedBy: ticket.limitedBy } : {}),
+      });
     };
     /** What a call cut short may have cost: its worst case, so the budgets stay hard. */
     const worstCase = (): Usage => ({
