@@ -152,7 +152,9 @@ export class ProcessRun {
       if (this.proxy?.proxy.failure)
         this.end({ status: 'failed', error: this.proxy.proxy.failure });
     } finally {
+      // Calls still in flight are aborted and counted at their worst case; their turns land first.
       await this.proxy?.proxy.close();
+      await this.work;
     }
   }
 

@@ -131,4 +131,23 @@ describe('codex-exec-json with budgetProxy, on the real codex binary', () => {
     expect(result.error?.message).toContain('lw-unpriced-model');
     expect(upstream.requests).toHaveLength(0);
   });
+
+  it('cancel mid-request: codex stopped, the call in flight counted at its worst case', async () => {
+    const upstream = await upstreamOf(() => ({ kind: 'hang' }));
+    const controller = new AbortController();
+    const running = runOnce(proxiedCodex(codex.path, upstream.url), {
+      runId: 'codex-proxy-6',
+      signal: controller.signal,
+      limits: { prices: GPT_PRICES, maxOutputTokens: 2_000 },
+    });
+    for (let i = 0; i < 600 && upstream.requests.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(upstream.requests).toHaveLength(1);
+    controller.abort(new Error('cancelled'));
+    const { result } = await running;
+    expect(result.status).toBe('aborted');
+    expect(result.state.turns).toHaveLength(1);
+    expect(result.state.turns[0]?.usage.outputTokens).toBe(2_000);
+    expect(upstream.requests[0]?.body.max_output_tokens).toBe(2_000);
+  });
 });
