@@ -150,4 +150,23 @@ describe('codex-exec-json with budgetProxy, on the real codex binary', () => {
     expect(result.state.turns[0]?.usage.outputTokens).toBe(2_000);
     expect(upstream.requests[0]?.body.max_output_tokens).toBe(2_000);
   });
+
+  it('a follow-up of the session is held to what earlier runs spent', async () => {
+    const upstream = await upstreamOf(() => ({ kind: 'answer', text: 'first', output: 400 }));
+    const runtime = proxiedCodex(codex.path, upstream.url);
+    const limits = { prices: GPT_PRICES, maxOutputTokens: 600 };
+    const first = await runOnce(runtime, { runId: 'codex-proxy-7', limits });
+    expect(first.result.status, first.result.error?.message).toBe('completed');
+    expect(first.result.usage.outputTokens).toBe(400);
+    const next = await runOnce(runtime, {
+      runId: 'codex-proxy-8',
+      input: { prompt: 'and again' },
+      limits,
+      resumeFrom: { kind: 'session', state: first.result.state },
+    });
+    // 200 output tokens are left, under the 256 a call needs at least: refused before upstream.
+    expect(next.result.status).toBe('budget_exceeded');
+    expect(next.result.budget).toBe('output_tokens');
+    expect(upstream.requests).toHaveLength(1);
+  });
 });
