@@ -28,4 +28,26 @@ export const PROCESS_DEFAULTS = {
    * @defaultValue 'Continue the task from where you stopped.'
    */
   continuePrompt: 'Continue the task from where you stopped.',
+  /**
+   * Where the Responses API budget proxy sends the calls it allows (`/responses` is appended).
+   * @defaultValue 'https://api.openai.com/v1'
+   */
+  upstreamBaseURL: 'https://api.openai.com/v1',
+  /**
+   * Codex's `model_providers.<id>` the runtime defines for the budget proxy.
+   * @defaultValue 'loopwork'
+   */
+  proxyProviderId: 'loopwork',
+  /**
+   * The environment variable that carries the proxy's token to Codex (`env_key`).
+   * @defaultValue 'LOOPWORK_PROXY_TOKEN'
+   */
+  proxyTokenEnv: 'LOOPWORK_PROXY_TOKEN',
+  /**
+   * Largest output of one Codex call through the budget proxy when `maxTokensPerCall` is unset:
+   * Codex sends no `max_output_tokens` and fails a turn cut short by it (reasoning counts too),
+   * so the proxy's cap is generous; budgets still clamp it to what they allow.
+   * @defaultValue 32768
+   */
+  proxyMaxTokensPerCall: 32_768,
 } as const;

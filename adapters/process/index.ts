@@ -3,7 +3,8 @@
  * command per run in its own process group — CLI agents (`claude -p --output-format stream-json`,
  * `codex exec --json`) and agents in any language speaking loopwork's NDJSON protocol
  * (docs/runtimes/process.md) — with events, checkpoints, resume by session or thread id, cancel
- * by SIGINT → SIGTERM → SIGKILL to the group, and budgets. No peer dependencies.
+ * by SIGINT → SIGTERM → SIGKILL to the group, and budgets — hard ones for Codex through
+ * {@link responsesBudgetProxy}, a loopback Responses API proxy. No peer dependencies.
  *
  * @packageDocumentation
  */
@@ -18,5 +19,18 @@ export { loopworkNdjson, NDJSON_PROTOCOL } from './ndjson-format';
 export { processRuntime } from './process-runtime';
 export type { ProcessTaskOptions } from './process-task';
 export { processTask } from './process-task';
-export type { ProcessArgsContext, ProcessFormatName, ProcessRuntimeSettings } from './settings';
+export type {
+  ResponsesBudgetProxy,
+  ResponsesBudgetProxyOptions,
+  ResponsesProxyCall,
+  ResponsesProxyTurnStart,
+  ResponsesProxyUpstream,
+} from './responses-budget-proxy';
+export { responsesBudgetProxy } from './responses-budget-proxy';
+export type {
+  ProcessArgsContext,
+  ProcessBudgetProxySettings,
+  ProcessFormatName,
+  ProcessRuntimeSettings,
+} from './settings';
 export { PROCESS_FORMATS } from './settings';

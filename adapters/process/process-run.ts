@@ -11,6 +11,7 @@ import {
   type RuntimeResult,
   type RuntimeRunOptions,
 } from 'loopwork';
+import { type RunProxy, startRunProxy } from './codex-proxy';
 import { PROCESS_DEFAULTS } from './defaults';
 import { asError, decideEnding, type Ending } from './ending';
 import type { FormatRun, ProcessFormat, Signal } from './format';
@@ -39,6 +40,8 @@ export class ProcessRun {
   /** The agent's own `result` line, when it wrote one. */
   result: Extract<Signal, { kind: 'result' }> | undefined;
   group: ProcessGroup | undefined;
+  /** The run's budget proxy (`budgetProxy`): turns are then its records, not the stream's. */
+  proxy: RunProxy | undefined;
   private work: Promise<void> = Promise.resolve();
   private readonly stderr: Tail;
   /** Tool calls the agent started: when, and in which turn. */
@@ -72,7 +75,11 @@ export class ProcessRun {
       ...options.limits,
       maxTurns,
       turns: prior?.turns ?? [],
-      ...(settings.maxTokensPerCall ? { maxTokensPerCall: settings.maxTokensPerCall } : {}),
+      ...(settings.maxTokensPerCall || settings.budgetProxy
+        ? {
+            maxTokensPerCall: settings.maxTokensPerCall ?? PROCESS_DEFAULTS.proxyMaxTokensPerCall,
+          }
+        : {}),
       ...(settings.minTokensPerCall ? { minTokensPerCall: settings.minTokensPerCall } : {}),
       ...(settings.modelId ? { defaultModelId: settings.modelId } : {}),
     });
@@ -134,17 +141,35 @@ export class ProcessRun {
   }
 
   private async spawnAndRead(): Promise<void> {
-    const { settings, format, options } = this;
-    if (options.signal.aborted) {
+    if (this.options.signal.aborted) {
       this.end({ status: 'aborted' });
       return;
     }
+    if (this.settings.budgetProxy) this.proxy = await startRunProxy(this);
+    try {
+      await this.spawnWith(this.proxy);
+      // A call the ledger could not judge (no price with maxCostUsd): Codex saw it refused.
+      if (this.proxy?.proxy.failure)
+        this.end({ status: 'failed', error: this.proxy.proxy.failure });
+    } finally {
+      // Calls still in flight are aborted and counted at their worst case; their turns land first.
+      await this.proxy?.proxy.close();
+      await this.work;
+    }
+  }
+
+  private async spawnWith(proxy: RunProxy | undefined): Promise<void> {
+    const { settings, format, options } = this;
     const env: NodeJS.ProcessEnv = settings.inheritEnv === false ? {} : { ...process.env };
-    for (const [key, value] of Object.entries(settings.env ?? {})) {
+    for (const key of proxy?.unset ?? []) delete env[key];
+    for (const [key, value] of Object.entries({ ...settings.env, ...proxy?.env })) {
       if (value === undefined) delete env[key];
       else env[key] = value;
     }
-    const group = spawnGroup(settings.command, format.args(this.run), {
+    const run = proxy
+      ? { ...this.run, extraArgs: [...this.run.extraArgs, ...proxy.args] }
+      : this.run;
+    const group = spawnGroup(settings.command, format.args(run), {
       env,
       ...(settings.cwd ? { cwd: settings.cwd } : {}),
     });
@@ -219,6 +244,13 @@ export class ProcessRun {
     })();
   }
 
+  /** Runs `step` after the signals already queued (checkpoints stay in order). */
+  enqueue(step: () => Promise<void>): void {
+    this.work = this.work
+      .then(step)
+      .catch((error) => this.stop({ status: 'failed', error: asError(error) }));
+  }
+
   /** Writes one protocol line to the process's stdin. */
   reply(message: unknown): void {
     const stdin = this.group?.child.stdin;
@@ -245,10 +277,7 @@ export class ProcessRun {
         this.stop({ status: 'failed', error: new Error(this.redactor.string(message)) });
       return;
     }
-    for (const signal of signals)
-      this.work = this.work
-        .then(() => handleSignal(this, signal))
-        .catch((error) => this.stop({ status: 'failed', error: asError(error) }));
+    for (const signal of signals) this.enqueue(() => handleSignal(this, signal));
   }
 
   /** Saves the run as it stands. A refused save (this attempt lost the run) stops it. */

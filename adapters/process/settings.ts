@@ -7,8 +7,10 @@ import {
 } from 'loopwork';
 import { claudeStreamJson } from './claude-format';
 import { codexExecJson } from './codex-format';
+import { PROCESS_DEFAULTS } from './defaults';
 import type { ProcessFormat } from './format';
 import { loopworkNdjson } from './ndjson-format';
+import { checkBaseURL, type ResponsesProxyUpstream } from './responses-budget-proxy';
 
 /** The built-in formats by name. */
 export const PROCESS_FORMATS = {
@@ -25,6 +27,16 @@ export interface ProcessArgsContext {
   runId: string;
   /** True when the run continues a checkpoint or a session. */
   resumed: boolean;
+}
+
+/** {@link ProcessRuntimeSettings.budgetProxy}: hard budgets for Codex through a loopback proxy. */
+export interface ProcessBudgetProxySettings {
+  /** Where the calls the proxy allows go (base URL with `/v1`, key, headers). */
+  upstream?: ResponsesProxyUpstream;
+  /** Codex's `model_providers.<id>` defined for the proxy. @defaultValue PROCESS_DEFAULTS.proxyProviderId */
+  providerId?: string;
+  /** Prompt tokens of a request before it is sent. @defaultValue a high guess (3 bytes a token) */
+  estimateInputTokens?(body: Record<string, unknown>): number;
 }
 
 /** Settings of {@link processRuntime}. */
@@ -75,6 +87,12 @@ export interface ProcessRuntimeSettings {
   workdir?: { blobs: BlobStore; git?: string };
   /** Secrets hidden in stderr and errors, besides the built-in ones. */
   redact?: RedactOptions;
+  /**
+   * `codex-exec-json` only: start a loopback Responses API budget proxy per run
+   * ({@link responsesBudgetProxy}) and point Codex at it (`-c model_provider=…`), so every model
+   * call is clamped before it reaches the vendor and budgets are hard; usage comes from the proxy.
+   */
+  budgetProxy?: ProcessBudgetProxySettings;
 }
 
 const positiveInt = (value: unknown) =>
@@ -115,17 +133,53 @@ export function checkSettings(settings: ProcessRuntimeSettings): ProcessFormat {
       'workdir keeps the working directory with the run: set cwd to that directory (a git repository)',
     );
   const format = settings.format ?? 'loopwork-ndjson';
+  let known: ProcessFormat;
   if (typeof format === 'string') {
-    const known = PROCESS_FORMATS[format as ProcessFormatName];
+    known = PROCESS_FORMATS[format as ProcessFormatName];
     if (!known)
       fail(
         `format must be one of ${Object.keys(PROCESS_FORMATS).join(', ')} or a ProcessFormat object, got ${JSON.stringify(format)}`,
       );
-    return known;
+  } else {
+    if (typeof format?.decoder !== 'function' || typeof format.args !== 'function')
+      fail(
+        'format must be a built-in format name or an object implementing ProcessFormat (args, stdin, decoder)',
+      );
+    known = format;
   }
-  if (typeof format?.decoder !== 'function' || typeof format.args !== 'function')
+  if (settings.budgetProxy !== undefined) checkBudgetProxy(settings.budgetProxy, known, fail);
+  return known;
+}
+
+function checkBudgetProxy(
+  proxy: ProcessBudgetProxySettings,
+  format: ProcessFormat,
+  fail: (message: string) => never,
+): void {
+  if (format.name !== 'codex-exec-json')
     fail(
-      'format must be a built-in format name or an object implementing ProcessFormat (args, stdin, decoder)',
+      `budgetProxy serves Codex (format 'codex-exec-json'), got format ${JSON.stringify(format.name)}; loopwork-ndjson agents ask leave themselves`,
     );
-  return format;
+  if (proxy === null || typeof proxy !== 'object')
+    fail(
+      `budgetProxy must be an object such as { upstream: { apiKey } }, got ${JSON.stringify(proxy)}`,
+    );
+  const upstream = proxy.upstream;
+  if (upstream !== undefined && (upstream === null || typeof upstream !== 'object'))
+    fail(`budgetProxy.upstream must be an object, got ${JSON.stringify(upstream)}`);
+  try {
+    checkBaseURL(upstream?.baseURL ?? PROCESS_DEFAULTS.upstreamBaseURL);
+  } catch (error) {
+    fail((error as Error).message.replace('[loopwork:process] ', ''));
+  }
+  if (upstream?.apiKey !== undefined && (typeof upstream.apiKey !== 'string' || !upstream.apiKey))
+    fail('budgetProxy.upstream.apiKey must be a non-empty string (or unset for OPENAI_API_KEY)');
+  if (upstream?.fetch !== undefined && typeof upstream.fetch !== 'function')
+    fail('budgetProxy.upstream.fetch must be a fetch function');
+  if (proxy.providerId !== undefined && !/^[A-Za-z0-9_-]+$/.test(String(proxy.providerId)))
+    fail(
+      `budgetProxy.providerId must be letters, digits, '_' or '-' (a Codex config key), got ${JSON.stringify(proxy.providerId)}`,
+    );
+  if (proxy.estimateInputTokens !== undefined && typeof proxy.estimateInputTokens !== 'function')
+    fail('budgetProxy.estimateInputTokens must be a function of the request body');
 }

@@ -35,6 +35,8 @@ export async function handleSignal(run: ProcessRun, signal: Signal): Promise<voi
       answerModelCall(run, signal);
       return;
     case 'turn':
+      // With a budget proxy the turns are its records (exact, clamped), not the stream's report.
+      if (run.proxy) return;
       return recordTurn(run, signal);
     case 'handle':
       run.handle = signal.handle;

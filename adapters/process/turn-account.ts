@@ -115,6 +115,14 @@ export class TurnAccount {
     return this.ledger.turns();
   }
 
+  /**
+   * The ledger itself, for a budget proxy that clamps and records calls on its own. Its turns are
+   * then the run's: reported turns must not be counted too (they would be rebuilt around).
+   */
+  budgetLedger(): BudgetLedger {
+    return this.ledger;
+  }
+
   spent(): { usage: Usage; costUsd: number } {
     return this.ledger.spent();
   }

@@ -13,6 +13,7 @@ it("'loopwork/process' exports exactly the listed names", () => {
       'loopworkNdjson',
       'processRuntime',
       'processTask',
+      'responsesBudgetProxy',
     ].sort(),
   );
   for (const [name, value] of Object.entries(processExports)) expect(value, name).toBeDefined();
