@@ -62,6 +62,12 @@ create table ${s}.runs (
 create index runs_queued on ${s}.runs (queued_at desc, run_id desc);
 create index runs_status on ${s}.runs (status, clock, run_id);
 create table ${s}.sessions (key text primary key, version integer not null, state text not null);
+create table ${s}.session_deltas (
+  key text not null,
+  version integer not null,
+  delta text not null,
+  primary key (key, version)
+);
 create table ${s}.heartbeats (key text collate "C" primary key, data text not null, expires_at bigint not null);
 create table ${s}.blobs (key text collate "C" primary key, data bytea not null, content_type text);
 create table ${s}.event_seq (run_id text primary key, last bigint not null);

@@ -1,17 +1,24 @@
 import {
   type BlobStore,
+  type CheckpointWrite,
   ConflictError,
+  DeltaEncoder,
   type HeartbeatStore,
   parseRunState,
   type RunState,
+  replayCheckpoint,
   type SessionStore,
 } from 'loopwork';
 import { checkPool, type PostgresOptions, schemaOf, tableOf } from './schema';
 
 /**
- * Run checkpoints and sessions in one Postgres table (`sessions`): the state as JSON text and
- * its version. A save is one statement that writes only when the stored version is the one the
- * writer read (an insert for `null`), so a stale save is refused with `ConflictError`.
+ * Run checkpoints and sessions in Postgres: per key, a row of `sessions` with the version and a
+ * snapshot of the state as JSON text, and rows of `session_deltas` with the delta checkpoints
+ * written after it (`DeltaEncoder` from the core: a save writes what the run appended since the
+ * last one, so its cost does not grow with the run). A save is one statement that writes only
+ * when the stored version is the one the writer read (an insert for `null`), so a stale save is
+ * refused with `ConflictError`; a snapshot deletes the deltas in the same statement, and a load
+ * reads the snapshot and its deltas in one.
  *
  * @example
  * ```ts
@@ -21,9 +28,13 @@ import { checkPool, type PostgresOptions, schemaOf, tableOf } from './schema';
 export function createPostgresSessionStore(options: PostgresOptions): SessionStore {
   checkPool(options.pool);
   const { pool } = options;
-  const sessions = tableOf(schemaOf(options), 'sessions');
+  const schema = schemaOf(options);
+  const sessions = tableOf(schema, 'sessions');
+  const deltas = tableOf(schema, 'session_deltas');
+  const encoder = new DeltaEncoder();
 
   async function conflict(key: string, expected: number | null): Promise<never> {
+    encoder.forget(key);
     const { rows } = await pool.query<{ version: number }>(
       `select version from ${sessions} where key = $1`,
       [key],
@@ -36,35 +47,76 @@ export function createPostgresSessionStore(options: PostgresOptions): SessionSto
     );
   }
 
+  /** The statement of one save, by what is written over what. */
+  function statement(key: string, write: CheckpointWrite, expected: number | null) {
+    if (write.kind === 'delta') {
+      return {
+        text: `with saved as (
+                 update ${sessions} set version = version + 1
+                 where key = $1 and version = $2 returning version)
+               insert into ${deltas} (key, version, delta)
+               select $1, version, $3 from saved returning version`,
+        values: [key, expected, write.json],
+      };
+    }
+    if (expected === null) {
+      return {
+        text: `with saved as (
+                 insert into ${sessions} (key, version, state) values ($1, 1, $2)
+                 on conflict (key) do nothing returning version),
+               cleared as (delete from ${deltas} where key = $1 and exists (select 1 from saved))
+               select version from saved`,
+        values: [key, write.json],
+      };
+    }
+    return {
+      text: `with saved as (
+               update ${sessions} set version = version + 1, state = $3
+               where key = $1 and version = $2 returning version),
+             cleared as (delete from ${deltas} where key = $1 and exists (select 1 from saved))
+             select version from saved`,
+      values: [key, expected, write.json],
+    };
+  }
+
   return {
     specificationVersion: 'loopwork.session-store.v1',
     async load(key) {
-      const { rows } = await pool.query<{ version: number; state: string }>(
-        `select version, state from ${sessions} where key = $1`,
+      const { rows } = await pool.query<{ version: number; state: string; deltas: string[] }>(
+        `select s.version, s.state,
+                coalesce(array_agg(d.delta order by d.version) filter (where d.delta is not null), '{}') as deltas
+         from ${sessions} s left join ${deltas} d on d.key = s.key
+         where s.key = $1 group by s.key, s.version, s.state`,
         [key],
       );
       const row = rows[0];
       if (!row) return undefined;
-      return { state: parseRunState(JSON.parse(row.state)) as RunState, version: row.version };
+      const state = parseRunState(replayCheckpoint(row.state, row.deltas)) as RunState;
+      return { state, version: row.version };
     },
     async save(key, state, expectedVersion) {
-      const json = JSON.stringify(state);
-      const { rows } =
-        expectedVersion === null
-          ? await pool.query<{ version: number }>(
-              `insert into ${sessions} (key, version, state) values ($1, 1, $2)
-               on conflict (key) do nothing returning version`,
-              [key, json],
-            )
-          : await pool.query<{ version: number }>(
-              `update ${sessions} set version = version + 1, state = $3
-               where key = $1 and version = $2 returning version`,
-              [key, expectedVersion, json],
-            );
-      return rows[0]?.version ?? conflict(key, expectedVersion);
+      const write = encoder.encode(key, state, expectedVersion);
+      let version: number | undefined;
+      try {
+        const { rows } = await pool.query<{ version: number }>(
+          statement(key, write, expectedVersion),
+        );
+        version = rows[0]?.version;
+      } catch (error) {
+        // Unknown whether it was written: the next save must not build on it.
+        encoder.forget(key);
+        throw error;
+      }
+      if (version === undefined) return conflict(key, expectedVersion);
+      encoder.committed(key, state, version, write);
+      return version;
     },
     async delete(key) {
-      await pool.query(`delete from ${sessions} where key = $1`, [key]);
+      encoder.forget(key);
+      await pool.query(
+        `with gone as (delete from ${deltas} where key = $1) delete from ${sessions} where key = $1`,
+        [key],
+      );
     },
     async version(key) {
       const { rows } = await pool.query<{ version: number }>(

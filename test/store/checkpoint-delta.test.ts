@@ -1,5 +1,5 @@
 // Delta checkpoints (issue 13): a save writes what the run appended, a load replays it, and the
-// state loaded is always exactly the state saved — on the memory store and on Redis, through a
+// state loaded is always exactly the state saved — on the memory store, Redis and Postgres, through a
 // seeded random walk of every way a run's state changes (appends, a step's results, their tool
 // message, resets, edits that are not appends, conflicts, restarts of the store).
 import type { Redis } from 'ioredis';
@@ -15,18 +15,29 @@ import {
   type SessionStore,
   type ToolResultPart,
 } from 'loopwork';
+import { createPostgresSessionStore, migrate } from 'loopwork/postgres';
 import { createRedisSessionStore } from 'loopwork/redis';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prng } from '../helpers/fuzz';
+import { freshSchema } from '../helpers/postgres';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server';
 
 let server: RedisServer;
 let client: Redis;
+let pool: pg.Pool;
+let schema: string;
+let drop: () => Promise<void>;
 beforeAll(async () => {
   server = await startRedisServer();
   client = server.client();
+  ({ pool, schema, drop } = await freshSchema());
+  await migrate({ pool, schema });
 });
-afterAll(() => server.stop());
+afterAll(async () => {
+  await drop();
+  await server.stop();
+});
 
 const SEED = Number(process.env.LOOPWORK_FUZZ_SEED ?? 20_261_204);
 
@@ -114,6 +125,7 @@ const stores: Array<[string, () => SessionStore]> = [
     () =>
       createRedisSessionStore({ client, prefix: `cd${Math.random().toString(36).slice(2, 8)}` }),
   ],
+  ['postgres', () => createPostgresSessionStore({ pool, schema })],
 ];
 
 describe.each(stores)('delta checkpoints on the %s store', (_name, create) => {
