@@ -1,34 +1,13 @@
 /** How a run of the AI SDK runtime reports what went wrong, in loopwork's terms. */
 import { RetryError } from 'ai';
 import {
+  asRuntimeError,
   BudgetStop,
-  createBudgetLedger,
-  createRedactor,
+  failedBeforeStart,
   LoopworkError,
-  RUN_STATE_SCHEMA_VERSION,
-  type RunState,
-  type RuntimeResult,
-  type RuntimeRunOptions,
+  runtimeErrorRecord,
 } from 'loopwork';
 import { createRedactor as createKeyRedactor, toAdapterError } from './map-error';
-
-let redactor: ReturnType<typeof createRedactor> | undefined;
-
-export function errorRecord(error: Error): { code: string; message: string } {
-  redactor ??= createRedactor();
-  return {
-    code: LoopworkError.isInstance(error) ? error.code : 'error',
-    message: redactor.string(error.message),
-  };
-}
-
-/** A thrown value of any kind as an Error (models and tools may throw strings or objects). */
-export const asError = (value: unknown): Error =>
-  value instanceof Error
-    ? value
-    : new Error(
-        `[loopwork:ai-sdk] ${typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))}`,
-      );
 
 const redactKeys = createKeyRedactor([]);
 
@@ -54,29 +33,7 @@ export function budgetStopIn(error: unknown): BudgetStop | undefined {
   return undefined;
 }
 
-/** The result of a run that could not start (bad input, a state from another runtime). */
-export function failedBeforeStart(options: RuntimeRunOptions, error: Error): RuntimeResult {
-  const prior = options.resumeFrom?.state;
-  const state: RunState = {
-    ...(prior ?? {
-      schemaVersion: RUN_STATE_SCHEMA_VERSION,
-      messages: [],
-      turns: [],
-      toolResults: [],
-      suspensions: [],
-    }),
-    runId: options.runId,
-    status: 'failed',
-    error: errorRecord(error),
-  };
-  const { usage, costUsd } = createBudgetLedger({ turns: state.turns }).spent();
-  options.emit({
-    type: 'run-finished',
-    runId: options.runId,
-    status: 'failed',
-    turns: state.turns.length,
-    usage,
-    costUsd,
-  });
-  return { status: 'failed', state, usage, costUsd, error };
-}
+/** A thrown value of any kind as an Error (models and tools may throw strings or objects). */
+export const asError = (value: unknown): Error => asRuntimeError(value, 'ai-sdk');
+
+export { failedBeforeStart, runtimeErrorRecord as errorRecord };

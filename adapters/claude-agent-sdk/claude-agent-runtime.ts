@@ -10,6 +10,7 @@ import {
   createBudgetLedger,
   createRedactor,
   describeThrown,
+  failedBeforeStart,
   InvalidOptionError,
   LoopworkError,
   RUN_STATE_SCHEMA_VERSION,
@@ -17,6 +18,7 @@ import {
   type Runtime,
   type RuntimeResult,
   type RuntimeRunOptions,
+  runtimeErrorRecord,
   type ToolResultPart,
 } from 'loopwork';
 import { type BudgetProxy, type BudgetProxyUpstream, budgetProxy } from './budget-proxy';
@@ -80,14 +82,6 @@ type Ending = {
 
 let redactor: ReturnType<typeof createRedactor> | undefined;
 
-function errorRecord(error: Error): { code: string; message: string } {
-  redactor ??= createRedactor();
-  return {
-    code: LoopworkError.isInstance(error) ? error.code : 'error',
-    message: redactor.string(error.message),
-  };
-}
-
 /** One run of the runtime. */
 class ClaudeRun {
   private readonly ledger: BudgetLedger;
@@ -149,7 +143,7 @@ class ClaudeRun {
         (part) => !inTranscript.has(part.toolCallId),
       ),
       suspensions: [],
-      ...(error ? { error: errorRecord(error) } : {}),
+      ...(error ? { error: runtimeErrorRecord(error) } : {}),
       ...(handle ? { runtime: { name: RUNTIME_NAME, handle: structuredClone(handle) } } : {}),
     };
   }
@@ -483,31 +477,4 @@ export function claudeAgentRuntime(settings: ClaudeAgentRuntimeSettings): Runtim
       return run.run();
     },
   };
-}
-
-/** The result of a run that could not start (missing peer, a state from another runtime). */
-function failedBeforeStart(options: RuntimeRunOptions, error: Error): RuntimeResult {
-  const prior = options.resumeFrom?.state;
-  const state: RunState = {
-    ...(prior ?? {
-      schemaVersion: RUN_STATE_SCHEMA_VERSION,
-      messages: [],
-      turns: [],
-      toolResults: [],
-      suspensions: [],
-    }),
-    runId: options.runId,
-    status: 'failed',
-    error: errorRecord(error),
-  };
-  const { usage, costUsd } = createBudgetLedger({ turns: state.turns }).spent();
-  options.emit({
-    type: 'run-finished',
-    runId: options.runId,
-    status: 'failed',
-    turns: state.turns.length,
-    usage,
-    costUsd,
-  });
-  return { status: 'failed', state, usage, costUsd, error };
 }

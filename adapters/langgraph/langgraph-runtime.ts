@@ -11,14 +11,14 @@ import {
   type BudgetName,
   BudgetStop,
   createBudgetLedger,
-  createRedactor,
+  failedBeforeStart,
   InvalidOptionError,
-  LoopworkError,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
   type Runtime,
   type RuntimeResult,
   type RuntimeRunOptions,
+  runtimeErrorRecord,
   type Suspension,
 } from 'loopwork';
 import {
@@ -93,18 +93,6 @@ export interface LangGraphRuntimeSettings
 }
 
 type Ending = { status: RuntimeResult['status']; budget?: BudgetName; error?: Error };
-
-let redactor: ReturnType<typeof createRedactor> | undefined;
-
-/** An error's record in the run state, with no secret in it. */
-function errorRecord(error: Error): { code: string; message: string } {
-  // Built on first use: it reads the secrets in the environment then.
-  redactor ??= createRedactor();
-  return {
-    code: LoopworkError.isInstance(error) ? error.code : 'error',
-    message: redactor.string(error.message),
-  };
-}
 
 /** A pending interrupt of the thread, as loopwork shows it: a suspended call. */
 interface PendingInterrupt {
@@ -205,7 +193,7 @@ class GraphRun {
       turns: this.ledger.turns(),
       toolResults: [],
       suspensions,
-      ...(error ? { error: errorRecord(error) } : {}),
+      ...(error ? { error: runtimeErrorRecord(error) } : {}),
       ...(this.handle ? { runtime: { name: RUNTIME_NAME, handle: this.handle } } : {}),
     };
   }
@@ -433,32 +421,4 @@ export function langGraphRuntime(settings: LangGraphRuntimeSettings): Runtime {
       return run.run();
     },
   };
-}
-
-/** The result of a run that could not start (missing peers, a state from another runtime). */
-function failedBeforeStart(options: RuntimeRunOptions, error: Error): RuntimeResult {
-  const prior = options.resumeFrom?.state;
-  const state: RunState = {
-    ...(prior ?? {
-      schemaVersion: RUN_STATE_SCHEMA_VERSION,
-      messages: [],
-      turns: [],
-      toolResults: [],
-      suspensions: [],
-    }),
-    runId: options.runId,
-    status: 'failed',
-    error: errorRecord(error),
-  };
-  const ledger = createBudgetLedger({ turns: state.turns });
-  const { usage, costUsd } = ledger.spent();
-  options.emit({
-    type: 'run-finished',
-    runId: options.runId,
-    status: 'failed',
-    turns: state.turns.length,
-    usage,
-    costUsd,
-  });
-  return { status: 'failed', state, usage, costUsd, error };
 }

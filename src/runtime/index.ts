@@ -9,6 +9,7 @@ export type {
   RuntimeResult,
   RuntimeRunOptions,
 } from './runtime';
+export { asRuntimeError, failedBeforeStart, runtimeErrorRecord } from './runtime-failure';
 export type { RuntimeTaskOptions, RuntimeTaskPayload } from './runtime-task';
 export { runtimeTask } from './runtime-task';
 export { describeIssues, describeThrown, toolOutputText } from './tool-text';

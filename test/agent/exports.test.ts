@@ -86,6 +86,9 @@ const LOOPWORK = [
   'describeIssues',
   'describeThrown',
   'toolOutputText',
+  'asRuntimeError',
+  'failedBeforeStart',
+  'runtimeErrorRecord',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
   'EVENT_LOG_DEFAULTS',
