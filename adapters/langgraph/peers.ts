@@ -1,4 +1,4 @@
-import { InvalidOptionError } from 'loopwork';
+import { importOptionalPeer } from 'loopwork';
 
 /**
  * The LangChain and LangGraph modules this adapter uses. They are optional peer dependencies,
@@ -21,27 +21,16 @@ const INSTALL = 'npm install @langchain/langgraph@^1.7.3 @langchain/core@^1.4.0'
 
 let loading: Promise<Peers> | undefined;
 
-/** True for Node's "module not found" errors (ESM and CommonJS). */
-function isMissingModule(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-}
-
 /**
  * Imports one peer module; a missing package becomes an error that says what to install.
  * Exported for its test.
  */
-export async function importPeer<T>(specifier: string, load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (cause) {
-    if (!isMissingModule(cause)) throw cause;
-    const error = new InvalidOptionError(
-      `[loopwork:langgraph] cannot load ${specifier}: loopwork/langgraph needs the optional peer dependencies @langchain/langgraph and @langchain/core (${INSTALL})`,
-    );
-    (error as Error & { cause?: unknown }).cause = cause;
-    throw error;
-  }
+export function importPeer<T>(specifier: string, load: () => Promise<T>): Promise<T> {
+  return importOptionalPeer(specifier, load, {
+    adapter: 'langgraph',
+    needs: 'the optional peer dependencies @langchain/langgraph and @langchain/core',
+    install: INSTALL,
+  });
 }
 
 /** Loads every peer module once (the promise is shared; a failure is retried on the next call). */

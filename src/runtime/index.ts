@@ -2,6 +2,7 @@ export type { BudgetLedger, BudgetLedgerOptions, CallTicket } from './budget-led
 export { BudgetStop, createBudgetLedger } from './budget-ledger';
 export type { LoopRuntimeSettings } from './loop-runtime';
 export { loopRuntime } from './loop-runtime';
+export { importOptionalPeer } from './optional-peer';
 export type {
   Runtime,
   RuntimeInput,

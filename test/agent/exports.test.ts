@@ -89,6 +89,7 @@ const LOOPWORK = [
   'asRuntimeError',
   'failedBeforeStart',
   'runtimeErrorRecord',
+  'importOptionalPeer',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
   'EVENT_LOG_DEFAULTS',
