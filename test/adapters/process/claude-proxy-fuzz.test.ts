@@ -2,7 +2,7 @@
 // upstream (fakeAnthropicUpstream) keeps Claude Code calling (an allowed Bash echo), writes a
 // little or as much as it may (cut at max_tokens), caches part of the prompt. What each run spent
 // is measured by what the upstream BILLED, not by what loopwork counted: no run may pass a budget.
-import { type Budgets, costOf, promptTokens, totalTokens, type Usage } from 'loopwork';
+import { totalTokens } from 'loopwork';
 import { fakeAnthropicUpstream } from 'loopwork/claude-agent-sdk';
 import { afterAll, expect, it } from 'vitest';
 import {
@@ -13,49 +13,10 @@ import {
   proxiedClaude,
   removeClaudeDirs,
 } from './claude-bin';
+import { budgetsOf, overshoots, random, sumBilled } from './fuzz-helpers';
 import { runOnce } from './run-helpers';
 
 afterAll(removeClaudeDirs);
-
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state * 16_807) % 2_147_483_647;
-    return state / 2_147_483_647;
-  };
-}
-
-const sum = (billed: Array<{ usage: Usage }>): Usage =>
-  billed.reduce(
-    (total, { usage }) => ({
-      inputTokens: total.inputTokens + usage.inputTokens,
-      outputTokens: total.outputTokens + usage.outputTokens,
-      cacheReadTokens: total.cacheReadTokens + usage.cacheReadTokens,
-      cacheWriteTokens: total.cacheWriteTokens + usage.cacheWriteTokens,
-      reasoningTokens: 0,
-    }),
-    {
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-    },
-  );
-
-/** The budgets `billed` passed (none is the point). */
-function overshoots(billed: Usage, budgets: Budgets): string[] {
-  const passed: string[] = [];
-  if (budgets.maxInputTokens !== undefined && promptTokens(billed) > budgets.maxInputTokens)
-    passed.push('input');
-  if (budgets.maxOutputTokens !== undefined && billed.outputTokens > budgets.maxOutputTokens)
-    passed.push('output');
-  if (budgets.maxTotalTokens !== undefined && totalTokens(billed) > budgets.maxTotalTokens)
-    passed.push('total');
-  const cost = costOf(billed, CLAUDE_PRICES[CLAUDE_MODEL]);
-  if (budgets.maxCostUsd !== undefined && cost > budgets.maxCostUsd + 1e-9) passed.push('cost');
-  return passed;
-}
 
 const RUNS = 10;
 const claude = findClaude();
@@ -70,13 +31,12 @@ it(`no claude run through the budget proxy passes a budget, by what the upstream
   let calls = 0;
   let overshot = 0;
   for (let i = 0; i < RUNS; i++) {
-    const kind = i % 4;
-    const budgets: Budgets = {
-      ...(kind === 0 ? { maxInputTokens: 40_000 + Math.floor(next() * 120_000) } : {}),
-      ...(kind === 1 ? { maxOutputTokens: 100 + Math.floor(next() * 3_000) } : {}),
-      ...(kind === 2 ? { maxTotalTokens: 40_000 + Math.floor(next() * 120_000) } : {}),
-      ...(kind === 3 ? { maxCostUsd: 0.1 + next() * 0.4 } : {}),
-    };
+    const budgets = budgetsOf(i, next, {
+      input: [40_000, 120_000],
+      output: [100, 3_000],
+      total: [40_000, 120_000],
+      cost: [0.1, 0.4],
+    });
     const upstream = await fakeAnthropicUpstream({
       apiKey: ANTHROPIC_UPSTREAM_KEY,
       turn: (n) => ({
@@ -101,8 +61,8 @@ it(`no claude run through the budget proxy passes a budget, by what the upstream
       });
       statuses[result.status] = (statuses[result.status] ?? 0) + 1;
       calls += upstream.requests.length;
-      const billed = sum(upstream.billed);
-      const passed = overshoots(billed, budgets);
+      const billed = sumBilled(upstream.billed);
+      const passed = overshoots(billed, budgets, CLAUDE_PRICES[CLAUDE_MODEL]);
       if (passed.length > 0) {
         overshot++;
         failures.push(

@@ -16,6 +16,7 @@ import {
   proxiedClaude,
   removeClaudeDirs,
 } from './claude-bin';
+import { sumBilled } from './fuzz-helpers';
 import { runOnce } from './run-helpers';
 
 vi.setConfig({ testTimeout: 180_000 });
@@ -41,25 +42,6 @@ const echo = (n: number): ScriptedTurn => ({
     },
   ],
 });
-
-/** What the upstream billed, summed. */
-const billedUsage = (upstream: FakeAnthropicUpstream) =>
-  upstream.billed.reduce(
-    (sum, { usage }) => ({
-      inputTokens: sum.inputTokens + usage.inputTokens,
-      outputTokens: sum.outputTokens + usage.outputTokens,
-      cacheReadTokens: sum.cacheReadTokens + usage.cacheReadTokens,
-      cacheWriteTokens: sum.cacheWriteTokens + usage.cacheWriteTokens,
-      reasoningTokens: 0,
-    }),
-    {
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      reasoningTokens: 0,
-    },
-  );
 
 describe('claude-stream-json budgetProxy settings', () => {
   const settings = (budgetProxy: unknown) =>
@@ -112,7 +94,7 @@ describe('claude-stream-json with budgetProxy, on the real claude binary', () =>
       'tool_use',
       'end_turn',
     ]);
-    expect(result.usage).toEqual(billedUsage(upstream));
+    expect(result.usage).toEqual(sumBilled(upstream.billed));
     expect(result.usage.cacheReadTokens).toBe(80);
     const types = events.map((event) => event.type);
     expect(types.filter((type) => type === 'turn-started')).toHaveLength(3);
@@ -142,6 +124,6 @@ describe('claude-stream-json with budgetProxy, on the real claude binary', () =>
     expect(result.status).toBe('max_turns');
     expect(upstream.requests).toHaveLength(2);
     expect(result.state.turns).toHaveLength(2);
-    expect(result.usage).toEqual(billedUsage(upstream));
+    expect(result.usage).toEqual(sumBilled(upstream.billed));
   });
 });
