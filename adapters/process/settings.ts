@@ -171,7 +171,7 @@ function checkBudgetProxy(
   const formats = Object.keys(PROXIED_FORMATS);
   if (!formats.includes(format.name))
     fail(
-      `budgetProxy serves ${formats.map((name) => `'${name}'`).join(' and ')} (Codex, Claude Code), got format ${JSON.stringify(format.name)}; loopwork-ndjson agents ask leave themselves`,
+      `budgetProxy serves Codex and Claude Code (formats ${formats.map((name) => `'${name}'`).join(', ')}), got format ${JSON.stringify(format.name)}; loopwork-ndjson agents ask leave themselves`,
     );
   if (proxy === null || typeof proxy !== 'object')
     fail(
