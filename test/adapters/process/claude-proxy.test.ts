@@ -17,7 +17,7 @@ import {
   removeClaudeDirs,
 } from './claude-bin';
 import { sumBilled } from './fuzz-helpers';
-import { runOnce } from './run-helpers';
+import { FIXTURES, runOnce } from './run-helpers';
 
 vi.setConfig({ testTimeout: 180_000 });
 afterAll(removeClaudeDirs);
@@ -54,6 +54,35 @@ describe('claude-stream-json budgetProxy settings', () => {
   ])('%# throws InvalidOptionError naming the option', (bad, message) => {
     expect(() => processRuntime(bad)).toThrow(InvalidOptionError);
     expect(() => processRuntime(bad)).toThrow(message);
+  });
+});
+
+describe('claude-stream-json budgetProxy wiring (stand-in Claude Code)', () => {
+  it('points the CLI at the proxy by its environment, keeps the worker credentials out, counts the proxy record', async () => {
+    const upstream = await upstreamOf(() => ({ text: 'ok', usage: { outputTokens: 12 } }));
+    const previous = process.env.ANTHROPIC_AUTH_TOKEN;
+    process.env.ANTHROPIC_AUTH_TOKEN = 'worker-token-must-not-reach-the-cli';
+    try {
+      const runtime = processRuntime({
+        command: `${FIXTURES}proxied-claude.mjs`,
+        format: 'claude-stream-json',
+        env: { CLAUDE_CODE_USE_BEDROCK: '1', ANTHROPIC_API_KEY: 'sk-ant-settings-key' },
+        budgetProxy: { upstream: { baseURL: upstream.url, apiKey: ANTHROPIC_UPSTREAM_KEY } },
+      });
+      const { result } = await runOnce(runtime, {
+        runId: 'claude-proxy-wiring',
+        limits: { prices: CLAUDE_PRICES, maxOutputTokens: 1_000 },
+      });
+      expect(result.status, result.error?.message).toBe('completed');
+      expect(result.output).toBe('status 200; sees: none');
+      expect(upstream.requests[0]?.max_tokens).toBe(1_000);
+      expect(result.state.turns).toHaveLength(1);
+      expect(result.usage).toEqual(sumBilled(upstream.billed));
+      expect(result.usage.outputTokens).toBe(12);
+    } finally {
+      if (previous === undefined) delete process.env.ANTHROPIC_AUTH_TOKEN;
+      else process.env.ANTHROPIC_AUTH_TOKEN = previous;
+    }
   });
 });
 
