@@ -3,8 +3,10 @@
  * command per run in its own process group — CLI agents (`claude -p --output-format stream-json`,
  * `codex exec --json`) and agents in any language speaking loopwork's NDJSON protocol
  * (docs/runtimes/process.md) — with events, checkpoints, resume by session or thread id, cancel
- * by SIGINT → SIGTERM → SIGKILL to the group, and budgets — hard ones for Codex through
- * {@link responsesBudgetProxy}, a loopback Responses API proxy. No peer dependencies.
+ * by SIGINT → SIGTERM → SIGKILL to the group, and budgets — hard ones for Codex and Claude Code
+ * through `budgetProxy`: a loopback proxy of their model API ({@link responsesBudgetProxy} for
+ * Codex, the Messages API proxy of `loopwork/claude-agent-sdk` for Claude Code). No peer
+ * dependencies.
  *
  * @packageDocumentation
  */

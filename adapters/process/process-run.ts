@@ -11,13 +11,13 @@ import {
   type RuntimeResult,
   type RuntimeRunOptions,
 } from 'loopwork';
-import { type RunProxy, startRunProxy } from './codex-proxy';
 import { PROCESS_DEFAULTS } from './defaults';
 import { asError, decideEnding, type Ending } from './ending';
 import type { FormatRun, ProcessFormat, Signal } from './format';
 import { formatRunOf } from './format-run';
 import { type Line, readLines, Tail } from './line-reader';
 import { type ProcessGroup, spawnGroup } from './process-group';
+import { type RunProxy, startRunProxy } from './run-proxy';
 import type { ProcessRuntimeSettings } from './settings';
 import { handleSignal } from './signals';
 import { Transcript } from './transcript';
@@ -148,7 +148,7 @@ export class ProcessRun {
     if (this.settings.budgetProxy) this.proxy = await startRunProxy(this);
     try {
       await this.spawnWith(this.proxy);
-      // A call the ledger could not judge (no price with maxCostUsd): Codex saw it refused.
+      // A call the ledger could not judge (no price with maxCostUsd): the CLI saw it refused.
       if (this.proxy?.proxy.failure)
         this.end({ status: 'failed', error: this.proxy.proxy.failure });
     } finally {
@@ -161,11 +161,13 @@ export class ProcessRun {
   private async spawnWith(proxy: RunProxy | undefined): Promise<void> {
     const { settings, format, options } = this;
     const env: NodeJS.ProcessEnv = settings.inheritEnv === false ? {} : { ...process.env };
-    for (const key of proxy?.unset ?? []) delete env[key];
-    for (const [key, value] of Object.entries({ ...settings.env, ...proxy?.env })) {
+    for (const [key, value] of Object.entries(settings.env ?? {})) {
       if (value === undefined) delete env[key];
       else env[key] = value;
     }
+    // The vendor's keys stay out even when the settings set them: the proxy holds the real one.
+    for (const key of proxy?.unset ?? []) delete env[key];
+    Object.assign(env, proxy?.env);
     const run = proxy
       ? { ...this.run, extraArgs: [...this.run.extraArgs, ...proxy.args] }
       : this.run;

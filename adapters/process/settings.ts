@@ -5,12 +5,14 @@ import {
   type RedactOptions,
   type RuntimeResult,
 } from 'loopwork';
+import type { BudgetProxyUpstream } from 'loopwork/claude-agent-sdk';
 import { claudeStreamJson } from './claude-format';
 import { codexExecJson } from './codex-format';
 import { PROCESS_DEFAULTS } from './defaults';
 import type { ProcessFormat } from './format';
 import { loopworkNdjson } from './ndjson-format';
-import { checkBaseURL, type ResponsesProxyUpstream } from './responses-budget-proxy';
+import type { ResponsesProxyUpstream } from './responses-budget-proxy';
+import { PROXIED_FORMATS } from './run-proxy';
 
 /** The built-in formats by name. */
 export const PROCESS_FORMATS = {
@@ -29,11 +31,19 @@ export interface ProcessArgsContext {
   resumed: boolean;
 }
 
-/** {@link ProcessRuntimeSettings.budgetProxy}: hard budgets for Codex through a loopback proxy. */
+/**
+ * {@link ProcessRuntimeSettings.budgetProxy}: hard budgets for Codex and Claude Code through a
+ * loopback proxy of their model API.
+ */
 export interface ProcessBudgetProxySettings {
-  /** Where the calls the proxy allows go (base URL with `/v1`, key, headers). */
-  upstream?: ResponsesProxyUpstream;
-  /** Codex's `model_providers.<id>` defined for the proxy. @defaultValue PROCESS_DEFAULTS.proxyProviderId */
+  /**
+   * Where the calls the proxy allows go. Codex: a Responses API base URL with `/v1` (default
+   * `PROCESS_DEFAULTS.upstreamBaseURL`, key `OPENAI_API_KEY`). Claude Code: a Messages API base
+   * URL without it (default `CLAUDE_AGENT_SDK_DEFAULTS.upstreamBaseURL`, key `ANTHROPIC_API_KEY`,
+   * or `authToken` for a gateway).
+   */
+  upstream?: ResponsesProxyUpstream | BudgetProxyUpstream;
+  /** Codex's `model_providers.<id>` defined for the proxy (Codex only). @defaultValue PROCESS_DEFAULTS.proxyProviderId */
   providerId?: string;
   /** Prompt tokens of a request before it is sent. @defaultValue a high guess (3 bytes a token) */
   estimateInputTokens?(body: Record<string, unknown>): number;
@@ -88,9 +98,11 @@ export interface ProcessRuntimeSettings {
   /** Secrets hidden in stderr and errors, besides the built-in ones. */
   redact?: RedactOptions;
   /**
-   * `codex-exec-json` only: start a loopback Responses API budget proxy per run
-   * ({@link responsesBudgetProxy}) and point Codex at it (`-c model_provider=…`), so every model
-   * call is clamped before it reaches the vendor and budgets are hard; usage comes from the proxy.
+   * `codex-exec-json` and `claude-stream-json`: start a loopback budget proxy of the CLI's model
+   * API per run ({@link responsesBudgetProxy} for Codex, pointed at by `-c model_provider=…`;
+   * `budgetProxy` of `loopwork/claude-agent-sdk` for Claude Code, pointed at by
+   * `ANTHROPIC_BASE_URL` and `ANTHROPIC_API_KEY`), so every model call is clamped before it
+   * reaches the vendor and budgets are hard; turns and usage come from the proxy, not the stream.
    */
   budgetProxy?: ProcessBudgetProxySettings;
 }
@@ -156,26 +168,40 @@ function checkBudgetProxy(
   format: ProcessFormat,
   fail: (message: string) => never,
 ): void {
-  if (format.name !== 'codex-exec-json')
+  const formats = Object.keys(PROXIED_FORMATS);
+  if (!formats.includes(format.name))
     fail(
-      `budgetProxy serves Codex (format 'codex-exec-json'), got format ${JSON.stringify(format.name)}; loopwork-ndjson agents ask leave themselves`,
+      `budgetProxy serves Codex and Claude Code (formats ${formats.map((name) => `'${name}'`).join(', ')}), got format ${JSON.stringify(format.name)}; loopwork-ndjson agents ask leave themselves`,
     );
   if (proxy === null || typeof proxy !== 'object')
     fail(
       `budgetProxy must be an object such as { upstream: { apiKey } }, got ${JSON.stringify(proxy)}`,
     );
-  const upstream = proxy.upstream;
+  const claude = format.name === 'claude-stream-json';
+  const upstream = proxy.upstream as Record<string, unknown> | undefined;
   if (upstream !== undefined && (upstream === null || typeof upstream !== 'object'))
     fail(`budgetProxy.upstream must be an object, got ${JSON.stringify(upstream)}`);
-  try {
-    checkBaseURL(upstream?.baseURL ?? PROCESS_DEFAULTS.upstreamBaseURL);
-  } catch (error) {
-    fail((error as Error).message.replace('[loopwork:process] ', ''));
+  const baseURL = upstream?.baseURL;
+  if (baseURL !== undefined && (typeof baseURL !== 'string' || !/^https?:\/\/[^/]/.test(baseURL)))
+    fail(
+      `budgetProxy.upstream.baseURL must be an http(s) URL such as '${claude ? 'https://api.anthropic.com' : PROCESS_DEFAULTS.upstreamBaseURL}', got ${JSON.stringify(baseURL)}`,
+    );
+  const keyEnv = claude ? 'ANTHROPIC_API_KEY' : 'OPENAI_API_KEY';
+  for (const key of claude ? ['apiKey', 'authToken'] : ['apiKey']) {
+    const value = upstream?.[key];
+    if (value !== undefined && (typeof value !== 'string' || !value))
+      fail(`budgetProxy.upstream.${key} must be a non-empty string (or unset for ${keyEnv})`);
   }
-  if (upstream?.apiKey !== undefined && (typeof upstream.apiKey !== 'string' || !upstream.apiKey))
-    fail('budgetProxy.upstream.apiKey must be a non-empty string (or unset for OPENAI_API_KEY)');
+  if (!claude && upstream?.authToken !== undefined)
+    fail(
+      'budgetProxy.upstream.authToken is for Claude Code; Codex sends apiKey as its bearer token',
+    );
   if (upstream?.fetch !== undefined && typeof upstream.fetch !== 'function')
     fail('budgetProxy.upstream.fetch must be a fetch function');
+  if (claude && proxy.providerId !== undefined)
+    fail(
+      'budgetProxy.providerId names a Codex model provider; Claude Code is pointed at the proxy by ANTHROPIC_BASE_URL: remove it',
+    );
   if (proxy.providerId !== undefined && !/^[A-Za-z0-9_-]+$/.test(String(proxy.providerId)))
     fail(
       `budgetProxy.providerId must be letters, digits, '_' or '-' (a Codex config key), got ${JSON.stringify(proxy.providerId)}`,

@@ -3,74 +3,27 @@
 // server speaking the Messages API. A run with a tool call (Bash, allowed in `dontAsk` mode: CI
 // runs as root, where `bypassPermissions` is refused), a follow-up resuming the session with
 // `--resume`, and a cancel mid-request.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { processRuntime } from 'loopwork/process';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { claudeBase, findClaude, removeClaudeDirs, tempDir } from './claude-bin';
 import { type FakeAnthropic, startFakeAnthropic } from './fake-anthropic';
 import { runOnce } from './run-helpers';
 
 vi.setConfig({ testTimeout: 180_000 });
 
-/** The claude binary npm installed for this platform, or why there is none. */
-function findClaude(): { path: string } | { missing: string } {
-  if (process.platform !== 'linux' || process.arch !== 'x64')
-    return {
-      missing: `no ${process.platform}-${process.arch} build is installed here (dev dependency: linux-x64 only)`,
-    };
-  try {
-    const root = dirname(
-      createRequire(import.meta.url).resolve(
-        '@anthropic-ai/claude-agent-sdk-linux-x64/package.json',
-      ),
-    );
-    const path = join(root, 'claude');
-    return existsSync(path)
-      ? { path }
-      : { missing: `${path} is absent (optional dependency not installed)` };
-  } catch (error) {
-    return {
-      missing: `@anthropic-ai/claude-agent-sdk-linux-x64 is not installed: ${(error as Error).message}`,
-    };
-  }
-}
-
 const claude = findClaude();
 const fakes: FakeAnthropic[] = [];
 afterAll(() => Promise.all(fakes.map((fake) => fake.close())));
-const temporary: string[] = [];
-/** A fresh temporary directory, removed after the tests. */
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  temporary.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of temporary) rmSync(dir, { recursive: true, force: true });
-});
+afterAll(removeClaudeDirs);
 
 const runtimeOn = (url: string, cwd: string) =>
   processRuntime({
     command: 'path' in claude ? claude.path : 'claude',
-    format: 'claude-stream-json',
-    args: [
-      '--model',
-      'claude-sonnet-5-5',
-      '--permission-mode',
-      'dontAsk',
-      '--allowedTools',
-      'Bash(echo:*)',
-    ],
-    cwd,
-    env: {
+    ...claudeBase({
       ANTHROPIC_BASE_URL: url,
       ANTHROPIC_API_KEY: 'sk-ant-loopback-test-key-000000',
-      CLAUDE_CONFIG_DIR: tempDir('loopwork-claude-config-'),
-      DISABLE_AUTOUPDATER: '1',
-      DISABLE_TELEMETRY: '1',
-    },
+    }),
+    cwd,
     interruptGraceMs: 2_000,
     terminateGraceMs: 2_000,
   });

@@ -3,35 +3,14 @@
 // as it may (cut at max_output_tokens, then `incomplete`), caches part of the prompt, sometimes
 // drops the stream. What each run spent is measured by what the upstream BILLED, not by what
 // loopwork counted: no run may pass any budget.
-import { type Budgets, costOf, promptTokens, totalTokens, type Usage } from 'loopwork';
+import { totalTokens } from 'loopwork';
 import { afterAll, expect, it } from 'vitest';
 import { findCodex, GPT_PRICES, proxiedCodex, removeCodexHomes } from './codex-bin';
+import { budgetsOf, overshoots, random } from './fuzz-helpers';
 import { startResponsesUpstream, type UpstreamReply } from './responses-upstream';
 import { runOnce } from './run-helpers';
 
 afterAll(removeCodexHomes);
-
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state * 16_807) % 2_147_483_647;
-    return state / 2_147_483_647;
-  };
-}
-
-/** The budgets `billed` passed (none is the point). */
-function overshoots(billed: Usage, budgets: Budgets): string[] {
-  const passed: string[] = [];
-  if (budgets.maxInputTokens !== undefined && promptTokens(billed) > budgets.maxInputTokens)
-    passed.push('input');
-  if (budgets.maxOutputTokens !== undefined && billed.outputTokens > budgets.maxOutputTokens)
-    passed.push('output');
-  if (budgets.maxTotalTokens !== undefined && totalTokens(billed) > budgets.maxTotalTokens)
-    passed.push('total');
-  const cost = costOf(billed, GPT_PRICES['gpt-5.5']);
-  if (budgets.maxCostUsd !== undefined && cost > budgets.maxCostUsd + 1e-9) passed.push('cost');
-  return passed;
-}
 
 const RUNS = 16;
 const codex = findCodex();
@@ -45,13 +24,12 @@ it(`no codex run through the budget proxy passes a budget, by what the upstream 
   const statuses: Record<string, number> = {};
   let calls = 0;
   for (let i = 0; i < RUNS; i++) {
-    const kind = i % 4;
-    const budgets: Budgets = {
-      ...(kind === 0 ? { maxInputTokens: 15_000 + Math.floor(next() * 50_000) } : {}),
-      ...(kind === 1 ? { maxOutputTokens: 50 + Math.floor(next() * 400) } : {}),
-      ...(kind === 2 ? { maxTotalTokens: 15_000 + Math.floor(next() * 50_000) } : {}),
-      ...(kind === 3 ? { maxCostUsd: 0.015 + next() * 0.06 } : {}),
-    };
+    const budgets = budgetsOf(i, next, {
+      input: [15_000, 50_000],
+      output: [50, 400],
+      total: [15_000, 50_000],
+      cost: [0.015, 0.06],
+    });
     const upstream = await startResponsesUpstream((n): UpstreamReply => {
       if (next() < 0.1) return { kind: 'cut' };
       return {
@@ -69,7 +47,7 @@ it(`no codex run through the budget proxy passes a budget, by what the upstream 
       });
       statuses[result.status] = (statuses[result.status] ?? 0) + 1;
       calls += upstream.requests.length;
-      const passed = overshoots(upstream.billed, budgets);
+      const passed = overshoots(upstream.billed, budgets, GPT_PRICES['gpt-5.5']);
       if (passed.length > 0)
         failures.push(
           `run ${i} ${JSON.stringify(budgets)} billed ${JSON.stringify(upstream.billed)}`,

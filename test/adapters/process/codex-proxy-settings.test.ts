@@ -24,7 +24,7 @@ const codexSettings = (budgetProxy: unknown, format = 'codex-exec-json') =>
 describe('budgetProxy settings', () => {
   it.each([
     [codexSettings({}, 'loopwork-ndjson'), /budgetProxy serves Codex/],
-    [codexSettings({}, 'claude-stream-json'), /format 'codex-exec-json'/],
+    [codexSettings({ upstream: { authToken: 'gw' } }), /authToken is for Claude Code/],
     [codexSettings('on'), /budgetProxy must be an object/],
     [codexSettings({ upstream: 'https://x' }), /budgetProxy.upstream must be an object/],
     [codexSettings({ upstream: { baseURL: 'api.openai.com' } }), /budgetProxy.upstream.baseURL/],

@@ -2,41 +2,14 @@
 // three concurrent calls (streamed or JSON, prompts of random size) until the proxy refuses one;
 // the scripted upstream writes a little or as much as it may, caches part of the prompt, drops
 // some streams. Overshoots are measured by what the upstream BILLED.
-import {
-  type Budgets,
-  costOf,
-  createBudgetLedger,
-  promptTokens,
-  totalTokens,
-  type Usage,
-} from 'loopwork';
+import { type Budgets, createBudgetLedger, totalTokens } from 'loopwork';
 import { responsesBudgetProxy } from 'loopwork/process';
 import OpenAI from 'openai';
 import { expect, it } from 'vitest';
+import { overshoots, random } from './fuzz-helpers';
 import { startResponsesUpstream, type UpstreamReply } from './responses-upstream';
 
 const PRICE = { inputPerMTok: 2, outputPerMTok: 8, cacheReadPerMTok: 0.5 };
-
-function random(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state * 16_807) % 2_147_483_647;
-    return state / 2_147_483_647;
-  };
-}
-
-function overshoots(billed: Usage, budgets: Budgets): string[] {
-  const passed: string[] = [];
-  if (budgets.maxInputTokens !== undefined && promptTokens(billed) > budgets.maxInputTokens)
-    passed.push('input');
-  if (budgets.maxOutputTokens !== undefined && billed.outputTokens > budgets.maxOutputTokens)
-    passed.push('output');
-  if (budgets.maxTotalTokens !== undefined && totalTokens(billed) > budgets.maxTotalTokens)
-    passed.push('total');
-  if (budgets.maxCostUsd !== undefined && costOf(billed, PRICE) > budgets.maxCostUsd + 1e-9)
-    passed.push('cost');
-  return passed;
-}
 
 const RUNS = 200;
 
@@ -95,7 +68,7 @@ it(`no run through the proxy is billed past a budget (${RUNS} runs, concurrent c
             refused++;
       }
       if (!proxy.stop) failures.push(`run ${i} never refused a call`);
-      const passed = overshoots(upstream.billed, budgets);
+      const passed = overshoots(upstream.billed, budgets, PRICE);
       if (passed.length > 0)
         failures.push(
           `run ${i} passed ${passed} ${JSON.stringify(budgets)} billed ${JSON.stringify(upstream.billed)}`,
