@@ -17,7 +17,11 @@ type NextStep = { type: 'call-model' } | RunToolsStep | Finish;
 export type RunToolsStep = { type: 'run-tools'; calls: ToolCallPart[]; pending: ToolCallPart[] };
 
 /** End the run with this status. */
-export type Finish = { type: 'finish'; status: Exclude<RunStatus, 'running'>; budget?: BudgetName };
+export type Finish = {
+  type: 'finish';
+  status: Exclude<RunStatus, 'running'>;
+  budget?: BudgetName | undefined;
+};
 
 function nextStep(state: RunState): NextStep {
   if (state.suspensions.length > 0) return { type: 'finish', status: 'suspended' };

@@ -24,7 +24,10 @@ export interface EventLog {
    */
   appendMany?(runId: string, data: readonly unknown[]): Promise<string[]>;
   /** Events after `after` (all when omitted), oldest first, at most `limit`. */
-  read(runId: string, options?: { after?: string; limit?: number }): Promise<LoggedEvent[]>;
+  read(
+    runId: string,
+    options?: { after?: string | undefined; limit?: number | undefined },
+  ): Promise<LoggedEvent[]>;
   /** History after `after`, then live events as they are appended, until `signal` aborts. */
   follow(
     runId: string,

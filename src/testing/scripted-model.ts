@@ -75,7 +75,7 @@ export class ScriptedModel implements Model {
   readonly modelId: string;
   /** Every request received, in order (failed attempts included). */
   readonly requests: ModelRequest[] = [];
-  declare stream?: Model['stream'];
+  declare stream?: NonNullable<Model['stream']>;
   private readonly script: ScriptedModelOptions['turns'];
 
   constructor(options: ScriptedModelOptions) {
