@@ -23,4 +23,19 @@ describe('package.json exports', () => {
       expect(JSON.stringify(exportsMap[`./${name}`]), name).toContain(`./dist/${name}/index.cjs`);
     }
   });
+
+  // `moduleResolution: node` (node10) ignores `exports`; without typesVersions a project still on
+  // it cannot resolve any subpath's types (attw's node10 column checks the built package).
+  it('maps every subpath in typesVersions for projects on moduleResolution node', () => {
+    const typesVersions = JSON.parse(readFileSync('package.json', 'utf8')).typesVersions as {
+      '*': Record<string, string[]>;
+    };
+    const subpaths = Object.keys(exportsMap)
+      .filter((key) => key !== '.' && key !== './package.json')
+      .map((key) => key.slice(2));
+    expect(Object.keys(typesVersions['*']).sort()).toEqual(subpaths.sort());
+    for (const name of subpaths) {
+      expect(typesVersions['*'][name], name).toEqual([`./dist/${name}/index.d.cts`]);
+    }
+  });
 });
