@@ -43,7 +43,16 @@ export async function freePort(): Promise<number> {
   });
 }
 
+const NOT_INSTALLED =
+  'redis-server is not installed or not on PATH: the tests and examples/redis start a private ' +
+  'one from the binary (never the shared 6379). Install Redis 7 or later (Debian/Ubuntu: ' +
+  '`apt-get install redis-server`, macOS: `brew install redis`), or point REDIS_SERVER_BIN at it.';
+
 async function waitForPing(port: number, child: ChildProcess): Promise<void> {
+  let spawnError: NodeJS.ErrnoException | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
   const probe = new Redis({
     port,
     host: '127.0.0.1',
@@ -54,6 +63,8 @@ async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   probe.on('error', () => {}); // refused connections are expected until the server listens
   try {
     for (let i = 0; i < 200; i++) {
+      if (spawnError?.code === 'ENOENT') throw new Error(NOT_INSTALLED, { cause: spawnError });
+      if (spawnError) throw new Error(`redis-server did not start: ${spawnError.message}`);
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
       try {
         await probe.connect();
@@ -82,7 +93,7 @@ export async function startRedisServer(
   let child: ChildProcess;
   const launch = async () => {
     child = spawn(
-      'redis-server',
+      process.env.REDIS_SERVER_BIN ?? 'redis-server',
       [
         ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir],
         ...['--appendonly', options.appendOnly ? 'yes' : 'no', '--appendfsync', 'always'],
