@@ -99,8 +99,8 @@ function withoutCredentials(value: string): string {
 }
 
 /**
- * Stores the git repository at `dir` in `blobs` under `key`, as one `git bundle --all` (every
- * branch, tag and remote-tracking branch with their history), the seed's git-bundle pattern.
+ * Stores the git repository at `dir` in `blobs` under `key`, as one `git bundle --all`: every
+ * branch, tag and remote-tracking branch with their history, in one file.
  * The blob is a plain bundle: `git clone <file>` reads it too. Besides the refs it carries which
  * branch was checked out, the repository's remotes and upstreams, and, by default, a snapshot of
  * the uncommitted changes (see {@link PersistGitOptions.uncommitted}). Not carried: ignored
