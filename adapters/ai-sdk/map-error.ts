@@ -89,11 +89,15 @@ function fromApiCallError(error: APICallError, context: ErrorContext): ModelErro
         : false;
     return build(unreadable ? 'server' : 'network', messageWithCause(error), context, { error });
   }
-  const retryAfterMs = parseRetryAfter(new Headers(error.responseHeaders ?? {}));
+  const headers = new Headers(error.responseHeaders ?? {});
+  const retryAfterMs = parseRetryAfter(headers);
+  // Anthropic sends `request-id`, OpenAI and most OpenAI-compatible APIs `x-request-id`.
+  const requestId = headers.get('x-request-id') ?? headers.get('request-id') ?? undefined;
   return build(refine(modelErrorKindFromStatus(status), status, text), error.message, context, {
     error,
     status,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    ...(requestId === undefined ? {} : { requestId }),
   });
 }
 
@@ -157,7 +161,13 @@ function build(
   kind: ModelErrorKind,
   message: string,
   context: ErrorContext,
-  extra: { error?: unknown; status?: number; retryAfterMs?: number; retryable?: boolean },
+  extra: {
+    error?: unknown;
+    status?: number;
+    retryAfterMs?: number;
+    retryable?: boolean;
+    requestId?: string;
+  },
 ): ModelError {
   const { error, ...rest } = extra;
   const status = rest.status === undefined ? '' : ` ${rest.status}`;

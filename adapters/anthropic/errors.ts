@@ -73,6 +73,7 @@ export function toModelError(error: unknown, secrets: readonly string[]): ModelE
       ...(extra.status === undefined ? {} : { status: extra.status }),
       ...retryAfterOf(extra),
       ...(extra.errorCode && FINAL_ERROR_CODES.has(extra.errorCode) ? { retryable: false } : {}),
+      ...(extra.requestID ? { requestId: extra.requestID } : {}),
       // Loggers print the cause chain: keep the SDK's error only if no secret shows in it (a
       // proxy could echo the key in an error body; the SDK itself keeps no request headers).
       ...(mentions(error, secrets) ? {} : { cause: error }),

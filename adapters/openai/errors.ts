@@ -111,6 +111,7 @@ function fromApiError(error: APIError, secret: string | null | undefined): Model
     ...(status === undefined ? {} : { status }),
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(hopeless ? { retryable: false } : {}),
+    ...(error.requestID ? { requestId: error.requestID } : {}),
     // The body may echo the key (a proxy that does not mask it): keep it out of the cause too.
     cause: text === error.message ? error : new Error(text),
   });

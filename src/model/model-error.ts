@@ -32,6 +32,11 @@ export interface ModelErrorOptions {
   retryAfterMs?: number;
   /** Overrides the default (rate limit, overloaded, server, network and timeout are retryable). */
   retryable?: boolean;
+  /**
+   * The provider's id of the failed request (Anthropic's `request-id`, OpenAI's `x-request-id`
+   * header), for a support ticket or the provider's logs.
+   */
+  requestId?: string | undefined;
   cause?: unknown;
 }
 
@@ -46,6 +51,8 @@ export class ModelError extends LoopworkError {
   readonly provider: string;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
+  /** The provider's id of the failed request, when the response carried one. */
+  readonly requestId: string | undefined;
 
   constructor(message: string, options: ModelErrorOptions) {
     super('model_error', message, {
@@ -57,6 +64,7 @@ export class ModelError extends LoopworkError {
     this.provider = options.provider;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
+    this.requestId = options.requestId ?? undefined;
   }
 
   static isInstance(error: unknown): error is ModelError {

@@ -236,7 +236,10 @@ describe('@ai-sdk/anthropic: errors', () => {
     [500, claude.errors.server, 'server', true],
     [529, claude.errors.overloaded, 'overloaded', true],
   ] as const)('HTTP %i %j → %s', async (status, body, kind, retryable) => {
-    serve(claude.ANTHROPIC_URL, json(body, status, { 'retry-after': '3' }));
+    serve(
+      claude.ANTHROPIC_URL,
+      json(body, status, { 'retry-after': '3', 'request-id': `req_${status}` }),
+    );
     const error = await failure(anthropic().generate(ask, { signal: signal() }));
     if (!ModelError.isInstance(error)) throw new Error(`not a ModelError: ${String(error)}`);
     expect([error.kind, error.retryable, error.status, error.retryAfterMs]).toEqual([
@@ -245,6 +248,7 @@ describe('@ai-sdk/anthropic: errors', () => {
       status,
       3000,
     ]);
+    expect(error.requestId).toBe(`req_${status}`);
     expect(error.message).toBe(
       `[loopwork:ai-sdk] anthropic.messages ${status}: ${body.error.message}`,
     );

@@ -195,6 +195,7 @@ describe('anthropic errors', () => {
     expect(error.message).toBe(
       '[loopwork:anthropic] HTTP 529 overloaded_error: Overloaded (request-id req_011CSHoEeqs5C35K2UUqR7Fy)',
     );
+    expect(error.requestId).toBe('req_011CSHoEeqs5C35K2UUqR7Fy');
   });
 
   it('the SDK timing out a request is a retryable timeout', async () => {

@@ -41,6 +41,12 @@ describe.each(APIS)('openai %s HTTP errors', (api) => {
     expect(error.retryAfterMs).toBe(expected);
   });
 
+  it('carries the x-request-id of the failed request as requestId', async () => {
+    route(server, api, [rateLimited('Rate limit reached for requests')]);
+    const error = await failure(makeModel(api).generate(request, { signal: signal() }));
+    expect(error.requestId).toBe('req_error');
+  });
+
   it('falls back to the wait the rate-limit message names', async () => {
     const message =
       'Rate limit reached for gpt-4o in organization org-1 on tokens per min (TPM): Limit 30000, Used 29937, Requested 385. Please try again in 644ms. Visit https://platform.openai.com/account/rate-limits to learn more.';
