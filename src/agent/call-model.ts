@@ -87,6 +87,22 @@ async function attempt(
         turn: context.turn,
         text: part.text,
       });
+    } else if (part.type === 'tool-call-start') {
+      context.emit({
+        type: 'tool-input-started',
+        runId: context.runId,
+        turn: context.turn,
+        toolCallId: part.id,
+        toolName: part.name,
+      });
+    } else if (part.type === 'tool-call-delta') {
+      context.emit({
+        type: 'tool-input-delta',
+        runId: context.runId,
+        turn: context.turn,
+        toolCallId: part.id,
+        inputTextDelta: part.inputTextDelta,
+      });
     } else if (part.type === 'finish') {
       return part.response;
     }

@@ -19,6 +19,27 @@ export type AgentEvent =
     }
   | { type: 'text-delta'; runId: string; turn: number; text: string }
   | {
+      /**
+       * The model began a tool call (streaming models only): its input follows as
+       * `tool-input-delta`s, then `tool-call-started` once the whole call is in. `toolCallId` is
+       * the id as the model streamed it; when loopwork renames a duplicate id (see the agent loop
+       * guide), the later events carry the new one.
+       */
+      type: 'tool-input-started';
+      runId: string;
+      turn: number;
+      toolCallId: string;
+      toolName: string;
+    }
+  | {
+      /** A piece of a tool call's input JSON as the model streams it, for a UI to show. */
+      type: 'tool-input-delta';
+      runId: string;
+      turn: number;
+      toolCallId: string;
+      inputTextDelta: string;
+    }
+  | {
       type: 'turn-finished';
       runId: string;
       turn: number;

@@ -2,21 +2,35 @@ import type { EventLog } from '../store/event-log';
 
 /** Events in one `appendMany` at most. */
 const MAX_BATCH = 128;
-/** Longest text of a text-delta made by joining queued ones. */
+/** Longest text of a delta made by joining queued ones. */
 const MAX_JOINED_TEXT = 8_192;
 
-type TextDelta = { type: 'text-delta'; runId: string; turn: number; text: string };
+type Delta = Record<string, unknown>;
 
-function isTextDelta(value: unknown): value is TextDelta {
-  if (typeof value !== 'object' || value === null) return false;
-  const event = value as Record<string, unknown>;
-  return (
+/**
+ * Queued deltas that may be joined: text of one turn (`text-delta`), and the streamed input of one
+ * tool call (`tool-input-delta`). Returns the field holding the text and what must match, or
+ * undefined for any other event (including one carrying fields a join would drop).
+ */
+function joinable(value: unknown): { field: string; key: string } | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const event = value as Delta;
+  if (
     event.type === 'text-delta' &&
     typeof event.text === 'string' &&
-    Object.keys(event).length === 4 &&
-    'runId' in event &&
-    'turn' in event
-  );
+    Object.keys(event).length === 4
+  ) {
+    return { field: 'text', key: `text|${String(event.runId)}|${String(event.turn)}` };
+  }
+  if (
+    event.type === 'tool-input-delta' &&
+    typeof event.inputTextDelta === 'string' &&
+    Object.keys(event).length === 5
+  ) {
+    const key = `tool|${String(event.runId)}|${String(event.turn)}|${String(event.toolCallId)}`;
+    return { field: 'inputTextDelta', key };
+  }
+  return undefined;
 }
 
 /** What failed: how many events were lost, and the first error. */
@@ -28,9 +42,9 @@ export interface LostAppends {
 /**
  * Appends one run's events in order without waiting on each: the first goes at once, and the ones
  * emitted while an append is in flight queue up and go together next, in one `appendMany` when
- * the log has it (one round trip instead of one per event). Queued text deltas of the same turn
- * are joined into one (up to 8 KiB of text), so a fast stream costs a few appends, not one per
- * token. A failed append loses the events it carried, counted in `lost`; the next still runs.
+ * the log has it (one round trip instead of one per event). Queued text deltas of the same turn,
+ * and queued input deltas of the same tool call, are joined into one (up to 8 KiB of text), so a
+ * fast stream costs a few appends, not one per token. A failed append loses the events it carried, counted in `lost`; the next still runs.
  */
 export function eventAppender(log: EventLog, runId: string) {
   const pending: unknown[] = [];
@@ -60,18 +74,18 @@ export function eventAppender(log: EventLog, runId: string) {
     lost,
     /** Queues `event` (already redacted and JSON-safe). */
     push(event: unknown): void {
-      const last = pending.at(-1);
-      if (
-        isTextDelta(event) &&
-        isTextDelta(last) &&
-        last.turn === event.turn &&
-        last.runId === event.runId &&
-        last.text.length + event.text.length <= MAX_JOINED_TEXT
-      ) {
-        pending[pending.length - 1] = { ...last, text: last.text + event.text };
-      } else {
-        pending.push(event);
+      const last = pending.at(-1) as Delta | undefined;
+      const next = joinable(event);
+      const previous = joinable(last);
+      if (next && previous && next.key === previous.key) {
+        const joined = String(last?.[next.field]) + String((event as Delta)[next.field]);
+        if (joined.length <= MAX_JOINED_TEXT) {
+          pending[pending.length - 1] = { ...last, [next.field]: joined };
+          draining ??= drain();
+          return;
+        }
       }
+      pending.push(event);
       draining ??= drain();
     },
     /** Settles once every event pushed so far was appended or counted as lost. */

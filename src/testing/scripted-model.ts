@@ -95,8 +95,17 @@ export class ScriptedModel implements Model {
   ): AsyncIterable<ModelStreamPart> {
     const { response, chunks } = await this.play(request, options);
     for (const text of chunks) yield { type: 'text-delta', text };
-    for (const part of response.message.content)
-      if (part.type === 'tool-call') yield { type: 'tool-call', toolCall: part };
+    for (const part of response.message.content) {
+      if (part.type !== 'tool-call') continue;
+      // As the provider adapters stream a call: its start, its input JSON in pieces, the call.
+      yield { type: 'tool-call-start', id: part.id, name: part.name };
+      const json = JSON.stringify(part.input) ?? '';
+      const half = Math.ceil(json.length / 2);
+      for (const piece of [json.slice(0, half), json.slice(half)]) {
+        if (piece) yield { type: 'tool-call-delta', id: part.id, inputTextDelta: piece };
+      }
+      yield { type: 'tool-call', toolCall: part };
+    }
     yield { type: 'finish', response };
   }
 

@@ -21,10 +21,16 @@ const EXPECTED_TYPES = [
   'turn-started',
   'text-delta',
   'text-delta',
+  'tool-input-started',
+  'tool-input-delta',
+  'tool-input-delta',
   'turn-finished',
   'tool-call-started',
   'tool-call-finished',
   'turn-started',
+  'tool-input-started',
+  'tool-input-delta',
+  'tool-input-delta',
   'turn-finished',
   'tool-call-started',
   'tool-call-failed',
@@ -59,6 +65,18 @@ describe('streamAgent', () => {
       [3, '.'],
     ]);
     expect(events.filter((e) => e.type === 'turn-started').map((e) => e.turn)).toEqual([1, 2, 3]);
+    // A tool call's input as the model streams it, before the call runs (UIs show it typing).
+    expect(events.find((e) => e.type === 'tool-input-started')).toEqual({
+      type: 'tool-input-started',
+      runId: 'ev',
+      turn: 1,
+      toolCallId: 'e1',
+      toolName: 'echo',
+    });
+    const streamedInput = events
+      .filter((e) => e.type === 'tool-input-delta' && e.toolCallId === 'e1')
+      .map((e) => (e.type === 'tool-input-delta' ? e.inputTextDelta : ''));
+    expect(JSON.parse(streamedInput.join(''))).toEqual({ text: 'hi' });
     expect(events.find((e) => e.type === 'tool-call-started')).toEqual({
       type: 'tool-call-started',
       runId: 'ev',
