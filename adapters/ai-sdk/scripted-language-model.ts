@@ -91,8 +91,13 @@ function streamParts(part: ModelStreamPart, modelId: string, state: { text: bool
     if (!state.text) out.push({ type: 'text-start', id: 'text-0' });
     state.text = true;
     out.push({ type: 'text-delta', id: 'text-0', delta: part.text });
+  } else if (part.type === 'tool-call-start') {
+    out.push({ type: 'tool-input-start', id: part.id, toolName: part.name });
+  } else if (part.type === 'tool-call-delta') {
+    out.push({ type: 'tool-input-delta', id: part.id, delta: part.inputTextDelta });
   } else if (part.type === 'tool-call') {
     const { toolCall } = part;
+    out.push({ type: 'tool-input-end', id: toolCall.id });
     out.push({
       type: 'tool-call',
       toolCallId: toolCall.id,
@@ -160,13 +165,18 @@ export async function scriptedLanguageModel(
           controller.enqueue({ type: 'stream-start', warnings: [] });
         },
         async pull(controller) {
-          const current = next ?? (await iterator.next());
-          next = undefined;
-          if (current.done) {
-            controller.close();
-            return;
+          // Enqueue at least one part per pull: a pull that enqueues nothing is not called again.
+          for (;;) {
+            const current = next ?? (await iterator.next());
+            next = undefined;
+            if (current.done) {
+              controller.close();
+              return;
+            }
+            const out = streamParts(current.value, modelId, state);
+            for (const part of out) controller.enqueue(part);
+            if (out.length > 0) return;
           }
-          for (const part of streamParts(current.value, modelId, state)) controller.enqueue(part);
         },
         async cancel() {
           await iterator.return?.();

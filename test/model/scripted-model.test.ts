@@ -97,13 +97,26 @@ describe('ScriptedModel', () => {
     expect(response.message.content).toEqual([{ type: 'text', text: 'z'.repeat(40) }]);
   });
 
-  it('streams chunks as text deltas, then tool calls, then exactly one finish', async () => {
+  it('streams chunks as text deltas, then tool calls (start, input pieces, call), then exactly one finish', async () => {
     const model = new ScriptedModel({
-      turns: [{ chunks: ['Hel', 'lo'], toolCalls: [{ name: 'a', input: {}, id: 't' }] }],
+      turns: [{ chunks: ['Hel', 'lo'], toolCalls: [{ name: 'a', input: { q: 1 }, id: 't' }] }],
     });
     if (!model.stream) throw new Error('a scripted model streams by default');
     const parts = await collect(model.stream(request(), { signal }));
-    expect(parts.map((p) => p.type)).toEqual(['text-delta', 'text-delta', 'tool-call', 'finish']);
+    expect(parts.map((p) => p.type)).toEqual([
+      'text-delta',
+      'text-delta',
+      'tool-call-start',
+      'tool-call-delta',
+      'tool-call-delta',
+      'tool-call',
+      'finish',
+    ]);
+    expect(parts.slice(2, 5)).toEqual([
+      { type: 'tool-call-start', id: 't', name: 'a' },
+      { type: 'tool-call-delta', id: 't', inputTextDelta: '{"q"' },
+      { type: 'tool-call-delta', id: 't', inputTextDelta: ':1}' },
+    ]);
     expect(parts.slice(0, 2)).toEqual([
       { type: 'text-delta', text: 'Hel' },
       { type: 'text-delta', text: 'lo' },
