@@ -12,7 +12,12 @@ const input = (toolCallId: string, inputTextDelta: string, extra: object = {}) =
   inputTextDelta,
   ...extra,
 });
-const text = (turn: number, value: string) => ({ type: 'text-delta', runId: 'r', turn, text: value });
+const text = (turn: number, value: string) => ({
+  type: 'text-delta',
+  runId: 'r',
+  turn,
+  text: value,
+});
 
 describe('eventAppender', () => {
   it('joins queued deltas of one tool call or one turn, and keeps everything else apart', async () => {
