@@ -1,16 +1,49 @@
-import { InvalidOptionError, type Message, type ModelRequest } from 'loopwork';
+import {
+  type AssistantMessage,
+  InvalidOptionError,
+  type Message,
+  type ModelRequest,
+} from 'loopwork';
 import type {
   ResponseCreateParamsNonStreaming,
   ResponseInputItem,
   ResponseInputMessageContentList,
+  ResponseReasoningItem,
   Tool,
 } from 'openai/resources/responses/responses';
 import { imageUrlOf } from './chat-request';
 import { PREFIX } from './errors';
+import type { OpenAIReasoningMetadata } from './responses-response';
 import { type ApiContext, providerOptionsOf, toolsField } from './sdk-call';
 import { serializeToolInput } from './tool-input';
 
-function toInputItems(message: Message): ResponseInputItem[] {
+/**
+ * The reasoning items of `message` that can go back to OpenAI, with the item ids of the function
+ * calls that followed each: only when every one of those calls is still in the message under its
+ * `call_id` (loopwork renames a reused id), and, with `store: false` (nothing kept on OpenAI's
+ * side), only items that carry their `encrypted_content`.
+ */
+function carriedReasoning(message: AssistantMessage, stored: boolean) {
+  const callIds = new Set(
+    message.content.flatMap((part) => (part.type === 'tool-call' ? [part.id] : [])),
+  );
+  const items = new Map<object, ResponseReasoningItem>();
+  const itemIds = new Map<string, string>();
+  for (const part of message.content) {
+    if (part.type !== 'reasoning') continue;
+    const openai = part.providerMetadata?.openai as Partial<OpenAIReasoningMetadata> | undefined;
+    const { item, followedBy } = openai ?? {};
+    if (item?.type !== 'reasoning' || !Array.isArray(followedBy) || followedBy.length === 0)
+      continue;
+    if (!followedBy.every(({ callId }) => callIds.has(callId))) continue;
+    if (!stored && !item.encrypted_content) continue;
+    items.set(part, item);
+    for (const { callId, itemId } of followedBy) itemIds.set(callId, itemId);
+  }
+  return { items, itemIds };
+}
+
+function toInputItems(message: Message, stored: boolean): ResponseInputItem[] {
   if (message.role === 'user') {
     const { content } = message;
     if (typeof content === 'string') return [{ type: 'message', role: 'user', content }];
@@ -29,18 +62,24 @@ function toInputItems(message: Message): ResponseInputItem[] {
       output: result.output,
     }));
   }
-  // Item ids (`msg_…`, `fc_…`) are not kept, and OpenAI pairs a reasoning item with the items
-  // that followed it by id: sent without them it is rejected. So reasoning parts are left out, and
-  // function calls go without ids (with an id and no reasoning item they are rejected too).
+  // OpenAI pairs a reasoning item with the items that followed it by their ids, and rejects one
+  // without the other. So a reasoning item goes back with its function calls under their item ids
+  // (`fc_…`); other function calls go without ids, and other reasoning parts are left out.
+  const reasoning = carriedReasoning(message, stored);
   const items: ResponseInputItem[] = [];
   for (const part of message.content) {
-    if (part.type === 'text') {
+    const carried = reasoning.items.get(part);
+    if (carried) {
+      items.push(carried);
+    } else if (part.type === 'text') {
       const last = items.at(-1);
       if (last?.type === 'message' && typeof last.content === 'string') last.content += part.text;
       else items.push({ type: 'message', role: 'assistant', content: part.text });
     } else if (part.type === 'tool-call') {
+      const itemId = reasoning.itemIds.get(part.id);
       items.push({
         type: 'function_call',
+        ...(itemId ? { id: itemId } : {}),
         call_id: part.id,
         name: part.name,
         arguments: serializeToolInput(part.input),
@@ -69,7 +108,9 @@ export function toResponsesBody(
     ...providerOptionsOf(request),
     model: context.modelId,
     ...(request.system ? { instructions: request.system } : {}),
-    input: request.messages.flatMap(toInputItems),
+    input: request.messages.flatMap((message) =>
+      toInputItems(message, providerOptionsOf(request).store !== false),
+    ),
     ...toolsField<Tool>(
       request,
       (request.tools ?? []).map((tool) => ({
