@@ -9,6 +9,7 @@ import { type PreparedRun, prepareRun } from './prepare-run';
 import { errorRecord, type RunResult, resultOf, spentSoFar } from './result';
 import type { RunState, RunStatus } from './run-state';
 import { runTools, takeTurn } from './steps';
+import { streamedRedaction } from './streamed-redaction';
 
 /** What the loop does next, decided from the state alone (so a resumed run decides the same). */
 type NextStep = { type: 'call-model' } | RunToolsStep | Finish;
@@ -94,7 +95,13 @@ async function execute(
     throw redactor.error(thrown);
   }
   // Nobody listening (runAgent without onEvent): skip building and redacting events' payloads.
-  const emit = publish ? (event: AgentEvent) => publish(redactor.value(event)) : () => {};
+  // Streamed text and tool input are redacted across pieces (a secret split in two is caught).
+  const redacted = streamedRedaction(redactor);
+  const emit = publish
+    ? (event: AgentEvent) => {
+        for (const each of redacted(event)) publish(each);
+      }
+    : () => {};
   const controller = new AbortController();
   let stopCause: 'aborted' | 'timeout' | undefined;
   const stop = (cause: 'aborted' | 'timeout') => {

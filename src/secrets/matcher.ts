@@ -54,6 +54,21 @@ export function compileMatchers(
   literals: readonly string[],
   patterns: readonly RegExp[],
 ): RegExp[] {
+  // Every run makes a redactor, mostly from the same secrets and patterns: compile each set once.
+  // Sharing the RegExps is safe: their users reset `lastIndex` and never await between uses.
+  const key = JSON.stringify([literals, patterns.map((p) => [p.source, p.flags])]);
+  const cached = compiled.get(key);
+  if (cached) return cached;
+  const matchers = compile(literals, patterns);
+  if (compiled.size >= MAX_COMPILED) compiled.delete(compiled.keys().next().value as string);
+  compiled.set(key, matchers);
+  return matchers;
+}
+
+const MAX_COMPILED = 64;
+const compiled = new Map<string, RegExp[]>();
+
+function compile(literals: readonly string[], patterns: readonly RegExp[]): RegExp[] {
   const forms = [...new Set(literals.flatMap(literalForms))].sort((a, b) => b.length - a.length);
   const groups = new Map<string, string[]>([['', forms.map((f) => anyHexCase(literalPattern(f)))]]);
   for (const pattern of patterns) {

@@ -84,6 +84,38 @@ describe('abort', () => {
     expect(model.requests).toHaveLength(1);
   });
 
+  it('mid tool: a tool that reads its signal only after the abort gets it already aborted, with the reason', async () => {
+    const controller = new AbortController();
+    const started = deferred();
+    const late: AbortSignal[] = [];
+    const slow = defineTool({
+      name: 'slow',
+      description: 'looks at its signal late',
+      input: z.object({}),
+      execute: async (_input, context) => {
+        started.resolve();
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        late.push(context.signal); // first read, after the run was aborted
+        return 'late';
+      },
+    });
+    const model = new ScriptedModel({
+      turns: [{ toolCalls: [{ name: 'slow', input: {} }] }, { text: 'never' }],
+    });
+    void started.promise.then(() => controller.abort(new Error('user pressed stop')));
+    const result = await runAgent({
+      model,
+      prompt: 'hi',
+      tools: [slow],
+      signal: controller.signal,
+    });
+    expect(result.status).toBe('aborted');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(late).toHaveLength(1);
+    expect(late[0]?.aborted).toBe(true);
+    expect(String(late[0]?.reason)).toMatch(/run aborted/);
+  });
+
   it('mid tool batch: finished results are kept in the state, the interrupted call stays pending', async () => {
     const controller = new AbortController();
     const tools = [
