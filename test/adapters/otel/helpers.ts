@@ -57,7 +57,8 @@ export async function otelSetup(options: { agentName?: string } = {}) {
     const { resourceMetrics } = await reader.collect();
     for (const scope of resourceMetrics.scopeMetrics) {
       for (const metric of scope.metrics) {
-        if (metric.descriptor.name === name) return metric.dataPoints as DataPoint<number | Histogram>[];
+        if (metric.descriptor.name === name)
+          return metric.dataPoints as DataPoint<number | Histogram>[];
       }
     }
     return [];

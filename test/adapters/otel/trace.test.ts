@@ -152,7 +152,9 @@ describe('loopwork/otel: one trace from dispatch to tool calls', () => {
     for (const span of [...chats, ...tools]) expect(parentOf(span)).toBe(idOf(agent));
     for (const q of ['a', 'b']) {
       const own = otel.span(`db ${q}`);
-      const tool = tools.find((span) => span.attributes['gen_ai.tool.call.id'] === `call_1_${q === 'a' ? 0 : 1}`);
+      const tool = tools.find(
+        (span) => span.attributes['gen_ai.tool.call.id'] === `call_1_${q === 'a' ? 0 : 1}`,
+      );
       expect(parentOf(own)).toBe(tool && idOf(tool));
     }
 
@@ -193,7 +195,8 @@ describe('loopwork/otel: one trace from dispatch to tool calls', () => {
       'loopwork.run.cost_usd': 420,
     });
     const [first, second] = [...chats].sort(
-      (a, b) => (a.attributes['loopwork.turn'] as number) - (b.attributes['loopwork.turn'] as number),
+      (a, b) =>
+        (a.attributes['loopwork.turn'] as number) - (b.attributes['loopwork.turn'] as number),
     );
     expect(first?.attributes).toMatchObject({
       'gen_ai.operation.name': 'chat',
@@ -257,11 +260,17 @@ describe('loopwork/otel: one trace from dispatch to tool calls', () => {
     expect((durations[0]?.value as Histogram).count).toBe(2);
 
     expect(await otel.points('loopwork.agent.runs')).toMatchObject([
-      { value: 1, attributes: { 'loopwork.run.status': 'completed', 'gen_ai.agent.name': 'support' } },
+      {
+        value: 1,
+        attributes: { 'loopwork.run.status': 'completed', 'gen_ai.agent.name': 'support' },
+      },
     ]);
     expect(await otel.points('loopwork.agent.cost')).toMatchObject([{ value: 420 }]);
     expect(await otel.points('loopwork.task.attempts')).toMatchObject([
-      { value: 1, attributes: { 'loopwork.task.type': 'assistant', 'loopwork.attempt.outcome': 'returned' } },
+      {
+        value: 1,
+        attributes: { 'loopwork.task.type': 'assistant', 'loopwork.attempt.outcome': 'returned' },
+      },
     ]);
     const wait = await otel.points('loopwork.task.queue_wait');
     expect((wait[0]?.value as Histogram).count).toBe(1);
