@@ -30,9 +30,13 @@ class TestReader extends MetricReader {
  * An OpenTelemetry SDK set up as an application would (a context manager and the W3C propagator
  * registered globally), recording to memory; and an instrumentation writing to it.
  */
-export async function otelSetup(options: { agentName?: string } = {}) {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+export async function otelSetup(options: { agentName?: string; contextManager?: boolean } = {}) {
+  const { contextManager = true, ...rest } = options;
+  // Without a context manager, nothing is registered globally; the propagator is given instead.
+  if (contextManager) {
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  }
   const exporter = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({
     spanProcessors: [new SimpleSpanProcessor(exporter)],
@@ -42,7 +46,8 @@ export async function otelSetup(options: { agentName?: string } = {}) {
   const instrumentation: Instrumentation = await otelInstrumentation({
     tracerProvider,
     meterProvider,
-    ...options,
+    ...(contextManager ? {} : { propagator: new W3CTraceContextPropagator() }),
+    ...rest,
   });
   const spans = () => exporter.getFinishedSpans();
   /** The one finished span with this name (fails the test when there are none or several). */
