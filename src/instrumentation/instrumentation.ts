@@ -73,7 +73,9 @@ export interface AttemptInfo {
  * Wrappers around a run's operations, for tracing and metrics (`loopwork/otel` implements it).
  * Each member receives what is about to happen and a function doing it: it must call that function
  * once and return (or rethrow) its result. Every member is optional; without an instrumentation
- * none of this is called (each place checks for the member, nothing more).
+ * none of this is called (each place checks for the member, nothing more). Wrappers rather than
+ * more hooks or events: a tracer must make its span the active context while the work runs (so
+ * an SDK's or a tool's own spans nest under it) and see failures that skip the after-hooks.
  */
 export interface Instrumentation {
   /** Contract version this object implements. */
