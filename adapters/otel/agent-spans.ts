@@ -126,10 +126,12 @@ export function agentSpans(
           },
         );
       } catch (error) {
-        instruments.operationDuration.record(seconds(), {
-          ...common,
-          [ATTR_ERROR_TYPE]: errorTypeOf(error),
-        });
+        shared.safely(() =>
+          instruments.operationDuration.record(seconds(), {
+            ...common,
+            [ATTR_ERROR_TYPE]: errorTypeOf(error),
+          }),
+        );
         throw error;
       }
     },

@@ -66,6 +66,12 @@ export interface OtelShared {
     end: (span: Span, result: T) => void,
     runId?: string,
   ): Promise<T>;
+  /**
+   * Runs `record` (span attributes, metrics), reporting a throw to the OpenTelemetry diagnostic
+   * logger instead of passing it on: a telemetry failure must never fail a model call (which the
+   * loop would then retry and pay for again), a tool call or a run.
+   */
+  safely(record: () => void): void;
   /** Marks `span` failed: `error.type`, an exception event (message redacted), status ERROR. */
   fail(span: Span, errorType: string, error?: unknown): void;
 }
@@ -125,17 +131,24 @@ export async function otelInstrumentation(
       if (runId !== undefined) shared.runContexts.set(runId, inner);
       try {
         const result = await api.context.with(inner, work, undefined, inner);
-        end(span, result);
+        shared.safely(() => end(span, result));
         return result;
       } catch (error) {
-        shared.fail(span, errorTypeOf(error), error);
+        shared.safely(() => shared.fail(span, errorTypeOf(error), error));
         throw error;
       } finally {
         if (runId !== undefined) {
           if (previous) shared.runContexts.set(runId, previous);
           else shared.runContexts.delete(runId);
         }
-        span.end();
+        shared.safely(() => span.end());
+      }
+    },
+    safely(record) {
+      try {
+        record();
+      } catch (error) {
+        api.diag.error('[loopwork:otel] recording telemetry failed; the run goes on', error);
       }
     },
   };

@@ -36,7 +36,7 @@ export function queueSpans(shared: OtelShared): Pick<Instrumentation, 'dispatch'
         api.context.active(),
         (inner) => {
           const trace: TraceCarrier = {};
-          propagator.inject(inner, trace, api.defaultTextMapSetter);
+          shared.safely(() => propagator.inject(inner, trace, api.defaultTextMapSetter));
           return send(Object.keys(trace).length > 0 ? trace : undefined);
         },
         () => {},
@@ -57,10 +57,13 @@ export function queueSpans(shared: OtelShared): Pick<Instrumentation, 'dispatch'
         'loopwork.task.queue_wait_ms': info.queueWaitMs,
         'loopwork.worker.id': info.workerId,
       };
-      instruments.queueWait.record(info.queueWaitMs / 1000, common);
-      const parent = info.trace
-        ? propagator.extract(api.context.active(), info.trace, api.defaultTextMapGetter)
-        : api.context.active();
+      shared.safely(() => instruments.queueWait.record(info.queueWaitMs / 1000, common));
+      let parent = api.context.active();
+      const { trace } = info;
+      if (trace)
+        shared.safely(() => {
+          parent = propagator.extract(parent, trace, api.defaultTextMapGetter);
+        });
       return shared.inSpan(
         `process ${info.taskType}`,
         { kind: SpanKind.CONSUMER, attributes },

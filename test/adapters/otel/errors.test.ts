@@ -1,4 +1,4 @@
-import { SpanStatusCode } from '@opentelemetry/api';
+import { type MeterProvider, SpanStatusCode, type TextMapPropagator } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   agentTask,
@@ -11,6 +11,7 @@ import {
   runAgent,
   type Worker,
 } from 'loopwork';
+import { otelInstrumentation } from 'loopwork/otel';
 import { ScriptedModel } from 'loopwork/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -251,5 +252,50 @@ describe('loopwork/otel: failures are recorded on spans', () => {
     const tool = otel.span('execute_tool wait');
     expect(tool.status.code).toBe(SpanStatusCode.ERROR);
     expect(parentOf(tool)).toBe(idOf(agent));
+  });
+});
+
+describe('loopwork/otel: a failing telemetry backend never fails or re-pays a run', () => {
+  it('metrics that throw and a propagator that throws leave the run and its spans as they were', async () => {
+    const otel = await otelSetup();
+    const boom = () => {
+      throw new Error('exporter down');
+    };
+    const meterProvider = {
+      getMeter: () => ({
+        createHistogram: () => ({ record: boom }),
+        createCounter: () => ({ add: boom }),
+      }),
+    } as unknown as MeterProvider;
+    const propagator: TextMapPropagator = { inject: boom, extract: boom, fields: () => [] };
+    const instrumentation = await otelInstrumentation({
+      tracerProvider: otel.tracerProvider,
+      meterProvider,
+      propagator,
+    });
+    const model = new ScriptedModel({ turns: [{ text: 'fine' }] });
+    const queue = createMemoryQueue();
+    const runs = createMemoryRunStore();
+    const assistant = agentTask({
+      type: 'assistant',
+      checkpoints: createMemorySessionStore(),
+      agent: { model, instrumentation },
+    });
+    const worker = createWorker({
+      queue,
+      runs,
+      handlers: [assistant.handler],
+      pollWaitMs: 20,
+      instrumentation,
+    });
+    workers.push(worker);
+    await createDispatcher({ queue, runs, instrumentation }).dispatch(assistant.task, {
+      prompt: 'hi',
+    });
+    expect(await worker.runOnce()).toBe('completed');
+    // One call to the model: the failed metric after it was not taken for a failed call.
+    expect(model.requests).toHaveLength(1);
+    expect(otel.span('chat scripted').status.code).toBe(SpanStatusCode.UNSET);
+    expect(otel.span('process assistant').status.code).toBe(SpanStatusCode.UNSET);
   });
 });
