@@ -13,6 +13,16 @@ export {
   LeaseLostError,
   LoopworkError,
 } from './errors';
+export type {
+  AgentRunInfo,
+  AttemptInfo,
+  DispatchInfo,
+  Instrumentation,
+  ModelCallInfo,
+  ToolCallEnd,
+  ToolCallInfo,
+  TraceCarrier,
+} from './instrumentation/index';
 export * from './memory/index';
 export * from './model/index';
 export * from './queue/index';

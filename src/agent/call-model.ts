@@ -1,4 +1,5 @@
 import pRetry from 'p-retry';
+import type { Instrumentation } from '../instrumentation/instrumentation';
 import { sleep } from '../internal/sleep';
 import type { Model, ModelRequest, ModelResponse } from '../model/model';
 import { ModelError } from '../model/model-error';
@@ -20,6 +21,8 @@ interface CallContext {
   retry: RetryPolicy;
   signal: AbortSignal;
   emit(event: AgentEvent): void;
+  /** Wraps each call to the model, when given. */
+  instrumentation?: Instrumentation | undefined;
 }
 
 /** The delay before retry number `retry` (0-based): the server's wish, else exponential backoff with equal jitter. */
@@ -59,11 +62,12 @@ export async function callModel(
   // The first attempt runs outside p-retry: setting up its options costs ~6 µs per call on
   // Node 20, and almost every call succeeds the first time.
   try {
-    return await attempt(model, request, context);
+    return await attempt(model, request, context, 1);
   } catch (error) {
     if (!(await retryAfterFailure(error, 1))) throw error;
   }
-  return pRetry(() => attempt(model, request, context), {
+  // p-retry counts its own calls from 1; the first attempt was made above.
+  return pRetry((count) => attempt(model, request, context, count + 1), {
     retries: retry.maxRetries - 1,
     // p-retry cannot take a server-given delay, so it only counts and we sleep in shouldRetry.
     minTimeout: 0,
@@ -73,7 +77,28 @@ export async function callModel(
   });
 }
 
-async function attempt(
+function attempt(
+  model: Model,
+  request: ModelRequest,
+  context: CallContext,
+  number: number,
+): Promise<ModelResponse> {
+  const { instrumentation } = context;
+  if (!instrumentation?.modelCall) return callOnce(model, request, context);
+  return instrumentation.modelCall(
+    {
+      runId: context.runId,
+      turn: context.turn,
+      attempt: number,
+      provider: model.provider,
+      modelId: model.modelId,
+      request,
+    },
+    () => callOnce(model, request, context),
+  );
+}
+
+async function callOnce(
   model: Model,
   request: ModelRequest,
   context: CallContext,

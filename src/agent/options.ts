@@ -1,4 +1,6 @@
 import { InvalidOptionError } from '../errors';
+import { assertInstrumentation } from '../instrumentation/assert-instrumentation';
+import type { Instrumentation } from '../instrumentation/instrumentation';
 import type { ImagePart, TextPart } from '../model/messages';
 import type { Model, ModelRequest } from '../model/model';
 import type { PriceTable } from '../model/pricing';
@@ -85,6 +87,11 @@ export interface AgentOptions extends Budgets {
    * of `process.env` by default, plus your own; `false` turns it off.
    */
   redact?: RedactOptions | Redactor | false;
+  /**
+   * Wrappers around the run, each model call and each tool call, for tracing and metrics
+   * (`otelInstrumentation()` from `loopwork/otel`). @defaultValue none: nothing is wrapped
+   */
+  instrumentation?: Instrumentation;
 }
 
 function fail(option: string, rule: string, value: unknown): never {
@@ -141,6 +148,7 @@ export function validateAgentOptions(options: AgentOptions): void {
   if (options.blobs !== undefined && typeof options.blobs?.put !== 'function') {
     fail('blobs', 'a BlobStore (an object with put, get, delete and list)', options.blobs);
   }
+  assertInstrumentation(options.instrumentation);
   positiveNumber('maxCostUsd', options.maxCostUsd);
   positiveNumber('maxDurationMs', options.maxDurationMs);
   nonNegativeInteger('retry.maxRetries', options.retry?.maxRetries);

@@ -94,6 +94,27 @@ async function execute(
   } catch (thrown) {
     throw redactor.error(thrown);
   }
+  const instrumentation = options.instrumentation;
+  if (!instrumentation?.agentRun) return runPrepared(options, run, publish, redactor);
+  const { state } = run;
+  return instrumentation.agentRun(
+    {
+      runId: state.runId,
+      provider: options.model.provider,
+      modelId: options.model.modelId,
+      resumed: run.resumed,
+      before: { turns: state.turns.length, ...spentSoFar(state.turns) },
+    },
+    () => runPrepared(options, run, publish, redactor),
+  );
+}
+
+async function runPrepared(
+  options: AgentOptions,
+  run: PreparedRun,
+  publish: ((event: AgentEvent) => void) | undefined,
+  redactor: Redactor,
+): Promise<RunResult> {
   // Nobody listening (runAgent without onEvent): skip building and redacting events' payloads.
   // Streamed text and tool input are redacted across pieces (a secret split in two is caught).
   const redacted = streamedRedaction(redactor);

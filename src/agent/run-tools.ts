@@ -1,3 +1,4 @@
+import type { Instrumentation, ToolCallEnd } from '../instrumentation/instrumentation';
 import { describeIssues } from '../internal/describe-issues';
 import { describeThrown } from '../internal/describe-thrown';
 import type { ToolCallPart, ToolResultPart } from '../model/messages';
@@ -23,6 +24,8 @@ export interface ToolRunContext {
   /** The run's signal: aborting it abandons every running tool. */
   signal: AbortSignal;
   emit(event: AgentEvent): void;
+  /** Wraps each tool call, when given. */
+  instrumentation?: Instrumentation | undefined;
   /** Called once per finished call, in completion order, before the next one is reported. */
   onResult(result: ToolResultPart): Promise<void>;
 }
@@ -93,7 +96,7 @@ async function runOne(
     toolName: call.name,
   };
   context.emit({ type: 'tool-call-started', ...base, input: call.input });
-  const outcome = await decideAndExecute(call, context);
+  const outcome = await instrumented(call, context);
   if (outcome instanceof SuspendSignal) return outcome;
   const durationMs = performance.now() - started;
   let output = outcome instanceof ToolFailure ? outcome.message : outcome.output;
@@ -124,6 +127,36 @@ async function runOne(
     context.emit({ type: 'tool-call-finished', ...base, output, durationMs });
   }
   return { type: 'tool-result', toolCallId: call.id, toolName: call.name, output, isError };
+}
+
+/** {@link decideAndExecute}, inside the instrumentation's wrapper when there is one. */
+async function instrumented(call: ToolCallPart, context: ToolRunContext): Promise<CallOutcome> {
+  const { instrumentation } = context;
+  if (!instrumentation?.toolCall) return decideAndExecute(call, context);
+  let outcome: CallOutcome | undefined;
+  const description = context.tools.get(call.name)?.description;
+  await instrumentation.toolCall(
+    {
+      runId: context.runId,
+      turn: context.turn,
+      toolCallId: call.id,
+      toolName: call.name,
+      ...(description === undefined ? {} : { description }),
+    },
+    async (): Promise<ToolCallEnd> => {
+      outcome = await decideAndExecute(call, context);
+      if (outcome instanceof SuspendSignal) return { kind: 'suspended' };
+      if (outcome instanceof ToolFailure)
+        return { kind: 'failed', reason: outcome.reason, message: outcome.message };
+      return { kind: 'output' };
+    },
+  );
+  if (outcome === undefined) {
+    throw new Error(
+      `[loopwork] instrumentation.toolCall resolved without running tool call "${call.id}"; it must call execute once`,
+    );
+  }
+  return outcome;
 }
 
 async function decideAndExecute(call: ToolCallPart, context: ToolRunContext): Promise<CallOutcome> {

@@ -69,6 +69,7 @@ export async function takeTurn(
     turn,
     signal,
     emit,
+    instrumentation: options.instrumentation,
     retry: {
       maxRetries: options.retry?.maxRetries ?? AGENT_DEFAULTS.maxRetries,
       minDelayMs: options.retry?.minDelayMs ?? AGENT_DEFAULTS.retryMinDelayMs,
@@ -128,6 +129,7 @@ export async function runTools(
     blobs: options.blobs,
     signal,
     emit,
+    instrumentation: options.instrumentation,
     onResult: async (result) => {
       state.toolResults = [...state.toolResults, result];
       await run.checkpoint(state);

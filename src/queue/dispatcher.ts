@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConflictError, InvalidOptionError, InvalidPayloadError } from '../errors';
+import { assertInstrumentation } from '../instrumentation/assert-instrumentation';
+import type { Instrumentation, TraceCarrier } from '../instrumentation/instrumentation';
 import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/redact';
 import type { EventLog } from '../store/event-log';
 import type { RunRecord, RunRecordStatus, RunStore } from '../store/run-store';
@@ -19,6 +21,11 @@ export interface DispatcherOptions {
   maxPayloadBytes?: number;
   /** Secrets hidden from the errors it throws (a payload's field names are quoted in them); `false` turns it off. */
   redact?: RedactOptions | Redactor | false;
+  /**
+   * Wraps each enqueue of a dispatch and puts the trace context it gives into the message, so the
+   * worker's attempt continues the dispatcher's trace (`otelInstrumentation()` from `loopwork/otel`).
+   */
+  instrumentation?: Instrumentation;
 }
 
 /** Options of {@link Dispatcher.dispatch}. */
@@ -101,13 +108,21 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       `maxPayloadBytes must be a positive integer, got ${JSON.stringify(maxPayloadBytes)}`,
     );
   }
-  const enqueue = (task: TaskDefinition, record: RunRecord, delayMs: number | undefined) => {
+  const { instrumentation } = options;
+  assertInstrumentation(instrumentation);
+  const enqueue = (
+    task: TaskDefinition,
+    record: RunRecord,
+    delayMs: number | undefined,
+    trace?: TraceCarrier,
+  ) => {
     const envelope: TaskEnvelope = {
       v: 2,
       type: task.type,
       runId: record.runId,
       payload: record.payload,
       dispatchedAt: Date.now(),
+      ...(trace && Object.keys(trace).length > 0 ? { trace } : {}),
     };
     const { capabilities } = queue;
     return queue.enqueue(task.queue, JSON.stringify(envelope), {
@@ -167,7 +182,16 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (ConflictError.isInstance(error)) return { runId: record.runId, deduplicated: true };
       throw error;
     }
-    await enqueue(task as TaskDefinition, record, delayMs);
+    if (instrumentation?.dispatch) {
+      await instrumentation.dispatch(
+        { runId: record.runId, taskType: task.type, queue: task.queue },
+        async (trace) => {
+          await enqueue(task as TaskDefinition, record, delayMs, trace);
+        },
+      );
+    } else {
+      await enqueue(task as TaskDefinition, record, delayMs);
+    }
     return { runId: record.runId, deduplicated: false };
   }
 

@@ -37,6 +37,7 @@ export type {
   Queue,
   QueueCapabilities,
 } from './queue';
+export type { AttemptEnd } from './run-attempt';
 export { stopOnSignals } from './stop-on-signals';
 export type { TaskDefinition, TaskEnvelope, TaskOptions } from './task';
 export { defineTask, parseEnvelope, parsePayload } from './task';

@@ -1,4 +1,5 @@
 import { LeaseLostError } from '../errors';
+import type { AttemptInfo, TraceCarrier } from '../instrumentation/instrumentation';
 import type { RunError, RunRecord } from '../store/run-store';
 import { runErrorOf } from './attempt-failure';
 import { classifyDelivery, isFinal, settleAttempt } from './lifecycle';
@@ -58,7 +59,7 @@ async function processOne(
     if (ended && isFinal(ended.status)) return leftover(message, ended, deps);
     return deadLetter(message, parsed.runId, parsed.error, deps);
   }
-  const { runId, handler, payload } = parsed;
+  const { runId, handler, payload, trace } = parsed;
   let record = await deps.runs.get(runId);
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const verdict = classifyDelivery(record, {
@@ -76,7 +77,14 @@ async function processOne(
     }
     if (verdict.kind === 'end') return finish(message, written, 'failed', deps);
     deps.emit('claimed', written);
-    const end = await runAttempt(message, written, handler, payload, controller, deps);
+    const attempt = () => runAttempt(message, written, handler, payload, controller, deps);
+    const { instrumentation } = deps;
+    const end = instrumentation?.attempt
+      ? await instrumentation.attempt(
+          attemptInfo(message, record, written, handler, deps.workerId, trace),
+          attempt,
+        )
+      : await attempt();
     return settle(message, written, end, handler, deps);
   }
   throw new Error(`[loopwork:worker] run "${runId}" kept changing while it was being started`);
@@ -87,7 +95,8 @@ async function parseMessage(
   message: ClaimedMessage,
   deps: WorkerDeps,
 ): Promise<
-  { runId: string; handler: TaskHandler; payload: unknown } | { runId?: string; error: RunError }
+  | { runId: string; handler: TaskHandler; payload: unknown; trace: TraceCarrier | undefined }
+  | { runId?: string; error: RunError }
 > {
   let envelope: ReturnType<typeof parseEnvelope>;
   try {
@@ -103,12 +112,37 @@ async function parseMessage(
     return { runId, error: runErrorOf(text, deps.redactor, 'unknown_task') };
   }
   try {
-    return { runId, handler, payload: await parsePayload(handler.task, envelope.payload) };
+    const payload = await parsePayload(handler.task, envelope.payload);
+    return { runId, handler, payload, trace: envelope.trace };
   } catch (error) {
     // Its message names the task and the field; the class name adds nothing to a dead letter.
     const text = error instanceof Error ? error.message : error;
     return { runId, error: runErrorOf(text, deps.redactor, 'invalid_payload') };
   }
+}
+
+/** What an instrumentation is told about the attempt `started` (its record before that: `before`). */
+function attemptInfo(
+  message: ClaimedMessage,
+  before: RunRecord | undefined,
+  started: RunRecord,
+  handler: TaskHandler,
+  workerId: string,
+  trace: TraceCarrier | undefined,
+): AttemptInfo {
+  const claimable = before?.availableAt ?? before?.queuedAt ?? started.queuedAt;
+  return {
+    runId: started.runId,
+    taskType: handler.task.type,
+    queue: message.queue,
+    attempt: started.attempt,
+    maxAttempts: started.maxAttempts,
+    deliveryCount: message.deliveryCount,
+    messageId: message.id,
+    workerId,
+    queueWaitMs: Math.max(0, (started.startedAt ?? Date.now()) - claimable),
+    ...(trace ? { trace } : {}),
+  };
 }
 
 /** Settles the run after its attempt ended, by the lifecycle's decision, as one write. */

@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '../agent/standard-schema';
 import { InvalidOptionError, InvalidPayloadError } from '../errors';
+import type { TraceCarrier } from '../instrumentation/instrumentation';
 import { describeIssues } from '../internal/describe-issues';
 import { TASK_DEFAULTS } from './defaults';
 import type { Priority } from './queue';
@@ -136,6 +137,29 @@ export interface TaskEnvelope {
   runId: string;
   payload: unknown;
   dispatchedAt: number;
+  /**
+   * Trace context of the dispatch (W3C `traceparent`, `tracestate`), set by an instrumentation
+   * such as `loopwork/otel`. Optional: envelopes without it, or with a malformed one, still parse.
+   */
+  trace?: TraceCarrier;
+}
+
+/** Largest trace context kept from a message: W3C headers are far smaller. */
+const MAX_TRACE_ENTRIES = 8;
+const MAX_TRACE_CHARS = 1024;
+
+/**
+ * The trace context of a message, when it is a small object of strings; anything else is dropped,
+ * not refused: broken telemetry must never dead-letter a task (promise 4 is about the payload).
+ */
+function traceOf(value: unknown): TraceCarrier | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const entries = Object.entries(value);
+  if (entries.length === 0 || entries.length > MAX_TRACE_ENTRIES) return undefined;
+  for (const [key, text] of entries) {
+    if (typeof text !== 'string' || key.length + text.length > MAX_TRACE_CHARS) return undefined;
+  }
+  return Object.fromEntries(entries) as TraceCarrier;
 }
 
 /** Reads a message body (format 2, or 1 from an older dispatcher); throws an Error saying what is malformed. */
@@ -158,11 +182,14 @@ export function parseEnvelope(body: string): TaskEnvelope {
   if (typeof envelope.type !== 'string') throw new Error('envelope has no string "type"');
   if (typeof envelope.runId !== 'string' || envelope.runId === '')
     throw new Error('envelope has no "runId"');
-  return {
+  const parsed: TaskEnvelope = {
     v: 2,
     type: envelope.type,
     runId: envelope.runId,
     payload: envelope.payload,
     dispatchedAt: typeof envelope.dispatchedAt === 'number' ? envelope.dispatchedAt : 0,
   };
+  const trace = traceOf(envelope.trace);
+  if (trace) parsed.trace = trace;
+  return parsed;
 }

@@ -1,3 +1,4 @@
+import type { Instrumentation } from '../instrumentation/instrumentation';
 import type { Redactor } from '../secrets/redact';
 import type { BlobStore } from '../store/blob-store';
 import type { EventLog } from '../store/event-log';
@@ -17,6 +18,8 @@ export interface WorkerDeps {
   events: EventLog | undefined;
   /** Where outputs over `maxOutputBytes` go. */
   blobs: BlobStore | undefined;
+  /** Wraps each attempt, when given. */
+  instrumentation: Instrumentation | undefined;
   /** Handlers by task type. */
   handlers: ReadonlyMap<string, TaskHandler>;
   /** The worker's id: the run's `workerId` and the handler's `context.workerId`. */

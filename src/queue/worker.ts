@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidOptionError } from '../errors';
+import { assertInstrumentation } from '../instrumentation/assert-instrumentation';
+import type { Instrumentation } from '../instrumentation/instrumentation';
 import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/redact';
 import type { BlobStore } from '../store/blob-store';
 import type { EventLog } from '../store/event-log';
@@ -49,6 +51,12 @@ export interface WorkerOptions {
   onError?: (error: unknown) => void;
   /** Secrets hidden from task events, run records, failure reasons and logged errors (see `createRedactor`); `false` turns it off. */
   redact?: RedactOptions | Redactor | false;
+  /**
+   * Wraps each attempt, continuing the trace its message carries (`otelInstrumentation()` from
+   * `loopwork/otel`). Give the same one to the agent (`agentTask`'s agent settings) for its
+   * model and tool calls. @defaultValue none: nothing is wrapped
+   */
+  instrumentation?: Instrumentation;
 }
 
 /** A worker's vital signs; `lastClaimAt` exposes a worker that is alive but no longer consuming. */
@@ -140,6 +148,7 @@ function resolveOptions(options: WorkerOptions) {
  */
 export function createWorker(options: WorkerOptions): Worker {
   const settings = resolveOptions(options);
+  assertInstrumentation(options.instrumentation);
   const id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const redactor = resolveRedactor(options.redact);
   const emitter = new EventEmitter<WorkerEvents>();
@@ -161,6 +170,7 @@ export function createWorker(options: WorkerOptions): Worker {
     heartbeats: options.heartbeats,
     events: options.events,
     blobs: options.blobs,
+    instrumentation: options.instrumentation,
     handlers,
     workerId: id,
     redactor,

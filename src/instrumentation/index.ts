@@ -1,0 +1,10 @@
+export type {
+  AgentRunInfo,
+  AttemptInfo,
+  DispatchInfo,
+  Instrumentation,
+  ModelCallInfo,
+  ToolCallEnd,
+  ToolCallInfo,
+  TraceCarrier,
+} from './instrumentation';
