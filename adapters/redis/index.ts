@@ -5,6 +5,7 @@
  *
  * @packageDocumentation
  */
+export type { RedisClient } from './client';
 export type { RedisEventLogOptions } from './redis-event-log';
 export { createRedisEventLog } from './redis-event-log';
 export type { RedisQueueOptions } from './redis-queue';

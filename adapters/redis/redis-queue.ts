@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { isCluster, type RedisClient } from './client';
 import {
   type ClaimedMessage,
   type ClaimOptions,
@@ -16,7 +16,7 @@ import { SCRIPTS } from './scripts';
 /** Options of {@link createRedisQueue}. */
 export interface RedisQueueOptions {
   /** A connected ioredis client; the adapter never closes it. */
-  client: Redis;
+  client: RedisClient;
   /** Prefix of every key. @defaultValue 'loopwork' */
   prefix?: string;
   /** Consumer group name. @defaultValue 'loopwork' */
@@ -26,6 +26,14 @@ export interface RedisQueueOptions {
    * own `maxDeliveries` may lower it. @defaultValue unlimited
    */
   maxDeliveries?: number;
+  /**
+   * On Redis Cluster, put every queue of this adapter in the hash slot of `{hashTag}` (their keys
+   * start with it), so a claim over several queues waits with one blocking `XREAD` on one
+   * connection. Without it each queue has its own slot, spreading queues over the shards, and a
+   * claim over several queues waits on one connection per queue. Changing it moves the queues
+   * to other keys: drain them first. See docs/scaling.md. @defaultValue undefined (a slot per queue)
+   */
+  hashTag?: string;
 }
 
 /**
@@ -36,7 +44,7 @@ export interface RedisQueueOptions {
 const HOLD = 'loopwork:dead-letter';
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
-type ScriptClient = Redis & Record<keyof typeof SCRIPTS, Script>;
+type ScriptClient = RedisClient & Record<keyof typeof SCRIPTS, Script>;
 type Fields = string[];
 type Taken = [level: Priority, streamId: string, fields: Fields, count: number];
 
@@ -48,6 +56,12 @@ interface Receipt {
   count: number;
   /** The message's group, naming the list of waiting members the settle scripts may touch. */
   group?: string;
+}
+
+/** The streams one blocking XREAD waits on (all in one hash slot on a Cluster), after these ids. */
+interface Wait {
+  streams: string[];
+  after: string[];
 }
 
 /** A message over its delivery limit, held by {@link HOLD} until dead-lettered. */
@@ -115,19 +129,28 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       `[loopwork:redis] maxDeliveries must be a positive integer, got ${options.maxDeliveries}`,
     );
   }
+  if (options.hashTag !== undefined && !/^[^{}]+$/.test(options.hashTag)) {
+    throw new InvalidOptionError(
+      `[loopwork:redis] hashTag must be a non-empty string without braces, got ${JSON.stringify(options.hashTag)}`,
+    );
+  }
+  const keysOf = (queue: string) => queueKeys(prefix, queue, options.hashTag);
+  // One blocking XREAD may only name keys of one slot on a Cluster: there, without a hashTag,
+  // a claim over several queues waits on each queue's streams apart.
+  const waitApart = isCluster(options.client) && options.hashTag === undefined;
   const client = options.client as ScriptClient;
   for (const [name, script] of Object.entries(SCRIPTS)) {
     if (!(name in client)) client.defineCommand(name, script);
   }
   const readyGroups = new Set<string>();
-  const connections = new Set<Redis>();
-  const idle: Redis[] = [];
+  const connections = new Set<RedisClient>();
+  const idle: RedisClient[] = [];
   let rotation = 0;
   let closed = false;
 
   async function ensureGroups(queue: string, force = false): Promise<void> {
     if (readyGroups.has(queue) && !force) return;
-    for (const stream of queueKeys(prefix, queue).streams) {
+    for (const stream of keysOf(queue).streams) {
       try {
         await client.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
       } catch (error) {
@@ -167,7 +190,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
 
   /** One claim script run on one queue; `limit` is the delivery limit that applies. */
   async function claimFrom(queue: string, claim: ClaimOptions, max: number, limit: number) {
-    const keys = queueKeys(prefix, queue);
+    const keys = keysOf(queue);
     const [taken, held, nextDue, lastIds] = (await client.claim(
       keys.delayed,
       keys.leases,
@@ -235,8 +258,29 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     return settle(message, 'deadLetter', letter.reason);
   }
 
+  /**
+   * Blocks until an entry newer than its `after` lands in a stream of one of the `waits`, or
+   * `waitMs` passes. Each wait is one XREAD on its own connection; when the first returns, the
+   * others are cut off (their connections closed, as an abort does).
+   */
+  async function waitForNew(waits: Wait[], waitMs: number, signal?: AbortSignal): Promise<void> {
+    const [only] = waits;
+    if (waits.length === 1 && only) return blockOn(only.streams, only.after, waitMs, signal);
+    const race = new AbortController();
+    const onAbort = () => race.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race(
+        waits.map((wait) => blockOn(wait.streams, wait.after, waitMs, race.signal)),
+      );
+    } finally {
+      race.abort();
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   /** Blocks until an entry newer than `after` lands in one of the streams, or `waitMs` passes. */
-  async function waitForNew(
+  async function blockOn(
     streams: string[],
     after: string[],
     waitMs: number,
@@ -278,7 +322,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
   ): Promise<boolean> {
     const receipt = receiptOf(message);
     const ok = await client[script](
-      ...queueKeys(prefix, message.queue).settle(receipt.group),
+      ...keysOf(message.queue).settle(receipt.group),
       group,
       receipt.streamId,
       receipt.consumer,
@@ -313,7 +357,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
         );
       }
       await ensureGroups(name);
-      const keys = queueKeys(prefix, name);
+      const keys = keysOf(name);
       const { groupId } = enqueueOptions;
       const delayMs = Math.max(0, Math.round(enqueueOptions.delayMs ?? 0));
       const [id, deduplicated] = (await client.enqueue(
@@ -353,8 +397,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       return withGroups(queues, async () => {
         while (!closed && !claim.signal?.aborted) {
           const taken: ClaimedMessage[] = [];
-          const streams: string[] = [];
-          const after: string[] = [];
+          const waits: Wait[] = [];
           let nextDue = Number.POSITIVE_INFINITY;
           let deadLettered = false;
           // Start from a different queue each claim, so a busy queue cannot starve the others.
@@ -366,8 +409,11 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
               if (await deadLetterHeld(held, claim.onDeadLetter)) deadLettered = true;
             }
             if (result.nextDue >= 0) nextDue = Math.min(nextDue, result.nextDue);
-            streams.push(...queueKeys(prefix, name).streams);
-            after.push(...result.lastIds);
+            const wait = waitApart ? undefined : waits[0];
+            if (wait) {
+              wait.streams.push(...keysOf(name).streams);
+              wait.after.push(...result.lastIds);
+            } else waits.push({ streams: [...keysOf(name).streams], after: [...result.lastIds] });
             if (taken.length >= max) break;
           }
           const remaining = deadline - Date.now();
@@ -375,7 +421,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           // A dead letter may have made the next member of its group claimable.
           if (deadLettered) continue;
           // Sleep until something may be claimable: a new entry, a due delay or an expiring lease.
-          await waitForNew(streams, after, Math.min(remaining, nextDue), claim.signal);
+          await waitForNew(waits, Math.min(remaining, nextDue), claim.signal);
         }
         return [];
       });
@@ -389,7 +435,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     },
 
     async extend(message, leaseMs) {
-      const keys = queueKeys(prefix, message.queue);
+      const keys = keysOf(message.queue);
       const receipt = receiptOf(message);
       const ok = await client.extend(
         keys.stream(receipt.level),
@@ -408,7 +454,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
 
     async deadLetters(name, listOptions = {}) {
       const entries = (await client.xrange(
-        queueKeys(prefix, name).dead,
+        keysOf(name).dead,
         '-',
         '+',
         'COUNT',

@@ -1,0 +1,19 @@
+import type { Cluster } from 'ioredis';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { type RedisCluster, startRedisCluster } from '../../helpers/redis-cluster';
+import { redisConformance } from './suites';
+
+// Every suite against a real Redis Cluster (3 masters, 3 replicas) that this file starts: each
+// script and transaction must touch one slot, or the cluster refuses it with CROSSSLOT.
+let cluster: RedisCluster;
+let client: Cluster;
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  client = cluster.client();
+}, 60_000);
+afterAll(() => cluster.stop());
+
+describe('a slot per queue', () => redisConformance(() => client));
+// All queues in one slot: the queue suites again (the stores do not depend on the option).
+describe('hashTag', () =>
+  redisConformance(() => client, { queueOptions: { hashTag: 'deployment' }, queuesOnly: true }));
