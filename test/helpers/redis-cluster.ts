@@ -63,6 +63,17 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 const field = (text: string, name: string) =>
   new RegExp(`^${name}:(\\S+)`, 'm').exec(text)?.[1];
 
+/** Runs `fn` on a short-lived connection to one node (not a Cluster client: no redirects). */
+async function withProbe<T>(port: number, fn: (probe: Redis) => Promise<T>): Promise<T> {
+  const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  probe.on('error', () => {});
+  try {
+    return await fn(probe);
+  } finally {
+    probe.disconnect();
+  }
+}
+
 async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${child.exitCode}`);
@@ -143,26 +154,32 @@ export async function startRedisCluster(options: { nodeTimeoutMs?: number } = {}
     },
     async masterOf(key) {
       for (const node of alive()) {
-        const probe = new Redis({ port: node.port, host: '127.0.0.1', lazyConnect: true });
-        try {
+        const found = await withProbe(node.port, async (probe) => {
           const slot = await probe.cluster('KEYSLOT', key);
           const slots = await probe.cluster('SLOTS');
           const range = slots.find(([from, to]) => slot >= from && slot <= to);
-          const found = nodes.find((n) => n.port === range?.[2]?.[1]);
-          if (found) return found;
-        } finally {
-          probe.disconnect();
-        }
+          return nodes.find((n) => n.port === range?.[2]?.[1]);
+        });
+        if (found) return found;
       }
       throw new Error(`no live master serves ${key}`);
     },
     async waitUntilOk(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
+        const live = alive();
         const states = await Promise.all(
-          alive().map(async (node) => {
+          live.map(async (node) => {
             const text = await cli(node.port, 'cluster', 'info').catch(() => '');
-            return field(text, 'cluster_state') === 'ok' && field(text, 'cluster_size') === '3';
+            if (field(text, 'cluster_state') !== 'ok' || field(text, 'cluster_size') !== '3')
+              return false;
+            // Every slot served by a live master: right after a kill the others still say ok.
+            const ports = new Set(live.map((n) => n.port));
+            const ranges = await withProbe(node.port, (probe) => probe.cluster('SLOTS'));
+            const served = ranges
+              .filter((range) => ports.has(Number(range[2]?.[1])))
+              .reduce((sum, [from, to]) => sum + to - from + 1, 0);
+            return served === 16_384;
           }),
         );
         if (states.every(Boolean)) return;
