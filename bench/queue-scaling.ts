@@ -144,5 +144,7 @@ for (const make of [oneServer, cluster]) {
   }
   await target.stop();
 }
-console.log(`\n${'target'.padEnd(20)} ${'processes'.padStart(9)} ${'tasks/s'.padStart(8)} ${'÷ one'.padStart(7)}`);
+console.log(
+  `\n${'target'.padEnd(20)} ${'processes'.padStart(9)} ${'tasks/s'.padStart(8)} ${'÷ one'.padStart(7)}`,
+);
 for (const row of rows) console.log(row);

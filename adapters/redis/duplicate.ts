@@ -9,8 +9,7 @@ import { isCluster, type RedisClient } from './client';
  * reports the same outage itself).
  */
 export function duplicateOf(client: RedisClient): RedisClient {
-  const connection: RedisClient =
-    isCluster(client) ? client.duplicate() : client.duplicate();
+  const connection: RedisClient = isCluster(client) ? client.duplicate() : client.duplicate();
   connection.on('error', (error: unknown) => {
     if (client.listenerCount('error') > 0) client.emit('error', error);
   });

@@ -10,7 +10,8 @@ export const LEVELS: readonly Priority[] = ['high', 'normal', 'low'];
  * instead, so all queues of a deployment share one slot (see RedisQueueOptions.hashTag).
  */
 export function queueKeys(prefix: string, queue: string, hashTag?: string) {
-  const tag = hashTag === undefined ? `{${prefix}:q:${queue}}` : `{${hashTag}}:${prefix}:q:${queue}`;
+  const tag =
+    hashTag === undefined ? `{${prefix}:q:${queue}}` : `{${hashTag}}:${prefix}:q:${queue}`;
   const streams = LEVELS.map((level) => `${tag}:${level}`);
   const keys = {
     stream: (level: Priority) => `${tag}:${level}`,

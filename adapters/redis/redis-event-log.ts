@@ -1,4 +1,3 @@
-import type { RedisClient } from './client';
 import {
   createEventEncoder,
   type EventLog,
@@ -6,6 +5,7 @@ import {
   type LoggedEvent,
   STORE_DEFAULTS,
 } from 'loopwork';
+import type { RedisClient } from './client';
 import { duplicateOf } from './duplicate';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';

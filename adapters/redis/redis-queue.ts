@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { isCluster, type RedisClient } from './client';
 import {
   type ClaimedMessage,
   type ClaimOptions,
@@ -9,6 +8,7 @@ import {
   type Priority,
   type Queue,
 } from 'loopwork';
+import { isCluster, type RedisClient } from './client';
 import { duplicateOf } from './duplicate';
 import { LEVELS, queueKeys } from './keys';
 import { SCRIPTS } from './scripts';

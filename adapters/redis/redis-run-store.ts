@@ -1,4 +1,3 @@
-import type { RedisClient } from './client';
 import {
   ConflictError,
   InvalidOptionError,
@@ -11,6 +10,7 @@ import {
   STORE_DEFAULTS,
   stalenessClock,
 } from 'loopwork';
+import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
 

@@ -1,4 +1,3 @@
-import type { RedisClient } from './client';
 import {
   type BlobStore,
   type CheckpointWrite,
@@ -13,6 +12,7 @@ import {
   type SessionStore,
   STORE_DEFAULTS,
 } from 'loopwork';
+import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 
 /** Options shared by the Redis stores. */

@@ -87,7 +87,10 @@ it(`${TASKS} agent tasks on 3 worker processes over a Redis Cluster whose queue 
   const notCompleted = records
     .map((record, i) => [runIds[i], record] as const)
     .filter(([, record]) => record?.status !== 'completed')
-    .map(([runId, record]) => `${runId}: ${record?.status ?? 'no record'} ${record?.error?.message ?? ''}`);
+    .map(
+      ([runId, record]) =>
+        `${runId}: ${record?.status ?? 'no record'} ${record?.error?.message ?? ''}`,
+    );
   expect(notCompleted, processes.map((p) => p.tail()).join('\n')).toEqual([]);
 
   // --- each run finished once; each worker took work after the failover; transcripts whole ---
@@ -109,7 +112,8 @@ it(`${TASKS} agent tasks on 3 worker processes over a Redis Cluster whose queue 
     expect(saved?.state.messages, runId).toEqual(expectedTranscript(prompt));
   }
   expect(whoAfterKill.size, 'workers that claimed after the failover').toBe(workers.length);
-  for (const worker of workers) expect(await Promise.race([worker.exited, sleep(0, 'alive')])).toBe('alive');
+  for (const worker of workers)
+    expect(await Promise.race([worker.exited, sleep(0, 'alive')])).toBe('alive');
 
   const executions = Object.fromEntries(
     Object.entries(await client.hgetall(keys.executions)).map(([key, n]) => [key, Number(n)]),
