@@ -5,7 +5,6 @@ import {
   type LoggedEvent,
   STORE_DEFAULTS,
 } from 'loopwork';
-import type { RedisClient } from './client';
 import { duplicateOf } from './duplicate';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';

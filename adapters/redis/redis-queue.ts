@@ -15,7 +15,7 @@ import { SCRIPTS } from './scripts';
 
 /** Options of {@link createRedisQueue}. */
 export interface RedisQueueOptions {
-  /** A connected ioredis client; the adapter never closes it. */
+  /** A connected ioredis client, `Redis` or `Cluster` (see docs/scaling.md); the adapter never closes it. */
   client: RedisClient;
   /** Prefix of every key. @defaultValue 'loopwork' */
   prefix?: string;

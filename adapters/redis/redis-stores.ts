@@ -17,7 +17,7 @@ import { storeKeys } from './keys';
 
 /** Options shared by the Redis stores. */
 export interface RedisStoreOptions {
-  /** A connected ioredis client; the store never closes it. */
+  /** A connected ioredis client, `Redis` or `Cluster` (see docs/scaling.md); the store never closes it. */
   client: RedisClient;
   /** Prefix of every key. @defaultValue 'loopwork' */
   prefix?: string;

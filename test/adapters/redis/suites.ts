@@ -10,6 +10,7 @@ import {
 } from 'loopwork/redis';
 import {
   blobStoreConformance,
+  type ConformanceTiming,
   eventLogConformance,
   heartbeatStoreConformance,
   lifecycleConformance,
@@ -27,18 +28,26 @@ const prefix = () => `t${Math.random().toString(36).slice(2, 8)}`;
  */
 export function redisConformance(
   client: () => RedisClient,
-  options: { queueOptions?: Partial<RedisQueueOptions>; queuesOnly?: boolean } = {},
+  options: {
+    queueOptions?: Partial<RedisQueueOptions>;
+    queuesOnly?: boolean;
+    /** Wider windows for slower servers (see ConformanceTiming). */
+    timing?: ConformanceTiming;
+  } = {},
 ): void {
   const queueOptions = options.queueOptions ?? {};
+  const timing = options.timing ? { timing: options.timing } : {};
   queueConformance({
     describe,
     it,
+    ...timing,
     createQueue: async (options) =>
       createRedisQueue({ client: client(), prefix: prefix(), ...queueOptions, ...options }),
   });
   lifecycleConformance({
     describe,
     it,
+    ...timing,
     createQueue: async () =>
       createRedisQueue({ client: client(), prefix: prefix(), ...queueOptions }),
     createRunStore: async () => createRedisRunStore({ client: client(), prefix: prefix() }),
@@ -58,11 +67,13 @@ export function redisConformance(
   heartbeatStoreConformance({
     describe,
     it,
+    ...timing,
     createStore: async () => createRedisHeartbeatStore({ client: client(), prefix: prefix() }),
   });
   eventLogConformance({
     describe,
     it,
+    ...timing,
     createLog: async (options) =>
       createRedisEventLog({ client: client(), prefix: prefix(), ...options }),
   });
