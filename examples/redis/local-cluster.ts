@@ -36,6 +36,8 @@ export interface RedisCluster {
   client(options?: ClusterOptions): Cluster;
   /** The node that serves `key`'s slot as master now. */
   masterOf(key: string): Promise<ClusterNodeProcess>;
+  /** A live replica of `master`. */
+  replicaOf(master: ClusterNodeProcess): Promise<ClusterNodeProcess>;
   /** Resolves once every live node says `cluster_state:ok` and agrees on 3 masters. */
   waitUntilOk(timeoutMs?: number): Promise<void>;
   /** Kills every node, closes the clients, removes the dirs. */
@@ -86,7 +88,7 @@ async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   throw new Error(`redis-server on port ${port} did not answer PING`);
 }
 
-/** Starts 3 masters + 3 replicas and waits until the cluster is ok on every node. */
+/** Starts 3 masters + 3 replicas and waits until the cluster is ok and every replica in sync. */
 export async function startRedisCluster(
   options: { nodeTimeoutMs?: number } = {},
 ): Promise<RedisCluster> {
@@ -171,6 +173,15 @@ export async function startRedisCluster(
       }
       throw new Error(`no live master serves ${key}`);
     },
+    async replicaOf(master) {
+      for (const node of alive()) {
+        if (node === master) continue;
+        const text = await cli(node.port, 'info', 'replication');
+        if (field(text, 'role') === 'slave' && field(text, 'master_port') === String(master.port))
+          return node;
+      }
+      throw new Error(`no live replica of :${master.port}`);
+    },
     async waitUntilOk(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -202,5 +213,21 @@ export async function startRedisCluster(
     },
   };
   await cluster.waitUntilOk();
+  // A replica takes a few seconds to make its first full sync; until then it cannot confirm a
+  // WAIT nor take over from its master.
+  const deadline = Date.now() + 30_000;
+  for (const node of nodes) {
+    while ((await node.role()) === 'slave') {
+      const text = await cli(node.port, 'info', 'replication');
+      if (
+        field(text, 'master_link_status') === 'up' &&
+        field(text, 'master_sync_in_progress') === '0'
+      )
+        break;
+      if (Date.now() > deadline)
+        throw new Error(`replica :${node.port} did not sync with its master`);
+      await sleep(100);
+    }
+  }
   return cluster;
 }

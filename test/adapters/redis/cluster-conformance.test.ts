@@ -26,3 +26,6 @@ describe('hashTag', () =>
     queuesOnly: true,
     timing,
   }));
+// Every queue write confirmed by the slot's replica (WAIT after each script, on the same node).
+describe('waitReplicas 1', () =>
+  redisConformance(() => client, { queueOptions: { waitReplicas: 1 }, queuesOnly: true, timing }));

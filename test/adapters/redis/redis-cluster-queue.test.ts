@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { InvalidOptionError } from 'loopwork';
-import { createRedisQueue } from 'loopwork/redis';
+import { createRedisQueue, ReplicationError } from 'loopwork/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisCluster, startRedisCluster } from '../../helpers/redis-cluster';
 
@@ -99,4 +99,32 @@ it('hashTag puts every queue in one slot; without it queues spread over slots', 
 it('refuses a hashTag with braces, naming the option', () => {
   expect(() => createRedisQueue({ client, hashTag: '{x}' })).toThrow(InvalidOptionError);
   expect(() => createRedisQueue({ client, hashTag: '' })).toThrow(/hashTag must be/);
+});
+
+it('refuses a waitReplicas or replicaTimeoutMs that cannot work, naming the option', () => {
+  expect(() => createRedisQueue({ client, waitReplicas: -1 })).toThrow(/waitReplicas must be/);
+  expect(() => createRedisQueue({ client, waitReplicas: 1.5 })).toThrow(InvalidOptionError);
+  expect(() => createRedisQueue({ client, replicaTimeoutMs: 0 })).toThrow(
+    /replicaTimeoutMs must be/,
+  );
+});
+
+// Last: it kills a replica of the cluster this file shares.
+it('waitReplicas: a write its replica cannot confirm rejects with ReplicationError, and lands on the master all the same', async () => {
+  const name = `w-${randomUUID().slice(0, 8)}`;
+  const queue = createRedisQueue({ client, prefix: 'cq', waitReplicas: 1, replicaTimeoutMs: 200 });
+  await queue.enqueue(name, 'replicated'); // the replica is up: confirmed
+  const master = await cluster.masterOf(`{cq:q:${name}}`);
+  const replica = await cluster.replicaOf(master);
+  await replica.kill();
+  const refused = await queue.enqueue(name, 'unconfirmed').catch((error: unknown) => error);
+  expect(ReplicationError.isInstance(refused), String(refused)).toBe(true);
+  expect((refused as ReplicationError).retryable).toBe(true);
+  expect(String(refused)).toMatch(/enqueue reached 0 of 1 replicas within 200 ms/);
+  // The master took it: a queue without waitReplicas claims both.
+  const plain = createRedisQueue({ client, prefix: 'cq' });
+  const claimed = await plain.claim([name], { ...lease, max: 10 });
+  expect(claimed.map((message) => message.body).sort()).toEqual(['replicated', 'unconfirmed']);
+  await queue.close();
+  await plain.close();
 });
