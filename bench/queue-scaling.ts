@@ -117,6 +117,29 @@ async function footprint(client: Redis, before: { calls: number; memory: number 
   return { calls: calls - before.calls, memory: memory - before.memory };
 }
 
+/** Enqueues per second with `waitReplicas` 0 and 1 (WAIT after each write), IN_FLIGHT at a time. */
+async function enqueueCost(client: RedisClient): Promise<string> {
+  const rates: string[] = [];
+  for (const waitReplicas of [0, 1]) {
+    const queue = createRedisQueue({ client, prefix: `wait-${waitReplicas}`, waitReplicas });
+    await queue.enqueue('w', 'warm-up');
+    const count = Math.min(TASKS, 5_000);
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next++ < count) await queue.enqueue('w', 'x');
+      }),
+    );
+    rates.push(
+      `waitReplicas ${waitReplicas}: ${(count / ((performance.now() - started) / 1000)).toFixed(0)} enqueues/s`,
+    );
+    await queue.close();
+  }
+  return rates.join(', ');
+}
+
+let waitCost = '';
 console.log(
   `bench:queue --scaling: ${TASKS} no-op tasks over ${QUEUES} queues per row, drained by worker processes ` +
     `(each one worker at concurrency 50, with the run store); ${IN_FLIGHT} dispatches in flight fill the backlog first`,
@@ -142,9 +165,11 @@ for (const make of [oneServer, cluster]) {
     );
     console.log(rows.at(-1));
   }
+  if (target.name.startsWith('cluster')) waitCost = await enqueueCost(target.client);
   await target.stop();
 }
 console.log(
   `\n${'target'.padEnd(20)} ${'processes'.padStart(9)} ${'tasks/s'.padStart(8)} ${'÷ one'.padStart(7)}`,
 );
 for (const row of rows) console.log(row);
+console.log(`\nOne queue on the cluster, ${IN_FLIGHT} enqueues in flight: ${waitCost}`);
