@@ -36,6 +36,12 @@ import {
   type ToConsumer,
 } from './queue-consumer';
 
+// `npm run bench:queue -- --scaling`: worker processes 1, 2, 4 on one server and on a cluster.
+if (process.argv.includes('--scaling')) {
+  await import('./queue-scaling');
+  process.exit(0);
+}
+
 const TASKS = Number(process.env.BENCH_TASKS ?? 5_000);
 const WARMUP_TASKS = 1_000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);

@@ -9,7 +9,9 @@ export type LoopworkErrorCode =
   | 'lease_lost'
   | 'invalid_payload'
   | 'budget_exceeded'
-  | 'script_exhausted';
+  | 'script_exhausted'
+  /** A write the server took but fewer replicas than asked confirmed (Redis `waitReplicas`). */
+  | 'not_replicated';
 
 /**
  * Base class of every error loopwork throws.

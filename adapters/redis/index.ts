@@ -5,10 +5,11 @@
  *
  * @packageDocumentation
  */
+export type { RedisClient } from './client';
 export type { RedisEventLogOptions } from './redis-event-log';
 export { createRedisEventLog } from './redis-event-log';
 export type { RedisQueueOptions } from './redis-queue';
-export { createRedisQueue } from './redis-queue';
+export { createRedisQueue, ReplicationError } from './redis-queue';
 export type { RedisRunStoreOptions } from './redis-run-store';
 export { createRedisRunStore } from './redis-run-store';
 export type { RedisSessionStoreOptions, RedisStoreOptions } from './redis-stores';

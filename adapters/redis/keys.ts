@@ -6,12 +6,12 @@ export const LEVELS: readonly Priority[] = ['high', 'normal', 'low'];
 /**
  * Key names. Every key of one queue shares the hash tag `{prefix:q:queue}`, so each script touches
  * a single hash slot, groups included: the hash of group heads and each group's list of waiting
- * members are keys of the queue. On Redis Cluster, claim from one queue per call (one worker per
- * task type): the blocking wait of a claim over several queues reads streams in several slots
- * (CROSSSLOT).
+ * members are keys of the queue. With `hashTag`, every queue's keys start with `{hashTag}`
+ * instead, so all queues of a deployment share one slot (see RedisQueueOptions.hashTag).
  */
-export function queueKeys(prefix: string, queue: string) {
-  const tag = `{${prefix}:q:${queue}}`;
+export function queueKeys(prefix: string, queue: string, hashTag?: string) {
+  const tag =
+    hashTag === undefined ? `{${prefix}:q:${queue}}` : `{${hashTag}}:${prefix}:q:${queue}`;
   const streams = LEVELS.map((level) => `${tag}:${level}`);
   const keys = {
     stream: (level: Priority) => `${tag}:${level}`,

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   createEventEncoder,
   type EventLog,
@@ -116,7 +115,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
         }
         if (page.length < FOLLOW_PAGE) break;
       }
-      const connection: Redis = duplicateOf(client);
+      const connection = duplicateOf(client);
       const onAbort = () => connection.disconnect();
       signal?.addEventListener('abort', onAbort, { once: true });
       try {

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   ConflictError,
   InvalidOptionError,
@@ -11,6 +10,7 @@ import {
   STORE_DEFAULTS,
   stalenessClock,
 } from 'loopwork';
+import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
 
@@ -114,7 +114,7 @@ return redis.call('HGETALL', KEYS[1])`,
 } as const;
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
-type ScriptClient = Redis & Record<keyof typeof SCRIPTS, Script>;
+type ScriptClient = RedisClient & Record<keyof typeof SCRIPTS, Script>;
 
 /** A record as hash fields: scalars as themselves, objects as JSON. */
 function toFields(record: Partial<RunRecord>): string[] {

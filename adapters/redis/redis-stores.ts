@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import {
   type BlobStore,
   type CheckpointWrite,
@@ -13,12 +12,13 @@ import {
   type SessionStore,
   STORE_DEFAULTS,
 } from 'loopwork';
+import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 
 /** Options shared by the Redis stores. */
 export interface RedisStoreOptions {
-  /** A connected ioredis client; the store never closes it. */
-  client: Redis;
+  /** A connected ioredis client, `Redis` or `Cluster` (see docs/scaling.md); the store never closes it. */
+  client: RedisClient;
   /** Prefix of every key. @defaultValue 'loopwork' */
   prefix?: string;
 }
@@ -60,7 +60,7 @@ return out`,
   },
 } as const;
 
-type StoreClient = Redis & {
+type StoreClient = RedisClient & {
   saveSession(
     key: string,
     deltas: string,
@@ -72,7 +72,7 @@ type StoreClient = Redis & {
   loadSession(key: string, deltas: string): Promise<string[]>;
 };
 
-function scripted(client: Redis): StoreClient {
+function scripted(client: RedisClient): StoreClient {
   for (const [name, script] of Object.entries(STORE_SCRIPTS)) {
     if (!(name in client)) client.defineCommand(name, script);
   }
