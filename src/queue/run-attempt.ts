@@ -2,6 +2,7 @@ import { LeaseLostError } from '../errors';
 import { toJsonValue } from '../internal/json';
 import type { RunRecord } from '../store/run-store';
 import { isRetryable, runErrorOf } from './attempt-failure';
+import type { Scheduled } from './due-queue';
 import { eventAppender } from './event-appender';
 import type { AttemptOutcome } from './lifecycle';
 import type { ClaimedMessage } from './queue';
@@ -69,9 +70,11 @@ export async function runAttempt(
       ?.beat(`run:${runId}`, deps.heartbeatTtlMs, { workerId: deps.workerId })
       .catch(deps.report);
   void beat();
-  const heartbeat = setInterval(beat, deps.heartbeatTtlMs / 3);
+  // Heartbeats, lease renewals, the time limit and the grace period all go on the worker's one
+  // timer (deps.due), not on timers of the attempt's own.
+  const heartbeat = deps.due.every(deps.heartbeatTtlMs / 3, beat);
   let checking = false;
-  const renew = setInterval(async () => {
+  const renew = deps.due.every(deps.leaseMs / 3, async () => {
     if (checking || fence.signal.aborted) return;
     checking = true;
     try {
@@ -88,23 +91,21 @@ export async function runAttempt(
     } finally {
       checking = false;
     }
-  }, deps.leaseMs / 3);
-  const timeout = setTimeout(
-    () =>
-      interrupt(
-        'timeout',
-        `task "${handler.task.type}" timed out after ${handler.task.timeoutMs} ms`,
-      ),
-    handler.task.timeoutMs,
+  });
+  const timeout = deps.due.after(handler.task.timeoutMs, () =>
+    interrupt(
+      'timeout',
+      `task "${handler.task.type}" timed out after ${handler.task.timeoutMs} ms`,
+    ),
   );
 
   // Once the signal aborts, for whatever reason, the handler has abortGraceMs to stop.
-  let abandonTimer: NodeJS.Timeout | undefined;
+  let abandonTimer: Scheduled | undefined;
   const abandoned = new Promise<'abandoned'>((resolve) => {
     const start = () => {
       const reason = controller.signal.reason as Interrupt | undefined;
       if (reason?.kind === 'abandoned') return resolve('abandoned');
-      abandonTimer = setTimeout(() => resolve('abandoned'), deps.abortGraceMs);
+      abandonTimer = deps.due.after(deps.abortGraceMs, () => resolve('abandoned'));
     };
     if (controller.signal.aborted) start();
     else controller.signal.addEventListener('abort', start, { once: true });
@@ -128,10 +129,10 @@ export async function runAttempt(
       (error: unknown) => ({ ok: false, error }),
     );
   const settled = await Promise.race([running, abandoned]);
-  clearInterval(heartbeat);
-  clearInterval(renew);
-  clearTimeout(timeout);
-  clearTimeout(abandonTimer);
+  heartbeat.cancel();
+  renew.cancel();
+  timeout.cancel();
+  abandonTimer?.cancel();
   const reason = controller.signal.aborted ? (controller.signal.reason as Interrupt) : undefined;
   if (settled === 'abandoned') fence.abort(reason);
   if (reason?.kind === 'abandoned') return { kind: 'abandoned' };

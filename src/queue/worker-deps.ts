@@ -4,6 +4,7 @@ import type { BlobStore } from '../store/blob-store';
 import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
+import type { DueQueue } from './due-queue';
 import type { Queue } from './queue';
 import type { TaskHandler } from './task-handler';
 import type { EmitWorkerEvent } from './worker-events';
@@ -34,4 +35,6 @@ export interface WorkerDeps {
   report: (error: unknown) => void;
   /** Emits a worker event. */
   emit: EmitWorkerEvent;
+  /** The worker's one timer: every attempt's heartbeats, renewals, time limit and grace period. */
+  due: DueQueue;
 }

@@ -10,6 +10,7 @@ import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
 import { WORKER_DEFAULTS } from './defaults';
+import { DueQueue } from './due-queue';
 import { onQueueDeadLetter, processMessage } from './process-message';
 import type { ClaimedMessage, Queue } from './queue';
 import { Interrupt } from './run-attempt';
@@ -175,6 +176,7 @@ export function createWorker(options: WorkerOptions): Worker {
     workerId: id,
     redactor,
     report,
+    due: new DueQueue(report),
     emit: (name, ...args) => {
       try {
         (emitter.emit as (name: string, ...args: unknown[]) => boolean)(name, ...args);
