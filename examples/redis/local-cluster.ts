@@ -154,10 +154,11 @@ export async function startRedisCluster(
     startupNodes: nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
     nodeTimeoutMs,
     client(clientOptions = {}) {
-      const client = new Cluster(cluster.startupNodes, {
-        ...failoverClusterOptions,
-        ...clientOptions,
-      });
+      // ioredis's own overload types reject its ClusterOptions under exactOptionalPropertyTypes.
+      const options = { ...failoverClusterOptions, ...clientOptions } as ConstructorParameters<
+        typeof Cluster
+      >[1];
+      const client = new Cluster(cluster.startupNodes, options);
       clients.push(client);
       return client;
     },
