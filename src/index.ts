@@ -20,3 +20,4 @@ export * from './runtime/index';
 export * from './secrets/index';
 export * from './store/index';
 export * from './stream/index';
+export * from './viewer/index';

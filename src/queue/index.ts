@@ -36,6 +36,7 @@ export type {
   Priority,
   Queue,
   QueueCapabilities,
+  QueueStats,
 } from './queue';
 export { stopOnSignals } from './stop-on-signals';
 export type { TaskDefinition, TaskEnvelope, TaskOptions } from './task';
