@@ -26,10 +26,7 @@ const SUPPORTED = 'redis://, rediss:// or postgres:// (postgresql://)';
 /** Opens the backend `options.url` names, or throws a CliError saying what is wrong. */
 export async function openBackend(options: BackendOptions): Promise<Backend> {
   if (!options.url) {
-    throw new CliError(
-      EXIT.usage,
-      `no backend: pass --url (${SUPPORTED}) or set LOOPWORK_URL`,
-    );
+    throw new CliError(EXIT.usage, `no backend: pass --url (${SUPPORTED}) or set LOOPWORK_URL`);
   }
   let url: URL;
   try {
@@ -41,11 +38,13 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     );
   }
   if (url.protocol === 'redis:' || url.protocol === 'rediss:') {
-    if (options.schema !== undefined) throw new CliError(EXIT.usage, '--schema is for postgres:// URLs; Redis keys use --prefix');
+    if (options.schema !== undefined)
+      throw new CliError(EXIT.usage, '--schema is for postgres:// URLs; Redis keys use --prefix');
     return (await import('./redis-backend')).openRedis(url, options.prefix);
   }
   if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') {
-    if (options.prefix !== undefined) throw new CliError(EXIT.usage, '--prefix is for redis:// URLs; Postgres tables use --schema');
+    if (options.prefix !== undefined)
+      throw new CliError(EXIT.usage, '--prefix is for redis:// URLs; Postgres tables use --schema');
     return (await import('./postgres-backend')).openPostgres(url, options.schema);
   }
   throw new CliError(
@@ -61,7 +60,11 @@ export function isMissingModule(error: unknown): boolean {
 }
 
 /** Imports a peer the backend needs, or throws a CliError saying what to install. */
-export async function importPeer<T>(name: string, load: () => Promise<T>, scheme: string): Promise<T> {
+export async function importPeer<T>(
+  name: string,
+  load: () => Promise<T>,
+  scheme: string,
+): Promise<T> {
   try {
     return await load();
   } catch (error) {

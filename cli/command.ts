@@ -1,5 +1,5 @@
-import type { Output } from './output';
 import { CliError, EXIT } from './exit';
+import type { Output } from './output';
 
 /** What a command gets: its parsed options and positionals, the output, and Ctrl-C's signal. */
 export interface CommandContext {
@@ -29,7 +29,8 @@ export function createContext(
     runId() {
       const [runId, ...rest] = positionals;
       if (!runId) throw new CliError(EXIT.usage, `missing the run id: ${usage}`);
-      if (rest.length > 0) throw new CliError(EXIT.usage, `unexpected argument "${rest[0]}": ${usage}`);
+      if (rest.length > 0)
+        throw new CliError(EXIT.usage, `unexpected argument "${rest[0]}": ${usage}`);
       return runId;
     },
     integer(name, fallback) {
@@ -37,7 +38,10 @@ export function createContext(
       if (raw === undefined) return fallback;
       const value = Number(raw);
       if (!(typeof raw === 'string' && /^\d+$/.test(raw) && value >= 1 && value <= 1_000)) {
-        throw new CliError(EXIT.usage, `--${name} must be an integer from 1 to 1000, got ${JSON.stringify(raw)}`);
+        throw new CliError(
+          EXIT.usage,
+          `--${name} must be an integer from 1 to 1000, got ${JSON.stringify(raw)}`,
+        );
       }
       return value;
     },

@@ -3,7 +3,7 @@
  * The `loopwork` command: inspect and manage runs, dead letters and queues of a deployment,
  * given by URL (`redis://…` or `postgres://…`). See docs/cli.md.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type Backend, openBackend } from './backend';
 import { createContext } from './command';
 import { listDeadLetters, queueStats } from './commands/queues';
@@ -93,7 +93,11 @@ Exit codes: 0 ok, 1 failure, 2 usage, 3 run not found, 4 missing package, 5 back
 6 tailed run ended but did not complete, 130 interrupted.`;
 
 /** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */
-export async function main(argv: readonly string[], out: Output, signal: AbortSignal): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  out: Output,
+  signal: AbortSignal,
+): Promise<number> {
   const [group, verb] = argv;
   if (group === undefined || group === '--help' || group === '-h' || group === 'help') {
     out.line(HELP);
@@ -119,7 +123,10 @@ export async function main(argv: readonly string[], out: Output, signal: AbortSi
       strict: true,
     });
   } catch (error) {
-    throw new CliError(EXIT.usage, `${(error as Error).message.split('\n')[0]}\nusage: ${command.usage}`);
+    throw new CliError(
+      EXIT.usage,
+      `${(error as Error).message.split('\n')[0]}\nusage: ${command.usage}`,
+    );
   }
   const values = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (values.help) {
@@ -141,7 +148,9 @@ export async function main(argv: readonly string[], out: Output, signal: AbortSi
 
 async function run(): Promise<void> {
   const argv = process.argv.slice(2);
-  const out = createOutput(process.stdout, process.stderr, { noColor: argv.includes('--no-color') });
+  const out = createOutput(process.stdout, process.stderr, {
+    noColor: argv.includes('--no-color'),
+  });
   const controller = new AbortController();
   process.once('SIGINT', () => controller.abort());
   process.once('SIGTERM', () => controller.abort());

@@ -7,7 +7,10 @@ import { short, table } from '../output';
 function queuesOf(context: CommandContext): string[] {
   const queues = (context.values.queue as string[] | undefined) ?? [];
   if (queues.length === 0) {
-    throw new CliError(EXIT.usage, '--queue is required (the queue name your tasks use; repeat it for several)');
+    throw new CliError(
+      EXIT.usage,
+      '--queue is required (the queue name your tasks use; repeat it for several)',
+    );
   }
   return queues;
 }
@@ -16,7 +19,8 @@ function queuesOf(context: CommandContext): string[] {
 export async function listDeadLetters(backend: Backend, context: CommandContext): Promise<number> {
   const limit = context.integer('limit', 100);
   const letters = [];
-  for (const queue of queuesOf(context)) letters.push(...(await backend.queue.deadLetters(queue, { limit })));
+  for (const queue of queuesOf(context))
+    letters.push(...(await backend.queue.deadLetters(queue, { limit })));
   const { out } = context;
   if (context.values.json) {
     out.line(JSON.stringify({ deadLetters: letters }));
@@ -55,7 +59,10 @@ function runIdOf(body: string): string {
 export async function queueStats(backend: Backend, context: CommandContext): Promise<number> {
   const { queue } = backend;
   if (typeof queue.stats !== 'function') {
-    throw new CliError(EXIT.failure, `the ${queue.adapter} queue adapter cannot count its messages (it has no stats())`);
+    throw new CliError(
+      EXIT.failure,
+      `the ${queue.adapter} queue adapter cannot count its messages (it has no stats())`,
+    );
   }
   const rows = [];
   for (const name of queuesOf(context)) rows.push({ queue: name, ...(await queue.stats(name)) });
@@ -67,7 +74,13 @@ export async function queueStats(backend: Backend, context: CommandContext): Pro
   out.line(
     table(
       ['QUEUE', 'READY', 'DELAYED', 'LEASED', 'DEAD'],
-      rows.map((row) => [short(row.queue, 40), String(row.ready), String(row.delayed), String(row.leased), String(row.deadLettered)]),
+      rows.map((row) => [
+        short(row.queue, 40),
+        String(row.ready),
+        String(row.delayed),
+        String(row.leased),
+        String(row.deadLettered),
+      ]),
     ),
   );
   return EXIT.ok;

@@ -32,7 +32,10 @@ export async function listRuns(backend: Backend, context: CommandContext): Promi
   const { values, out } = context;
   const status = values.status as string | undefined;
   if (status !== undefined && !RUN_STATUSES.includes(status as RunRecordStatus)) {
-    throw new CliError(EXIT.usage, `--status must be one of ${RUN_STATUSES.join(', ')}; got ${JSON.stringify(status)}`);
+    throw new CliError(
+      EXIT.usage,
+      `--status must be one of ${RUN_STATUSES.join(', ')}; got ${JSON.stringify(status)}`,
+    );
   }
   const limit = context.integer('limit', 20);
   const page = await backend.runs.list({
@@ -102,9 +105,13 @@ export async function showRun(backend: Backend, context: CommandContext): Promis
   if (record.finishedAt) out.line(`finished  ${when(record.finishedAt)}`);
   if (record.workerId) out.line(`worker    ${short(record.workerId)}`);
   out.line(`cost      ${usd(record.costUsd ?? transcript.costUsd)}`);
-  if (record.error) out.line(`error     ${out.paint('red', `${record.error.code}: ${short(record.error.message, 200)}`)}`);
+  if (record.error)
+    out.line(
+      `error     ${out.paint('red', `${record.error.code}: ${short(record.error.message, 200)}`)}`,
+    );
   if (record.cancel) out.line(`cancel    requested: ${short(record.cancel.reason)}`);
-  if (record.output !== undefined) out.line(`output    ${short(JSON.stringify(record.output), 200)}`);
+  if (record.output !== undefined)
+    out.line(`output    ${short(JSON.stringify(record.output), 200)}`);
   printTurns(context, transcript);
   return EXIT.ok;
 }
@@ -121,7 +128,12 @@ function printTurns(context: CommandContext, transcript: Transcript): void {
         turn.usage ? count(usageTokens(turn.usage)) : '-',
         usd(turn.costUsd),
         turn.stopReason ?? '-',
-        short(turn.toolCalls.map((call) => `${call.toolName}${call.state === 'failed' ? ' (failed)' : ''}`).join(', ') || '-', 60),
+        short(
+          turn.toolCalls
+            .map((call) => `${call.toolName}${call.state === 'failed' ? ' (failed)' : ''}`)
+            .join(', ') || '-',
+          60,
+        ),
       ]),
     ),
   );
@@ -181,10 +193,14 @@ export async function tailRun(backend: Backend, context: CommandContext): Promis
           break;
         case 'tool-call-started':
           flushText();
-          out.line(`${out.paint('yellow', 'tool')} ${short(String(data.toolName), 40)} ${short(JSON.stringify(data.input) ?? '', 100)}`);
+          out.line(
+            `${out.paint('yellow', 'tool')} ${short(String(data.toolName), 40)} ${short(JSON.stringify(data.input) ?? '', 100)}`,
+          );
           break;
         case 'tool-call-finished':
-          out.line(`  ${out.paint('green', '→')} ${short(String(data.output), 120)} ${out.paint('dim', `(${data.durationMs} ms)`)}`);
+          out.line(
+            `  ${out.paint('green', '→')} ${short(String(data.output), 120)} ${out.paint('dim', `(${data.durationMs} ms)`)}`,
+          );
           break;
         case 'tool-call-failed':
           out.line(`  ${out.paint('red', '✗')} ${short(`${data.reason}: ${data.message}`, 120)}`);
@@ -193,11 +209,19 @@ export async function tailRun(backend: Backend, context: CommandContext): Promis
           flushText();
           const turn = transcript.turns.find((entry) => entry.turn === data.turn);
           const tokens = turn?.usage ? usageTokens(turn.usage) : 0;
-          if (!out.tty) out.line(`turn ${String(data.turn)} finished: ${count(tokens)} tokens, ${usd(turn?.costUsd)} (total ${count(transcript.totalTokens)} tokens, ${usd(transcript.costUsd)})`);
+          if (!out.tty)
+            out.line(
+              `turn ${String(data.turn)} finished: ${count(tokens)} tokens, ${usd(turn?.costUsd)} (total ${count(transcript.totalTokens)} tokens, ${usd(transcript.costUsd)})`,
+            );
           break;
         }
         case 'task-retried':
-          out.line(out.paint('yellow', `attempt ${String(data.attempt)} failed; retrying: ${short(String((data.error as { message?: unknown })?.message), 160)}`));
+          out.line(
+            out.paint(
+              'yellow',
+              `attempt ${String(data.attempt)} failed; retrying: ${short(String((data.error as { message?: unknown })?.message), 160)}`,
+            ),
+          );
           break;
         case 'task-finished':
           flushText();
@@ -221,9 +245,9 @@ export async function tailRun(backend: Backend, context: CommandContext): Promis
 }
 
 function statusText(context: CommandContext, status: RunRecordStatus): string {
-  const style = status === 'completed' ? 'green' : status === 'queued' || status === 'running' ? 'cyan' : 'red';
+  const style =
+    status === 'completed' ? 'green' : status === 'queued' || status === 'running' ? 'cyan' : 'red';
   return context.out.paint(style, status);
 }
 
 const printableId = (id: string) => short(id, 200);
-

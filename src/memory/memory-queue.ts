@@ -269,7 +269,12 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
 
     async stats(queue) {
       const at = now();
-      const counts = { ready: 0, delayed: 0, leased: 0, deadLettered: dead.get(queue)?.length ?? 0 };
+      const counts = {
+        ready: 0,
+        delayed: 0,
+        leased: 0,
+        deadLettered: dead.get(queue)?.length ?? 0,
+      };
       for (const entry of entries.values()) {
         if (entry.queue !== queue) continue;
         if (leased(entry, at)) counts.leased += 1;
