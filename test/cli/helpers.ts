@@ -45,6 +45,7 @@ export interface CliResult {
 export function start(
   args: readonly string[],
   env: Record<string, string> = {},
+  bin = BIN,
 ): ChildProcess & {
   result: Promise<CliResult>;
   output(): string;
@@ -53,7 +54,7 @@ export function start(
   delete base.NO_COLOR;
   delete base.LOOPWORK_URL;
   delete base.FORCE_COLOR;
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(process.execPath, [bin, ...args], {
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -72,6 +73,10 @@ export function start(
 }
 
 /** Runs the bin to its end. */
-export function cli(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return start(args, env).result;
+export function cli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  bin = BIN,
+): Promise<CliResult> {
+  return start(args, env, bin).result;
 }

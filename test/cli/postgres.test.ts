@@ -11,7 +11,13 @@ import { freshSchema } from '../helpers/postgres';
 import { waitFor } from '../stream/helpers';
 import { assertBuilt, cli, start } from './helpers';
 
-const usage = { inputTokens: 50, outputTokens: 10, cacheReadTokens: 5, cacheWriteTokens: 0, reasoningTokens: 0 };
+const usage = {
+  inputTokens: 50,
+  outputTokens: 10,
+  cacheReadTokens: 5,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+};
 const task = defineTask({ type: 'triage', payload: z.object({ id: z.number() }), queue: 'pg-cli' });
 
 let db: Awaited<ReturnType<typeof freshSchema>>;
@@ -46,8 +52,20 @@ describe('loopwork CLI on Postgres (the built bin)', () => {
     await dispatcher.dispatch(task, { id: 1 }, { runId: 'pg-1' });
     await dispatcher.dispatch(task, { id: 2 }, { runId: 'pg-2' });
     await stores.runs.transition('pg-1', { from: ['queued'], to: 'running', set: { attempt: 1 } });
-    await stores.events.append('pg-1', { type: 'text-delta', runId: 'pg-1', turn: 1, text: 'triaging' });
-    await stores.events.append('pg-1', { type: 'turn-finished', runId: 'pg-1', turn: 1, usage, costUsd: 0.0005, stopReason: 'end_turn' });
+    await stores.events.append('pg-1', {
+      type: 'text-delta',
+      runId: 'pg-1',
+      turn: 1,
+      text: 'triaging',
+    });
+    await stores.events.append('pg-1', {
+      type: 'turn-finished',
+      runId: 'pg-1',
+      turn: 1,
+      usage,
+      costUsd: 0.0005,
+      stopReason: 'end_turn',
+    });
 
     const list = JSON.parse((await cli(args('runs', 'list', '--json'))).stdout);
     expect(list.runs.map((run: { runId: string }) => run.runId)).toEqual(['pg-2', 'pg-1']);
@@ -57,7 +75,12 @@ describe('loopwork CLI on Postgres (the built bin)', () => {
 
     const tail = start(args('runs', 'tail', 'pg-1'));
     await waitFor(() => tail.output().includes('turn 1 finished'), 'the history');
-    await stores.events.append('pg-1', { type: 'task-finished', runId: 'pg-1', status: 'completed', attempt: 1 });
+    await stores.events.append('pg-1', {
+      type: 'task-finished',
+      runId: 'pg-1',
+      status: 'completed',
+      attempt: 1,
+    });
     const tailed = await tail.result;
     expect(tailed.code).toBe(0);
     expect(tailed.stdout).toContain('assistant triaging');
@@ -75,10 +98,16 @@ describe('loopwork CLI on Postgres (the built bin)', () => {
     await stores.queue.enqueue('pg-stats', JSON.stringify({ runId: 'pg-dead' }));
     const [claimed] = await stores.queue.claim(['pg-stats'], { consumer: 't', leaseMs: 60_000 });
     await stores.queue.enqueue('pg-stats', 'c');
-    const stats = JSON.parse((await cli(args('queues', 'stats', '--queue', 'pg-stats', '--json'))).stdout);
-    expect(stats.queues).toEqual([{ queue: 'pg-stats', ready: 2, delayed: 1, leased: 1, deadLettered: 0 }]);
+    const stats = JSON.parse(
+      (await cli(args('queues', 'stats', '--queue', 'pg-stats', '--json'))).stdout,
+    );
+    expect(stats.queues).toEqual([
+      { queue: 'pg-stats', ready: 2, delayed: 1, leased: 1, deadLettered: 0 },
+    ]);
     await stores.queue.deadLetter(claimed as NonNullable<typeof claimed>, 'bad envelope');
-    const letters = JSON.parse((await cli(args('dead-letters', 'list', '--queue', 'pg-stats', '--json'))).stdout);
+    const letters = JSON.parse(
+      (await cli(args('dead-letters', 'list', '--queue', 'pg-stats', '--json'))).stdout,
+    );
     expect(letters.deadLetters).toHaveLength(1);
     expect(letters.deadLetters[0]).toMatchObject({ reason: 'bad envelope', queue: 'pg-stats' });
   });

@@ -16,7 +16,13 @@ import { z } from 'zod';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOSTILE = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>';
-const usage = { inputTokens: 300, outputTokens: 40, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+const usage = {
+  inputTokens: 300,
+  outputTokens: 40,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+};
 
 const runs = createMemoryRunStore();
 const events = createMemoryEventLog();
@@ -33,7 +39,9 @@ const authorized: Array<string | undefined> = [];
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
+    throw new Error(
+      `${CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`,
+    );
   }
   const viewer = createRunViewer({
     runs,
@@ -54,21 +62,59 @@ beforeAll(async () => {
   await runs.transition(HOSTILE, {
     from: ['queued'],
     to: 'failed',
-    set: { attempt: 1, finishedAt: Date.now(), error: { code: 'handler_error', message: HOSTILE }, output: HOSTILE },
+    set: {
+      attempt: 1,
+      finishedAt: Date.now(),
+      error: { code: 'handler_error', message: HOSTILE },
+      output: HOSTILE,
+    },
   });
   await events.append(HOSTILE, { type: 'text-delta', runId: HOSTILE, turn: 1, text: HOSTILE });
-  await events.append(HOSTILE, { type: 'tool-call-started', runId: HOSTILE, turn: 1, toolCallId: 'c1', toolName: HOSTILE, input: { html: HOSTILE } });
-  await events.append(HOSTILE, { type: 'tool-call-finished', runId: HOSTILE, turn: 1, toolCallId: 'c1', toolName: HOSTILE, output: HOSTILE, durationMs: 3 });
+  await events.append(HOSTILE, {
+    type: 'tool-call-started',
+    runId: HOSTILE,
+    turn: 1,
+    toolCallId: 'c1',
+    toolName: HOSTILE,
+    input: { html: HOSTILE },
+  });
+  await events.append(HOSTILE, {
+    type: 'tool-call-finished',
+    runId: HOSTILE,
+    turn: 1,
+    toolCallId: 'c1',
+    toolName: HOSTILE,
+    output: HOSTILE,
+    durationMs: 3,
+  });
   await dispatcher.dispatch(task, { topic: 'live' }, { runId: 'run-live' });
-  await runs.transition('run-live', { from: ['queued'], to: 'running', set: { attempt: 1, startedAt: Date.now() } });
-  await events.append('run-live', { type: 'turn-started', runId: 'run-live', turn: 1, maxOutputTokens: 100, estimatedInputTokens: 300 });
-  await events.append('run-live', { type: 'text-delta', runId: 'run-live', turn: 1, text: 'Reading the sources' });
+  await runs.transition('run-live', {
+    from: ['queued'],
+    to: 'running',
+    set: { attempt: 1, startedAt: Date.now() },
+  });
+  await events.append('run-live', {
+    type: 'turn-started',
+    runId: 'run-live',
+    turn: 1,
+    maxOutputTokens: 100,
+    estimatedInputTokens: 300,
+  });
+  await events.append('run-live', {
+    type: 'text-delta',
+    runId: 'run-live',
+    turn: 1,
+    text: 'Reading the sources',
+  });
 
   browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
     // Chromium refuses to sandbox as root (CI containers); the page is our own, on loopback.
-    args: process.getuid?.() === 0 ? ['--no-sandbox', '--disable-dev-shm-usage'] : ['--disable-dev-shm-usage'],
+    args:
+      process.getuid?.() === 0
+        ? ['--no-sandbox', '--disable-dev-shm-usage']
+        : ['--disable-dev-shm-usage'],
   });
   page = await browser.newPage();
   page.on('pageerror', (error) => pageErrors.push(`page: ${String(error)}`));
@@ -95,28 +141,74 @@ describe('run viewer in headless Chromium', () => {
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
     await page.waitForFunction(() => document.querySelectorAll('#runs tr').length === 3);
-    const ids = await page.$$eval('#runs tr', (rows) => rows.map((row) => (row as HTMLElement).dataset.runId));
+    const ids = await page.$$eval('#runs tr', (rows) =>
+      rows.map((row) => (row as HTMLElement).dataset.runId),
+    );
     expect(ids).toEqual(['run-live', HOSTILE, 'run-queued']); // newest first
     expect(await text('#runs')).toContain('queued');
   });
 
   it('shows a run and follows it live: a new event appears without reloading', async () => {
     await page.click('tr[data-run-id="run-live"]');
-    await page.waitForFunction(() => document.querySelector('#turns .text')?.textContent === 'Reading the sources');
+    await page.waitForFunction(
+      () => document.querySelector('#turns .text')?.textContent === 'Reading the sources',
+    );
     expect(await text('#live')).toBe('following live…');
-    await events.append('run-live', { type: 'text-delta', runId: 'run-live', turn: 1, text: ', then writing.' });
-    await events.append('run-live', { type: 'tool-call-started', runId: 'run-live', turn: 1, toolCallId: 't1', toolName: 'fetch_page', input: { url: 'https://example.com' } });
-    await events.append('run-live', { type: 'tool-call-finished', runId: 'run-live', turn: 1, toolCallId: 't1', toolName: 'fetch_page', output: '200 OK', durationMs: 42 });
-    await events.append('run-live', { type: 'turn-finished', runId: 'run-live', turn: 1, usage, costUsd: 0.0123, stopReason: 'tool_use' });
-    await page.waitForFunction(() => document.querySelector('#turns .usage')?.textContent?.includes('$0.0123'));
+    await events.append('run-live', {
+      type: 'text-delta',
+      runId: 'run-live',
+      turn: 1,
+      text: ', then writing.',
+    });
+    await events.append('run-live', {
+      type: 'tool-call-started',
+      runId: 'run-live',
+      turn: 1,
+      toolCallId: 't1',
+      toolName: 'fetch_page',
+      input: { url: 'https://example.com' },
+    });
+    await events.append('run-live', {
+      type: 'tool-call-finished',
+      runId: 'run-live',
+      turn: 1,
+      toolCallId: 't1',
+      toolName: 'fetch_page',
+      output: '200 OK',
+      durationMs: 42,
+    });
+    await events.append('run-live', {
+      type: 'turn-finished',
+      runId: 'run-live',
+      turn: 1,
+      usage,
+      costUsd: 0.0123,
+      stopReason: 'tool_use',
+    });
+    await page.waitForFunction(() =>
+      document.querySelector('#turns .usage')?.textContent?.includes('$0.0123'),
+    );
     expect(await text('#turns .text')).toBe('Reading the sources, then writing.');
     expect(await text('#turns .tool.finished')).toContain('200 OK  (42 ms)');
     expect(await text('#turns .usage')).toBe('340 tokens (300 in, 40 out) · $0.0123 · tool_use');
     expect(await text('#run-totals')).toBe('total: 340 tokens · $0.0123');
-    await runs.transition('run-live', { from: ['running'], to: 'completed', set: { finishedAt: Date.now() } });
-    await events.append('run-live', { type: 'task-finished', runId: 'run-live', status: 'completed', attempt: 1 });
-    await page.waitForFunction(() => document.querySelector('#live')?.textContent === 'ended: completed');
-    await page.waitForFunction(() => document.querySelector('#run-facts .status-completed') !== null);
+    await runs.transition('run-live', {
+      from: ['running'],
+      to: 'completed',
+      set: { finishedAt: Date.now() },
+    });
+    await events.append('run-live', {
+      type: 'task-finished',
+      runId: 'run-live',
+      status: 'completed',
+      attempt: 1,
+    });
+    await page.waitForFunction(
+      () => document.querySelector('#live')?.textContent === 'ended: completed',
+    );
+    await page.waitForFunction(
+      () => document.querySelector('#run-facts .status-completed') !== null,
+    );
     expect(authorized).toContain('run-live');
   });
 

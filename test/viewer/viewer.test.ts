@@ -19,14 +19,23 @@ const record = (runId: string, queuedAt: number): RunRecord => ({
   updatedAt: queuedAt,
 });
 
-async function setup(authorize: (request: ViewerRequest) => boolean | Promise<boolean> = () => true) {
+async function setup(
+  authorize: (request: ViewerRequest) => boolean | Promise<boolean> = () => true,
+) {
   const runs = createMemoryRunStore();
   const events = createMemoryEventLog();
   await runs.create(record('a', 1));
   await runs.create(record('b/c', 2));
   const errors: unknown[] = [];
-  const viewer = createRunViewer({ runs, events, authorize, basePath: '/ops/runs', onError: (error) => errors.push(error) });
-  const get = (path: string, init?: RequestInit) => viewer.fetch(new Request(`http://localhost${path}`, init));
+  const viewer = createRunViewer({
+    runs,
+    events,
+    authorize,
+    basePath: '/ops/runs',
+    onError: (error) => errors.push(error),
+  });
+  const get = (path: string, init?: RequestInit) =>
+    viewer.fetch(new Request(`http://localhost${path}`, init));
   return { runs, events, viewer, get, errors };
 }
 
@@ -41,7 +50,9 @@ describe('createRunViewer (fetch form)', () => {
       const response = await get(path);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type')).toContain(type);
-      expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+      expect(response.headers.get('content-security-policy')).toMatch(
+        /default-src 'none'; script-src 'self'/,
+      );
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     }
     const redirect = await get('/ops/runs');
@@ -98,7 +109,12 @@ describe('createRunViewer (fetch form)', () => {
   it('streams a run over SSE with the CSP header, and ends after its final event', async () => {
     const { get, events } = await setup();
     await events.append('a', { type: 'text-delta', runId: 'a', turn: 1, text: 'hi' });
-    await events.append('a', { type: 'task-finished', runId: 'a', status: 'completed', attempt: 1 });
+    await events.append('a', {
+      type: 'task-finished',
+      runId: 'a',
+      status: 'completed',
+      attempt: 1,
+    });
     const response = await get('/ops/runs/api/runs/a/events');
     expect(response.headers.get('content-type')).toContain('text/event-stream');
     expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -112,8 +128,8 @@ describe('createRunViewer (fetch form)', () => {
     const events = createMemoryEventLog();
     // @ts-expect-error authorize is required
     expect(() => createRunViewer({ runs, events })).toThrow(/authorize is required/);
-    expect(() => createRunViewer({ runs, events, authorize: () => true, basePath: 'runs' })).toThrow(
-      /basePath must be a path starting with "\/"/,
-    );
+    expect(() =>
+      createRunViewer({ runs, events, authorize: () => true, basePath: 'runs' }),
+    ).toThrow(/basePath must be a path starting with "\/"/);
   });
 });
