@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoopworkError } from '../errors';
 import type { RunQuery, RunRecord, RunRecordStatus } from '../store/run-store';
-import { createSseHandler, type SseHandler } from '../stream/sse';
+import { createSseHandler } from '../stream/sse';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './assets';
 import {
   type ResolvedViewerOptions,
@@ -108,7 +108,7 @@ export function createRunViewer(options: RunViewerOptions): RunViewer {
     async fetch(request) {
       let answer: Reply | 'sse';
       try {
-        answer = await handle(resolved, sse, request.method, new URL(request.url), request.headers);
+        answer = await handle(resolved, request.method, new URL(request.url), request.headers);
       } catch (error) {
         report(resolved, error);
         answer = text(500, 'internal error');
@@ -136,7 +136,7 @@ export function createRunViewer(options: RunViewerOptions): RunViewer {
             // A value fetch's Headers refuses cannot be what authorize looks for.
           }
         }
-        const answer = await handle(resolved, sse, request.method ?? 'GET', url, headers);
+        const answer = await handle(resolved, request.method ?? 'GET', url, headers);
         if (answer === 'sse') {
           response.setHeader('content-security-policy', VIEWER_CSP);
           return await sse.node(request, response);
@@ -193,7 +193,6 @@ function runIdOf(options: ResolvedViewerOptions, url: URL): string | undefined {
 
 async function handle(
   options: ResolvedViewerOptions,
-  sse: SseHandler,
   method: string,
   url: URL,
   headers: Headers,

@@ -140,9 +140,9 @@ describe('run viewer in headless Chromium', () => {
     const response = await page.goto(base, { waitUntil: 'domcontentloaded' });
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("script-src 'self'");
-    await page.waitForFunction(() => document.querySelectorAll('#runs tr').length === 3);
+    await page.waitForFunction("document.querySelectorAll('#runs tr').length === 3");
     const ids = await page.$$eval('#runs tr', (rows) =>
-      rows.map((row) => (row as HTMLElement).dataset.runId),
+      rows.map((row) => row.getAttribute('data-run-id')),
     );
     expect(ids).toEqual(['run-live', HOSTILE, 'run-queued']); // newest first
     expect(await text('#runs')).toContain('queued');
@@ -151,7 +151,7 @@ describe('run viewer in headless Chromium', () => {
   it('shows a run and follows it live: a new event appears without reloading', async () => {
     await page.click('tr[data-run-id="run-live"]');
     await page.waitForFunction(
-      () => document.querySelector('#turns .text')?.textContent === 'Reading the sources',
+      "document.querySelector('#turns .text')?.textContent === 'Reading the sources'",
     );
     expect(await text('#live')).toBe('following live…');
     await events.append('run-live', {
@@ -185,8 +185,8 @@ describe('run viewer in headless Chromium', () => {
       costUsd: 0.0123,
       stopReason: 'tool_use',
     });
-    await page.waitForFunction(() =>
-      document.querySelector('#turns .usage')?.textContent?.includes('$0.0123'),
+    await page.waitForFunction(
+      "document.querySelector('#turns .usage')?.textContent?.includes('$0.0123')",
     );
     expect(await text('#turns .text')).toBe('Reading the sources, then writing.');
     expect(await text('#turns .tool.finished')).toContain('200 OK  (42 ms)');
@@ -204,18 +204,16 @@ describe('run viewer in headless Chromium', () => {
       attempt: 1,
     });
     await page.waitForFunction(
-      () => document.querySelector('#live')?.textContent === 'ended: completed',
+      "document.querySelector('#live')?.textContent === 'ended: completed'",
     );
-    await page.waitForFunction(
-      () => document.querySelector('#run-facts .status-completed') !== null,
-    );
+    await page.waitForFunction("document.querySelector('#run-facts .status-completed') !== null");
     expect(authorized).toContain('run-live');
   });
 
   it('renders hostile run data as text: no element or script from it, ever', async () => {
     await page.click(`tr[data-run-id="${HOSTILE.replace(/"/g, '\\"')}"]`);
-    await page.waitForFunction(() => document.querySelector('#turns .tool.finished') !== null);
-    expect(await page.evaluate(() => (window as { __xss?: number }).__xss)).toBeUndefined();
+    await page.waitForFunction("document.querySelector('#turns .tool.finished') !== null");
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
     expect(await page.$$('main img, main script')).toHaveLength(0);
     expect(await text('#run-title')).toBe(HOSTILE);
     expect(await text('#turns .text')).toBe(HOSTILE);
