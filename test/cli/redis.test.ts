@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server';
 import { waitFor } from '../stream/helpers';
-import { assertBuilt, cli, start } from './helpers';
+import { assertBuilt, BIN, cli, run, start } from './helpers';
 
 const usage = {
   inputTokens: 100,
@@ -178,6 +178,24 @@ describe('loopwork CLI on Redis (the built bin)', () => {
     // A run's output cannot drive the terminal: escape sequences are stripped.
     expect(result.stdout).not.toContain('\x1b');
     expect(result.stdout).toContain('assistant second ]0;pwned[2Jwith escapes');
+  });
+
+  it('on a terminal: colours and a redrawn progress line, and no colours under NO_COLOR', async () => {
+    await runningRun('tty-1');
+    await turn('tty-1', 1, 'hello', 0.004);
+    await stores.events.append('tty-1', { type: 'task-finished', runId: 'tty-1', status: 'completed', attempt: 1 });
+    // util-linux `script` runs the bin on a pseudo-terminal, as a person's shell would.
+    const command = ['node', BIN, ...args('runs', 'tail', 'tty-1')].map((part) => `'${part}'`).join(' ');
+    const tty = await run('script', ['-qec', command, '/dev/null']);
+    expect(tty.code).toBe(0);
+    expect(tty.stdout).toContain('\x1b[32mcompleted'); // green
+    expect(tty.stdout).toContain('\r\x1b[2K'); // the progress line is cleared and redrawn
+    expect(tty.stdout).toMatch(/turn 1 · 120 tokens · \$0\.0040/);
+    expect(tty.stdout).not.toContain('turn 1 finished:'); // the per-turn lines are for pipes
+    const plain = await run('script', ['-qec', command, '/dev/null'], { NO_COLOR: '1' });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).not.toMatch(/\x1b\[\d+m/);
+    expect(plain.stdout).toMatch(/turn 1 · 120 tokens · \$0\.0040/);
   });
 
   it('tails as JSON lines, and exits 6 for a run that ended otherwise', async () => {
