@@ -7,6 +7,7 @@ import { type RedisServer, startRedisServer } from '../helpers/redis-server';
 import { waitFor } from '../stream/helpers';
 import { assertBuilt, BIN, cli, run, start } from './helpers';
 
+const ESC = String.fromCharCode(27);
 const usage = {
   inputTokens: 100,
   outputTokens: 20,
@@ -183,9 +184,16 @@ describe('loopwork CLI on Redis (the built bin)', () => {
   it('on a terminal: colours and a redrawn progress line, and no colours under NO_COLOR', async () => {
     await runningRun('tty-1');
     await turn('tty-1', 1, 'hello', 0.004);
-    await stores.events.append('tty-1', { type: 'task-finished', runId: 'tty-1', status: 'completed', attempt: 1 });
+    await stores.events.append('tty-1', {
+      type: 'task-finished',
+      runId: 'tty-1',
+      status: 'completed',
+      attempt: 1,
+    });
     // util-linux `script` runs the bin on a pseudo-terminal, as a person's shell would.
-    const command = ['node', BIN, ...args('runs', 'tail', 'tty-1')].map((part) => `'${part}'`).join(' ');
+    const command = ['node', BIN, ...args('runs', 'tail', 'tty-1')]
+      .map((part) => `'${part}'`)
+      .join(' ');
     const tty = await run('script', ['-qec', command, '/dev/null']);
     expect(tty.code).toBe(0);
     expect(tty.stdout).toContain('\x1b[32mcompleted'); // green
@@ -194,7 +202,7 @@ describe('loopwork CLI on Redis (the built bin)', () => {
     expect(tty.stdout).not.toContain('turn 1 finished:'); // the per-turn lines are for pipes
     const plain = await run('script', ['-qec', command, '/dev/null'], { NO_COLOR: '1' });
     expect(plain.code).toBe(0);
-    expect(plain.stdout).not.toMatch(/\x1b\[\d+m/);
+    expect(plain.stdout).not.toMatch(new RegExp(`${ESC}\\[\\d+m`)); // no SGR (colour) sequence
     expect(plain.stdout).toMatch(/turn 1 · 120 tokens · \$0\.0040/);
   });
 

@@ -2,6 +2,7 @@
 // page lists runs, shows a run's turns, follows a live event, and renders hostile run data as text.
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   createDispatcher,
   createMemoryEventLog,
@@ -58,6 +59,8 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}/viewer/`;
 
   await dispatcher.dispatch(task, { topic: 'queued one' }, { runId: 'run-queued' });
+  // Apart in time: the listing is newest first by dispatch time (ties go by run id).
+  await sleep(5);
   await dispatcher.dispatch(task, { topic: 'hostile' }, { runId: HOSTILE });
   await runs.transition(HOSTILE, {
     from: ['queued'],
@@ -87,6 +90,7 @@ beforeAll(async () => {
     output: HOSTILE,
     durationMs: 3,
   });
+  await sleep(5);
   await dispatcher.dispatch(task, { topic: 'live' }, { runId: 'run-live' });
   await runs.transition('run-live', {
     from: ['queued'],
