@@ -39,5 +39,15 @@ export default defineConfig(() => {
       // Node 20, so the CommonJS build carries its own copy. The ESM build imports them normally.
       noExternal: ['p-retry', 'is-network-error'],
     },
+    {
+      // The `loopwork` bin: ESM only, no types; it loads the core and the backend's adapters by
+      // their public names (a package may import itself by name), so it shares their copy.
+      ...shared,
+      name: 'cli',
+      entry: { 'cli/main': 'cli/main.ts' },
+      format: ['esm'],
+      dts: false,
+      splitting: false,
+    },
   ];
 });

@@ -30,3 +30,4 @@ export * from './runtime/index';
 export * from './secrets/index';
 export * from './store/index';
 export * from './stream/index';
+export * from './viewer/index';

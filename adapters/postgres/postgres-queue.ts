@@ -383,6 +383,29 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
       );
     },
 
+    async stats(name) {
+      const { rows } = await pool.query<{
+        ready: string;
+        delayed: string;
+        leased: string;
+        dead: string;
+      }>(
+        `select count(*) filter (where available_at <= now()) as ready,
+                count(*) filter (where available_at > now() and receipt is null) as delayed,
+                count(*) filter (where available_at > now() and receipt is not null) as leased,
+                (select count(*) from ${dead} where queue = $1) as dead
+           from ${messages} where queue = $1`,
+        [name],
+      );
+      const row = rows[0];
+      return {
+        ready: Number(row?.ready ?? 0),
+        delayed: Number(row?.delayed ?? 0),
+        leased: Number(row?.leased ?? 0),
+        deadLettered: Number(row?.dead ?? 0),
+      };
+    },
+
     async close() {
       closed = true;
       aborter.abort();

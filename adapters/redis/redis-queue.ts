@@ -109,6 +109,14 @@ const positiveInteger = (value: number) => Number.isInteger(value) && value > 0;
 /** A delivery limit: a positive integer, or Infinity for none. */
 const validLimit = (value: number) => value === Number.POSITIVE_INFINITY || positiveInteger(value);
 
+/** The replies of a MULTI, or the first error among them. */
+async function exec(batch: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
+  return ((await batch.exec()) ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return value;
+  });
+}
+
 /**
  * A {@link Queue} on Redis Streams with priority, delay, dedupe and groups. Per queue (all keys
  * under the hash tag `{prefix:q:queue}`):
@@ -545,6 +553,40 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           deliveryCount: Number(fields.deliveries ?? 0),
         };
       });
+    },
+
+    async stats(name) {
+      const keys = queueKeys(prefix, name);
+      const [seconds, micros] = await client.time();
+      const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+      const counted = await exec(
+        client
+          .multi()
+          .xlen(keys.stream('high'))
+          .xlen(keys.stream('normal'))
+          .xlen(keys.stream('low'))
+          .zcount(keys.leases, `(${now}`, '+inf')
+          .zcard(keys.delayed)
+          .xlen(keys.dead)
+          .hkeys(keys.groups),
+      );
+      const [high, normal, low, leased, delayed, dead] = counted.map(Number) as number[];
+      const groupIds = counted[6] as string[];
+      // Later members of a group wait in its list until they become its head.
+      let waiting = 0;
+      if (groupIds.length > 0) {
+        const batch = client.multi();
+        for (const id of groupIds) batch.llen(keys.group(id));
+        for (const length of await exec(batch)) waiting += Number(length);
+      }
+      // A stream holds ready and leased entries (an entry whose lease ran out is ready again).
+      const inStreams = (high ?? 0) + (normal ?? 0) + (low ?? 0);
+      return {
+        ready: inStreams - (leased ?? 0) + waiting,
+        delayed: delayed ?? 0,
+        leased: leased ?? 0,
+        deadLettered: dead ?? 0,
+      };
     },
 
     async close() {

@@ -267,6 +267,23 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
       return (dead.get(queue) ?? []).slice(0, listOptions.limit ?? Number.POSITIVE_INFINITY);
     },
 
+    async stats(queue) {
+      const at = now();
+      const counts = {
+        ready: 0,
+        delayed: 0,
+        leased: 0,
+        deadLettered: dead.get(queue)?.length ?? 0,
+      };
+      for (const entry of entries.values()) {
+        if (entry.queue !== queue) continue;
+        if (leased(entry, at)) counts.leased += 1;
+        else if (entry.availableAt > at) counts.delayed += 1;
+        else counts.ready += 1;
+      }
+      return counts;
+    },
+
     async close() {
       closed = true;
       wakeAll();

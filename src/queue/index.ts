@@ -36,6 +36,7 @@ export type {
   Priority,
   Queue,
   QueueCapabilities,
+  QueueStats,
 } from './queue';
 export type { AttemptEnd } from './run-attempt';
 export { stopOnSignals } from './stop-on-signals';

@@ -37,6 +37,18 @@ export interface DeadLetter {
   deliveryCount: number;
 }
 
+/** How many messages of one queue are in each state: a snapshot, from {@link Queue.stats}. */
+export interface QueueStats {
+  /** Waiting to be claimed: due now, or a group member waiting for its turn. */
+  ready: number;
+  /** Not due yet (a delay, or a release's back-off). */
+  delayed: number;
+  /** Held under a lease that has not run out. */
+  leased: number;
+  /** In the dead-letter store. */
+  deadLettered: number;
+}
+
 /** What an adapter supports; the conformance suite skips nothing it does not declare. */
 export interface QueueCapabilities {
   priority: boolean;
@@ -100,6 +112,8 @@ export interface Queue {
   deadLetter(message: ClaimedMessage, reason: string): Promise<void>;
   /** Dead-lettered messages of a queue, oldest first. */
   deadLetters(queue: string, options?: { limit?: number }): Promise<DeadLetter[]>;
+  /** Optional: counts the queue's messages by state (for dashboards and `loopwork queues stats`). */
+  stats?(queue: string): Promise<QueueStats>;
   /** Stops waiting claims (they resolve empty) and releases resources. Idempotent. */
   close(): Promise<void>;
 }

@@ -109,6 +109,13 @@ const LOOPWORK = [
   'SSE_DEFAULTS',
   'createSseHandler',
   'formatSseEvent',
+  // viewer: the run viewer's handler, and transcripts read from event logs (also used by the CLI)
+  'VIEWER_CSP',
+  'addToTranscript',
+  'createRunViewer',
+  'emptyTranscript',
+  'toTranscript',
+  'usageTokens',
 ];
 
 const TESTING = [

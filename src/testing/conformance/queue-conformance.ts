@@ -189,6 +189,33 @@ function registerQueueBasicTests(suite: QueueSuite): void {
     assert.deepEqual(await s.queue.claim([s.name], { ...lease, waitMs: timing.settleMs }), []);
   });
 
+  suite.test(
+    'stats (optional): counts ready, delayed, leased and dead-lettered messages of one queue',
+    async (s) => {
+      const { queue } = s;
+      assert.ok(queue.stats === undefined || typeof queue.stats === 'function', 'stats');
+      if (!queue.stats) return; // an adapter without stats() has nothing more to prove here
+      for (const body of ['a', 'b', 'c']) await queue.enqueue(s.name, body);
+      await queue.enqueue(s.name2, 'other');
+      if (queue.capabilities.delay) await queue.enqueue(s.name, 'later', { delayMs: 600_000 });
+      const [dead] = await claimEventually(queue, [s.name], lease, timing);
+      await queue.deadLetter(dead!, 'counted');
+      await claimEventually(queue, [s.name], lease, timing);
+      assert.deepEqual(await queue.stats(s.name), {
+        ready: 1,
+        delayed: queue.capabilities.delay ? 1 : 0,
+        leased: 1,
+        deadLettered: 1,
+      });
+      assert.deepEqual(await queue.stats(s.name2), {
+        ready: 1,
+        delayed: 0,
+        leased: 0,
+        deadLettered: 0,
+      });
+    },
+  );
+
   suite.test('close resolves a waiting claim with no messages, and is idempotent', async (s) => {
     const waiting = s.queue.claim([s.name], { ...lease, waitMs: timing.patienceMs * 10 });
     await sleep(timing.settleMs / 2);
