@@ -29,7 +29,7 @@ export class ServerConnection {
   private closed = false;
   private everConnected = false;
   private stderrTail = '';
-  private transportError: Error | undefined;
+  private overflowed = false;
   private stdioPid: number | null = null;
   private readonly dropWaiters = new Set<() => void>();
 
@@ -100,15 +100,15 @@ export class ServerConnection {
     });
     const waiter = () => fail(this.droppedError(tool));
     this.dropWaiters.add(waiter);
+    let result: McpCallResult;
     try {
-      const result = (await Promise.race([
+      result = (await Promise.race([
         client.callTool({ name: tool, arguments: args as Record<string, unknown> }, undefined, {
           signal: controller.signal,
           timeout: timeoutMs,
         }),
         lost,
       ])) as McpCallResult;
-      return resultText(result);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (error instanceof Error && error.message.startsWith(`MCP server "${this.name}" dropped`)) {
@@ -119,6 +119,7 @@ export class ServerConnection {
       signal.removeEventListener('abort', onAbort);
       this.dropWaiters.delete(waiter);
     }
+    return resultText(result);
   }
 
   /** The HTTP server dropped a call's response stream: fail the calls in flight, reconnect on the next. */
@@ -151,9 +152,11 @@ export class ServerConnection {
       { jsonSchemaValidator: new this.peers.validator.CfWorkerJsonSchemaValidator() },
     );
     const transport = this.transport(() => this.dropped(client));
-    this.transportError = undefined;
+    this.overflowed = false;
     client.onerror = (error) => {
-      this.transportError = error;
+      // The SDK's stdio transport reports a message over its buffer limit, then closes; later
+      // errors (the rest of the flood, unparseable) must not hide why.
+      if (/exceeded maximum size/.test(error.message)) this.overflowed = true;
     };
     client.onclose = () => {
       if (this.client === client) this.client = undefined;
@@ -211,6 +214,11 @@ export class ServerConnection {
 
   /** A failed call as the model should read it: what happened, and what the server said last. */
   private callError(error: unknown, tool: string, timeoutMs: number): Error {
+    if (this.closed) {
+      return new Error(
+        `MCP server "${this.name}" was closed during the call of "${tool}" (its connection's owner, a run or a worker, ended)`,
+      );
+    }
     const { ErrorCode, McpError } = this.peers.types;
     const code = error instanceof McpError ? error.code : undefined;
     if (code === ErrorCode.RequestTimeout) {
@@ -219,7 +227,7 @@ export class ServerConnection {
       );
     }
     if (code === ErrorCode.ConnectionClosed) {
-      const flood = /exceeded maximum size/.test(messageOf(this.transportError))
+      const flood = this.overflowed
         ? ` after a message over maxMessageBytes (${this.settings.maxMessageBytes} bytes)`
         : '';
       return new Error(
