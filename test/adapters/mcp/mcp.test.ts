@@ -1,7 +1,7 @@
 // loopwork/mcp against a real MCP server (the SDK's McpServer, test/fixtures/mcp/server.ts) over
 // both transports: a child process on stdio, and streamable HTTP on a loopback port.
-import { type AgentEvent, runAgent, type ToolResultPart } from 'loopwork';
-import { connectMcp, type McpConnection } from 'loopwork/mcp';
+import { type AgentEvent, loopRuntime, runAgent, type ToolResultPart } from 'loopwork';
+import { connectMcp, type McpConnection, withMcp } from 'loopwork/mcp';
 import { ScriptedModel, type ScriptedTurn } from 'loopwork/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, type Fixture, startFixture, type TransportName } from './fixture';
@@ -285,5 +285,32 @@ describe('loopwork/mcp over stdio only', () => {
     const [pid] = fixture.pids();
     expect(pid).toBeTypeOf('number');
     await expect.poll(() => alive(pid!), { timeout: 5_000 }).toBe(false);
+  });
+
+  it('withMcp: each run owns its connection and closes it when the run ends', async () => {
+    const fixture = await startFixture('stdio');
+    const pids: Array<number | null | undefined> = [];
+    const runtime = withMcp({ servers: { fx: fixture.config } }, (mcp) => {
+      pids.push(mcp.servers.get('fx')?.pid);
+      const model = new ScriptedModel({
+        turns: [{ toolCalls: [{ name: 'fx__add', input: { a: 4, b: 5 } }] }, { text: 'nine' }],
+      });
+      return loopRuntime({ model, tools: mcp.tools });
+    });
+    const run = (runId: string) =>
+      runtime.run({
+        runId,
+        input: { prompt: 'add' },
+        limits: {},
+        signal: new AbortController().signal,
+        emit: () => {},
+        checkpoint: async () => {},
+      });
+    const first = await run('r1');
+    const second = await run('r2');
+    expect([first.status, first.output, second.status]).toEqual(['completed', 'nine', 'completed']);
+    expect(pids).toHaveLength(2);
+    expect(pids[0]).not.toBe(pids[1]);
+    for (const pid of pids) expect(alive(pid!)).toBe(false);
   });
 });
