@@ -313,4 +313,17 @@ describe('loopwork/mcp over stdio only', () => {
     expect(pids[0]).not.toBe(pids[1]);
     for (const pid of pids) expect(alive(pid!)).toBe(false);
   });
+
+  it('two tools that would share a name are refused at connect, naming both, and the servers are stopped', async () => {
+    const fixture = await startFixture('stdio');
+    const connecting = connectMcp({
+      servers: { one: fixture.config, two: fixture.config },
+      toolName: (_server, tool) => tool,
+    });
+    await expect(connecting).rejects.toThrow(
+      /tool "add" of server "two" and tool "add" of server "one" would both be called "add"/,
+    );
+    expect(fixture.pids()).toHaveLength(2);
+    for (const pid of fixture.pids()) await expect.poll(() => alive(pid)).toBe(false);
+  });
 });
