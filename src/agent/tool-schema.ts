@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidOptionError } from '../errors';
 import type { ToolSpec } from '../model/model';
+import { compileJsonSchemaInput, isJsonSchemaInput } from './json-schema';
 import type { Tool } from './tool';
 
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -25,6 +26,10 @@ async function loadZod3Converter(toolName: string): Promise<ZodToJsonSchema> {
 
 async function toJsonSchema(tool: Tool): Promise<Record<string, unknown>> {
   if (tool.jsonSchema) return tool.jsonSchema;
+  if (isJsonSchemaInput(tool.input)) {
+    const { $schema: _, ...json } = tool.input.jsonSchema;
+    return json;
+  }
   const schema = tool.input as unknown as Record<string, unknown>;
   // zod 4 schemas carry `_zod`; zod 3 schemas only `_def`. zod-to-json-schema must never see a
   // zod 4 schema: it would silently return an empty schema and the model would get no fields.
@@ -65,6 +70,8 @@ export async function toolSpecOf(tool: Tool): Promise<ToolSpec> {
       `tools: tool "${tool.name}" needs an input schema (a zod object schema such as z.object({...}))`,
     );
   }
+  // Loads the validator now, so a missing peer dependency fails the run before its first turn.
+  if (isJsonSchemaInput(tool.input)) await compileJsonSchemaInput(tool.input);
   const inputSchema = await toJsonSchema(tool);
   if (inputSchema.type !== 'object') {
     throw new InvalidOptionError(

@@ -1,3 +1,4 @@
+import { type JsonSchemaObject, jsonSchema } from './json-schema';
 import type { StandardSchemaV1 } from './standard-schema';
 
 /** What a tool's `execute` receives besides its input. */
@@ -65,4 +66,36 @@ export function defineTool<Schema extends StandardSchemaV1>(definition: {
   execute(input: StandardSchemaV1.InferOutput<Schema>, context: ToolContext): unknown;
 }): Tool<StandardSchemaV1.InferOutput<Schema>> {
   return definition as Tool<StandardSchemaV1.InferOutput<Schema>>;
+}
+
+/**
+ * Defines a tool whose input is described by a JSON Schema instead of zod — for schemas that
+ * come from elsewhere (an MCP server, an OpenAPI document, a database). The model's input is
+ * validated with {@link jsonSchema} before `execute` runs; an invalid one goes back to the model
+ * as a tool error naming the field. Give `Input` to type `execute`'s input (it is not inferred
+ * from the schema).
+ *
+ * @example
+ * ```ts
+ * const getWeather = jsonSchemaTool<{ city: string }>({
+ *   name: 'get_weather',
+ *   description: 'Current weather for a city',
+ *   inputSchema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+ *   execute: async ({ city }) => fetchWeather(city),
+ * });
+ * ```
+ */
+export function jsonSchemaTool<Input = Record<string, unknown>>(definition: {
+  name: string;
+  description: string;
+  /** A JSON Schema of `type: "object"`; its `$schema` picks the draft (2020-12 without one). */
+  inputSchema: JsonSchemaObject;
+  timeoutMs?: number;
+  execute(input: Input, context: ToolContext): unknown;
+}): Tool<Input> {
+  const { inputSchema, ...rest } = definition;
+  const input = jsonSchema<Input>(inputSchema);
+  // Providers take the schema without `$schema` (zod-derived schemas drop it too).
+  const { $schema: _, ...sent } = inputSchema;
+  return { ...rest, input, jsonSchema: sent };
 }

@@ -12,6 +12,8 @@ const LOOPWORK = [
   'budgetsToWarn',
   'defineTool',
   'estimateInputTokens',
+  'jsonSchema',
+  'jsonSchemaTool',
   'outputAllowance',
   'parseRunState',
   'runAgent',
