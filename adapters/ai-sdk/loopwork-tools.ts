@@ -2,14 +2,12 @@ import { type FlexibleSchema, jsonSchema, type Tool, type ToolSet } from 'ai';
 import {
   AGENT_DEFAULTS,
   type AnyTool,
-  describeIssues,
-  describeThrown,
   InvalidOptionError,
   type Suspension,
   type ToolContext,
   type ToolFailureReason,
-  toolOutputText,
 } from 'loopwork';
+import { describeIssues, describeThrown, toolOutputText } from 'loopwork/adapter-kit';
 
 /** Options of {@link aiSdkTools}. */
 export interface AiSdkToolsOptions {

@@ -1,12 +1,7 @@
 /** How a run of the AI SDK runtime reports what went wrong, in loopwork's terms. */
 import { RetryError } from 'ai';
-import {
-  asRuntimeError,
-  BudgetStop,
-  failedBeforeStart,
-  LoopworkError,
-  runtimeErrorRecord,
-} from 'loopwork';
+import { BudgetStop, LoopworkError } from 'loopwork';
+import { asRuntimeError, failedBeforeStart, runtimeErrorRecord } from 'loopwork/adapter-kit';
 import { createRedactor as createKeyRedactor, toAdapterError } from './map-error';
 
 const redactKeys = createKeyRedactor([]);

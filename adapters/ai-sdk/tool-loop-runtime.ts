@@ -12,7 +12,6 @@ import {
   AGENT_DEFAULTS,
   type BudgetLedger,
   type BudgetName,
-  createBudgetLedger,
   InvalidOptionError,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
@@ -21,6 +20,7 @@ import {
   type RuntimeRunOptions,
   type Suspension,
 } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { RUNTIME_NAME, startingMessages } from './agent-handle';
 import { budgetMiddleware, type TurnFinish } from './budget-middleware';
 import { AI_SDK_RUNTIME_DEFAULTS } from './defaults';

@@ -7,10 +7,7 @@ import {
   type AnyTool,
   type BudgetLedger,
   type BudgetName,
-  createBudgetLedger,
   createRedactor,
-  describeThrown,
-  failedBeforeStart,
   InvalidOptionError,
   LoopworkError,
   RUN_STATE_SCHEMA_VERSION,
@@ -18,9 +15,14 @@ import {
   type Runtime,
   type RuntimeResult,
   type RuntimeRunOptions,
-  runtimeErrorRecord,
   type ToolResultPart,
 } from 'loopwork';
+import {
+  createBudgetLedger,
+  describeThrown,
+  failedBeforeStart,
+  runtimeErrorRecord,
+} from 'loopwork/adapter-kit';
 import { type BudgetProxy, type BudgetProxyUpstream, budgetProxy } from './budget-proxy';
 import { ClaudeProcess } from './claude-process';
 import { CLAUDE_AGENT_SDK_DEFAULTS } from './defaults';

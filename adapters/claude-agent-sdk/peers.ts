@@ -1,4 +1,4 @@
-import { importOptionalPeer } from 'loopwork';
+import { importOptionalPeer } from 'loopwork/adapter-kit';
 
 /** The Claude Agent SDK module, loaded on first use (it is an optional peer dependency). */
 export type ClaudeAgentSdk = typeof import('@anthropic-ai/claude-agent-sdk');

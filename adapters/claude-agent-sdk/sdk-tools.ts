@@ -1,13 +1,11 @@
 import {
   AGENT_DEFAULTS,
   type AnyTool,
-  describeIssues,
-  describeThrown,
   InvalidOptionError,
   type ToolFailureReason,
   type ToolResultPart,
-  toolOutputText,
 } from 'loopwork';
+import { describeIssues, describeThrown, toolOutputText } from 'loopwork/adapter-kit';
 import type { ClaudeAgentSdk } from './peers';
 
 /** What the tools of one run need from it. */

@@ -10,17 +10,15 @@ import {
   type BudgetLedger,
   type BudgetName,
   BudgetStop,
-  createBudgetLedger,
-  failedBeforeStart,
   InvalidOptionError,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
   type Runtime,
   type RuntimeResult,
   type RuntimeRunOptions,
-  runtimeErrorRecord,
   type Suspension,
 } from 'loopwork';
+import { createBudgetLedger, failedBeforeStart, runtimeErrorRecord } from 'loopwork/adapter-kit';
 import {
   type BudgetedChatModel,
   type BudgetedChatModelOptions,

@@ -1,4 +1,4 @@
-import { importOptionalPeer } from 'loopwork';
+import { importOptionalPeer } from 'loopwork/adapter-kit';
 
 /**
  * The LangChain and LangGraph modules this adapter uses. They are optional peer dependencies,

@@ -3,13 +3,11 @@ import type { StructuredToolInterface } from '@langchain/core/tools';
 import {
   AGENT_DEFAULTS,
   type AnyTool,
-  describeIssues,
-  describeThrown,
   InvalidOptionError,
   type ToolContext,
   type ToolFailureReason,
-  toolOutputText,
 } from 'loopwork';
+import { describeIssues, describeThrown, toolOutputText } from 'loopwork/adapter-kit';
 import { z } from 'zod';
 import { EVENT, LOOPWORK_TOOL_TAG } from './event-names';
 import { loadPeers, type Peers } from './peers';

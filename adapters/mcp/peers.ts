@@ -1,4 +1,4 @@
-import { importOptionalPeer } from 'loopwork';
+import { importOptionalPeer } from 'loopwork/adapter-kit';
 
 /**
  * The MCP SDK modules this adapter uses. `@modelcontextprotocol/sdk` is an optional peer

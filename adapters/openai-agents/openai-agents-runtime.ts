@@ -15,7 +15,6 @@ import {
   type BudgetLedger,
   type BudgetName,
   BudgetStop,
-  createBudgetLedger,
   InvalidOptionError,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
@@ -24,6 +23,7 @@ import {
   type RuntimeRunOptions,
   type Suspension,
 } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { answerApprovals, suspensionOf } from './approvals';
 import { OPENAI_AGENTS_DEFAULTS } from './defaults';
 import { EventMapper } from './map-events';

@@ -1,4 +1,4 @@
-import { importOptionalPeer } from 'loopwork';
+import { importOptionalPeer } from 'loopwork/adapter-kit';
 
 /**
  * The OpenAI Agents SDK, an optional peer dependency loaded on first use: importing

@@ -1,4 +1,5 @@
-import { asRuntimeError, failedBeforeStart, type RunState, runtimeErrorRecord } from 'loopwork';
+import type { RunState } from 'loopwork';
+import { asRuntimeError, failedBeforeStart, runtimeErrorRecord } from 'loopwork/adapter-kit';
 
 /** The text of the last assistant message of a run state. */
 export function lastAssistantText(state: RunState): string | undefined {

@@ -2,13 +2,11 @@ import type { FunctionTool, RunContext } from '@openai/agents';
 import {
   AGENT_DEFAULTS,
   type AnyTool,
-  describeIssues,
-  describeThrown,
   InvalidOptionError,
   type ToolContext,
   type ToolFailureReason,
-  toolOutputText,
 } from 'loopwork';
+import { describeIssues, describeThrown, toolOutputText } from 'loopwork/adapter-kit';
 import { z } from 'zod';
 import { loadPeers, type Peers } from './peers';
 

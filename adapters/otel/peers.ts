@@ -1,4 +1,4 @@
-import { importOptionalPeer } from 'loopwork';
+import { importOptionalPeer } from 'loopwork/adapter-kit';
 
 /** The OpenTelemetry API module, as this adapter uses it. */
 export type OtelApi = typeof import('@opentelemetry/api');

@@ -1,12 +1,5 @@
-import {
-  ConflictError,
-  listPosition,
-  parseRunQuery,
-  type RunRecord,
-  type RunStore,
-  runCursor,
-  stalenessClock,
-} from 'loopwork';
+import { ConflictError, type RunRecord, type RunStore } from 'loopwork';
+import { listPosition, parseRunQuery, runCursor, stalenessClock } from 'loopwork/adapter-kit';
 import type { Pool, PoolClient } from 'pg';
 import { checkPool, schemaOf, tableOf } from './schema';
 

@@ -2,13 +2,12 @@ import {
   type BlobStore,
   type CheckpointWrite,
   ConflictError,
-  DeltaEncoder,
   type HeartbeatStore,
   parseRunState,
   type RunState,
-  replayCheckpoint,
   type SessionStore,
 } from 'loopwork';
+import { DeltaEncoder, replayCheckpoint } from 'loopwork/adapter-kit';
 import { checkPool, type PostgresOptions, schemaOf, tableOf } from './schema';
 
 /**

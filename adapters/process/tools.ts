@@ -1,12 +1,11 @@
 import {
   AGENT_DEFAULTS,
   type AnyTool,
-  describeIssues,
   InvalidOptionError,
   type ToolContext,
   type ToolFailureReason,
-  toolOutputText,
 } from 'loopwork';
+import { describeIssues, toolOutputText } from 'loopwork/adapter-kit';
 import { z } from 'zod';
 
 /** How a loopwork tool call asked for by the agent ended. */

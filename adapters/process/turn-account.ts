@@ -4,7 +4,6 @@ import {
   type BudgetName,
   type CallTicket,
   costOf,
-  createBudgetLedger,
   defaultPrices,
   findPrice,
   InvalidOptionError,
@@ -14,6 +13,7 @@ import {
   totalTokens,
   type Usage,
 } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 
 /** Options of a {@link TurnAccount}. */
 export interface TurnAccountOptions extends BudgetLedgerOptions {

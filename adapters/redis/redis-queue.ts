@@ -556,7 +556,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     },
 
     async stats(name) {
-      const keys = queueKeys(prefix, name);
+      const keys = keysOf(name);
       const [seconds, micros] = await client.time();
       const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       const counted = await exec(

@@ -1,15 +1,12 @@
 import {
   ConflictError,
   InvalidOptionError,
-  listPosition,
   type ParsedRunQuery,
-  parseRunQuery,
   type RunRecord,
   type RunStore,
-  runCursor,
   STORE_DEFAULTS,
-  stalenessClock,
 } from 'loopwork';
+import { listPosition, parseRunQuery, runCursor, stalenessClock } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';

@@ -2,16 +2,15 @@ import {
   type BlobStore,
   type CheckpointWrite,
   ConflictError,
-  DeltaEncoder,
   type Heartbeat,
   type HeartbeatStore,
   InvalidOptionError,
   parseRunState,
   type RunState,
-  replayCheckpoint,
   type SessionStore,
   STORE_DEFAULTS,
 } from 'loopwork';
+import { DeltaEncoder, replayCheckpoint } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 

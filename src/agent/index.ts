@@ -6,7 +6,6 @@ export type { AgentHooks, ToolCallDecision } from './hooks';
 export type { JsonSchemaDraft, JsonSchemaInput, JsonSchemaObject } from './json-schema';
 export { jsonSchema } from './json-schema';
 export type { Allowance, BudgetName, Budgets, Spent } from './limits';
-export { budgetsToWarn, outputAllowance, turnLimitReached } from './limits';
 export type { AgentOptions } from './options';
 export type { RunResult } from './result';
 export { runAgent, streamAgent } from './run-agent';

@@ -22,6 +22,6 @@ export type {
 export type { ModelErrorKind, ModelErrorOptions } from './model-error';
 export { ModelError, modelErrorKindFromStatus, parseRetryAfter } from './model-error';
 export type { ModelPrice, PriceTable, TokenRates } from './pricing';
-export { costOf, defaultPrices, findPrice, ratesFor, worstCaseInputPerToken } from './pricing';
+export { costOf, defaultPrices, findPrice } from './pricing';
 export type { Usage } from './usage';
 export { addUsage, emptyUsage, promptTokens, totalTokens } from './usage';

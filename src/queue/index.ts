@@ -41,7 +41,7 @@ export type {
 export type { AttemptEnd } from './run-attempt';
 export { stopOnSignals } from './stop-on-signals';
 export type { TaskDefinition, TaskEnvelope, TaskOptions } from './task';
-export { defineTask, parseEnvelope, parsePayload } from './task';
+export { defineTask, parsePayload } from './task';
 export type { TaskEvent } from './task-events';
 export type {
   JobOutcome,

@@ -1,12 +1,5 @@
 export type { BlobStore } from './blob-store';
 export type { CheckpointDelta, CheckpointWrite } from './checkpoint-delta';
-export {
-  applyCheckpointDelta,
-  DELTA_SNAPSHOT_RATIO,
-  DeltaEncoder,
-  MAX_DELTAS,
-  replayCheckpoint,
-} from './checkpoint-delta';
 export { STORE_DEFAULTS } from './defaults';
 export type { EventLog, LoggedEvent } from './event-log';
 export { compareEventIds } from './event-log';
@@ -16,7 +9,6 @@ export type { GitWorkdirState, PersistGitOptions } from './git-bundle';
 export { persistGitWorkdir, restoreGitWorkdir } from './git-bundle';
 export type { Heartbeat, HeartbeatStore } from './heartbeat-store';
 export type { ListPosition, ParsedRunQuery } from './run-list';
-export { listPosition, parseRunQuery, runCursor, stalenessClock } from './run-list';
 export type {
   RunError,
   RunPage,

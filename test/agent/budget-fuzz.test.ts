@@ -15,8 +15,8 @@ import {
   runAgent,
   toolCallsOf,
   totalTokens,
-  worstCaseInputPerToken,
 } from 'loopwork';
+import { worstCaseInputPerToken } from 'loopwork/adapter-kit';
 import { ScriptedModel, type ScriptedTurn } from 'loopwork/testing';
 import { expect, it } from 'vitest';
 import { z } from 'zod';

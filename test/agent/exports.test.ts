@@ -1,6 +1,7 @@
 // The public runtime surface, spelled out: changing it must be a deliberate edit of this list.
 // (Type-only exports vanish at runtime; the type tests and `tsc` cover those.)
 import * as loopwork from 'loopwork';
+import * as kit from 'loopwork/adapter-kit';
 import * as testing from 'loopwork/testing';
 import { expect, it } from 'vitest';
 
@@ -9,16 +10,13 @@ const LOOPWORK = [
   'AGENT_DEFAULTS',
   'AgentRun',
   'RUN_STATE_SCHEMA_VERSION',
-  'budgetsToWarn',
   'defineTool',
   'estimateInputTokens',
   'jsonSchema',
   'jsonSchemaTool',
-  'outputAllowance',
   'parseRunState',
   'runAgent',
   'streamAgent',
-  'turnLimitReached',
   // errors
   'ConflictError',
   'InvalidOptionError',
@@ -41,12 +39,10 @@ const LOOPWORK = [
   'parseRetryAfter',
   'persistGitWorkdir',
   'promptTokens',
-  'ratesFor',
   'restoreGitWorkdir',
   'textOf',
   'toolCallsOf',
   'totalTokens',
-  'worstCaseInputPerToken',
   // memory
   'createMemoryBlobStore',
   'createMemoryEventLog',
@@ -62,7 +58,6 @@ const LOOPWORK = [
   'createWorker',
   'defineTask',
   'handleTask',
-  'parseEnvelope',
   'parsePayload',
   'stopOnSignals',
   'outcome',
@@ -82,31 +77,14 @@ const LOOPWORK = [
   'settleAttempt',
   // runtimes
   'BudgetStop',
-  'createBudgetLedger',
   'loopRuntime',
   'runtimeTask',
-  'describeIssues',
-  'describeThrown',
-  'toolOutputText',
-  'asRuntimeError',
-  'failedBeforeStart',
-  'runtimeErrorRecord',
-  'importOptionalPeer',
   // store (the list helpers are for store adapters: one cursor format everywhere)
   'STORE_DEFAULTS',
   'EVENT_LOG_DEFAULTS',
   'createEventEncoder',
   'compareEventIds',
-  'listPosition',
-  'parseRunQuery',
-  'runCursor',
-  'stalenessClock',
   // delta checkpoints, for session-store adapters
-  'DeltaEncoder',
-  'applyCheckpointDelta',
-  'replayCheckpoint',
-  'DELTA_SNAPSHOT_RATIO',
-  'MAX_DELTAS',
   // stream
   'SSE_DEFAULTS',
   'createSseHandler',
@@ -134,6 +112,33 @@ const TESTING = [
   'sessionStoreConformance',
 ];
 
+// For writing adapters and runtimes; kept out of the root, which holds what applications use.
+const ADAPTER_KIT = [
+  'DELTA_SNAPSHOT_RATIO',
+  'DeltaEncoder',
+  'MAX_DELTAS',
+  'applyCheckpointDelta',
+  'asRuntimeError',
+  'budgetsToWarn',
+  'createBudgetLedger',
+  'describeIssues',
+  'describeThrown',
+  'failedBeforeStart',
+  'importOptionalPeer',
+  'listPosition',
+  'outputAllowance',
+  'parseEnvelope',
+  'parseRunQuery',
+  'ratesFor',
+  'replayCheckpoint',
+  'runCursor',
+  'runtimeErrorRecord',
+  'stalenessClock',
+  'toolOutputText',
+  'turnLimitReached',
+  'worstCaseInputPerToken',
+];
+
 const sorted = (names: readonly string[]) => [...names].sort();
 
 it("'loopwork' exports exactly the listed names", () => {
@@ -144,6 +149,11 @@ it("'loopwork' exports exactly the listed names", () => {
 it("'loopwork/testing' exports exactly the listed names", () => {
   expect(sorted(Object.keys(testing))).toEqual(sorted(TESTING));
   for (const [name, value] of Object.entries(testing)) expect(value, name).toBeDefined();
+});
+
+it("'loopwork/adapter-kit' exports exactly the listed names, none of them from the root", () => {
+  expect(sorted(Object.keys(kit))).toEqual(sorted(ADAPTER_KIT));
+  for (const name of ADAPTER_KIT) expect(Object.keys(loopwork), name).not.toContain(name);
 });
 
 it('the main entry does not re-export the testing helpers', () => {

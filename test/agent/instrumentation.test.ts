@@ -11,9 +11,9 @@ import {
   type Instrumentation,
   InvalidOptionError,
   type ModelCallInfo,
-  parseEnvelope,
   runAgent,
 } from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
 import { ScriptedModel } from 'loopwork/testing';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';

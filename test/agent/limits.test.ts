@@ -1,15 +1,13 @@
 import {
-  budgetsToWarn,
   emptyUsage,
   estimateInputTokens,
   type ModelPrice,
-  outputAllowance,
   promptTokens,
   type RunState,
   runAgent,
   type Spent,
-  turnLimitReached,
 } from 'loopwork';
+import { budgetsToWarn, outputAllowance, turnLimitReached } from 'loopwork/adapter-kit';
 import { ScriptedModel } from 'loopwork/testing';
 import { describe, expect, it } from 'vitest';
 import { countingEcho, eventLog, scriptedPrice } from './helpers';

@@ -6,14 +6,12 @@ import {
   emptyUsage,
   findPrice,
   type ModelPrice,
-  outputAllowance,
   promptTokens,
-  ratesFor,
   textOf,
   toolCallsOf,
   totalTokens,
-  worstCaseInputPerToken,
 } from 'loopwork';
+import { outputAllowance, ratesFor, worstCaseInputPerToken } from 'loopwork/adapter-kit';
 import { describe, expect, it } from 'vitest';
 
 const usage = {

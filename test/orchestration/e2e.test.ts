@@ -7,13 +7,13 @@ import {
   defineTool,
   isFinal,
   type ModelRequest,
-  parseEnvelope,
   type RunRecord,
   type RunState,
   type SessionStore,
   type TaskHandler,
   type Worker,
 } from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
 import { ScriptedModel, type ScriptedTurn } from 'loopwork/testing';
 import { expect, it } from 'vitest';
 import { z } from 'zod';

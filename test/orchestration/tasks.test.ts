@@ -1,10 +1,5 @@
-import {
-  defineTask,
-  InvalidOptionError,
-  InvalidPayloadError,
-  parseEnvelope,
-  type TaskEnvelope,
-} from 'loopwork';
+import { defineTask, InvalidOptionError, InvalidPayloadError, type TaskEnvelope } from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { memorySetup, rejectionOf } from './helpers';

@@ -7,10 +7,10 @@ import {
   type JobOutcome,
   LoopworkError,
   outcome,
-  parseEnvelope,
   type TaskContext,
   type TaskEnvelope,
 } from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {

@@ -1,12 +1,6 @@
 // The budget ledger: the agent loop's clamp for runtimes that make their model calls themselves.
-import {
-  BudgetStop,
-  createBudgetLedger,
-  emptyUsage,
-  InvalidOptionError,
-  outputAllowance,
-  type Usage,
-} from 'loopwork';
+import { BudgetStop, emptyUsage, InvalidOptionError, type Usage } from 'loopwork';
+import { createBudgetLedger, outputAllowance } from 'loopwork/adapter-kit';
 import { describe, expect, it } from 'vitest';
 
 const price = { scripted: { inputPerMTok: 1_000, outputPerMTok: 2_000 } }; // $0.001 / $0.002 a token

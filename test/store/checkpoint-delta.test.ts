@@ -6,15 +6,14 @@ import type { Redis } from 'ioredis';
 import {
   ConflictError,
   createMemorySessionStore,
-  DeltaEncoder,
   emptyUsage,
   type Message,
   RUN_STATE_SCHEMA_VERSION,
   type RunState,
-  replayCheckpoint,
   type SessionStore,
   type ToolResultPart,
 } from 'loopwork';
+import { DeltaEncoder, replayCheckpoint } from 'loopwork/adapter-kit';
 import { createPostgresSessionStore, migrate } from 'loopwork/postgres';
 import { createRedisSessionStore } from 'loopwork/redis';
 import type pg from 'pg';

@@ -5,7 +5,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Anthropic from '@anthropic-ai/sdk';
-import { createBudgetLedger } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { budgetProxy, fakeAnthropicUpstream } from 'loopwork/claude-agent-sdk';
 import { afterEach, describe, expect, it } from 'vitest';
 

@@ -3,7 +3,8 @@
 // no call; usage is recorded after; a model that ignores the cap is refused.
 import { HumanMessage } from '@langchain/core/messages';
 import { tool } from '@langchain/core/tools';
-import { BudgetStop, createBudgetLedger, InvalidOptionError } from 'loopwork';
+import { BudgetStop, InvalidOptionError } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { budgetedChatModel, scriptedChatModel } from 'loopwork/langgraph';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';

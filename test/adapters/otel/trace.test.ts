@@ -12,10 +12,10 @@ import {
   createWorker,
   defineTool,
   type Instrumentation,
-  parseEnvelope,
   type Queue,
   type Worker,
 } from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
 import { ScriptedModel, type ScriptedTurn } from 'loopwork/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';

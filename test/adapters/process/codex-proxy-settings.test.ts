@@ -38,7 +38,7 @@ describe('budgetProxy settings', () => {
   });
 
   it('responsesBudgetProxy refuses a base URL that is not http(s)', async () => {
-    const { createBudgetLedger } = await import('loopwork');
+    const { createBudgetLedger } = await import('loopwork/adapter-kit');
     await expect(
       responsesBudgetProxy({ ledger: createBudgetLedger(), upstream: { baseURL: 'file:///x' } }),
     ).rejects.toThrow(InvalidOptionError);

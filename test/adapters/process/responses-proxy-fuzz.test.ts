@@ -2,7 +2,8 @@
 // three concurrent calls (streamed or JSON, prompts of random size) until the proxy refuses one;
 // the scripted upstream writes a little or as much as it may, caches part of the prompt, drops
 // some streams. Overshoots are measured by what the upstream BILLED.
-import { type Budgets, createBudgetLedger, totalTokens } from 'loopwork';
+import { type Budgets, totalTokens } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { responsesBudgetProxy } from 'loopwork/process';
 import OpenAI from 'openai';
 import { expect, it } from 'vitest';

@@ -2,7 +2,8 @@
 // loopback Responses API upstream: auth, clamping with the body otherwise intact, usage (cached
 // and reasoning tokens) from streamed and JSON answers, a refused call, upstream errors relayed
 // with the key redacted, a cut stream counted at its worst case.
-import { createBudgetLedger, type TurnRecord } from 'loopwork';
+import type { TurnRecord } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { responsesBudgetProxy } from 'loopwork/process';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it, vi } from 'vitest';

@@ -13,9 +13,9 @@ import {
   createMemoryRunStore,
   defineTask,
   handleTask,
-  parseEnvelope,
   type RunStore,
 } from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
 import { createSqsLambdaHandler, createSqsQueue, type SqsEvent } from 'loopwork/sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';

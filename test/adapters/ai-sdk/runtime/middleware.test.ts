@@ -1,7 +1,8 @@
 // The parts on their own, for agents run without the runtime: budgetMiddleware on generateText
 // (the generate path) and aiSdkTools in the AI SDK's own loop.
 import { generateText, stepCountIs, wrapLanguageModel } from 'ai';
-import { BudgetStop, createBudgetLedger, defineTool, type ModelRequest } from 'loopwork';
+import { BudgetStop, defineTool, type ModelRequest } from 'loopwork';
+import { createBudgetLedger } from 'loopwork/adapter-kit';
 import { aiSdkTools, budgetMiddleware, scriptedLanguageModel } from 'loopwork/ai-sdk';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
