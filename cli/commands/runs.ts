@@ -3,6 +3,7 @@ import {
   emptyTranscript,
   type RunRecord,
   type RunRecordStatus,
+  TRANSITIONS,
   type Transcript,
   usageTokens,
 } from 'loopwork';
@@ -11,18 +12,8 @@ import type { CommandContext } from '../command';
 import { CliError, EXIT } from '../exit';
 import { count, short, table, usd, when } from '../output';
 
-export const RUN_STATUSES: readonly RunRecordStatus[] = [
-  'queued',
-  'running',
-  'completed',
-  'max_turns',
-  'budget_exceeded',
-  'waiting_input',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'dead_lettered',
-];
+/** Every status a run record can have: the lifecycle's transition table has one entry each. */
+export const RUN_STATUSES = Object.keys(TRANSITIONS) as readonly RunRecordStatus[];
 
 /** Most events read per page when showing a run. */
 const PAGE = 1_000;

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoopworkError } from '../errors';
+import { TRANSITIONS } from '../queue/lifecycle';
 import type { RunQuery, RunRecord, RunRecordStatus } from '../store/run-store';
 import { createSseHandler } from '../stream/sse';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './assets';
@@ -36,18 +37,8 @@ const ASSETS: Record<string, { type: string; body: string }> = {
   'viewer.css': { type: 'text/css; charset=utf-8', body: PAGE_CSS },
 };
 
-const STATUSES = new Set<RunRecordStatus>([
-  'queued',
-  'running',
-  'completed',
-  'max_turns',
-  'budget_exceeded',
-  'waiting_input',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'dead_lettered',
-]);
+// Every status a run record can have: the lifecycle's transition table has one entry each.
+const STATUSES = new Set(Object.keys(TRANSITIONS) as RunRecordStatus[]);
 
 /** What the listing sends of each run: enough for a table, not its payload or output. */
 function summary(run: RunRecord) {
