@@ -11,7 +11,8 @@ export type LoopworkErrorCode =
   | 'budget_exceeded'
   | 'script_exhausted'
   /** A write the server took but fewer replicas than asked confirmed (Redis `waitReplicas`). */
-  | 'not_replicated';
+  | 'not_replicated'
+  | 'invalid_output';
 
 /**
  * Base class of every error loopwork throws.
@@ -105,5 +106,27 @@ export class InvalidPayloadError extends LoopworkError {
 
   static isInstance(error: unknown): error is InvalidPayloadError {
     return LoopworkError.isInstance(error) && error.code === 'invalid_payload';
+  }
+}
+
+/**
+ * A run with an `output` schema ended without a valid answer: the model's answers kept failing
+ * validation past `maxOutputRetries`, or a limit (turns, tokens, cost) ended the run while it was
+ * still correcting one. Not retryable: the run's checkpoint already counts the refused answers.
+ */
+export class OutputValidationError extends LoopworkError {
+  constructor(
+    message: string,
+    /** Why the last answer was refused (bad JSON, or the schema's issues), as the model was told. */
+    readonly issues: string,
+    /** Answers refused over the run. */
+    readonly refused: number,
+  ) {
+    super('invalid_output', message);
+    this.name = 'OutputValidationError';
+  }
+
+  static isInstance(error: unknown): error is OutputValidationError {
+    return LoopworkError.isInstance(error) && error.code === 'invalid_output';
   }
 }

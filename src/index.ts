@@ -12,6 +12,7 @@ export {
   InvalidStateError,
   LeaseLostError,
   LoopworkError,
+  OutputValidationError,
 } from './errors';
 export type {
   AgentRunInfo,

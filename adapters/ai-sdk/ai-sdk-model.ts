@@ -71,6 +71,8 @@ export function aiSdk(languageModel: AiSdkLanguageModel, options: AiSdkModelOpti
     specificationVersion: 'loopwork.model.v1',
     provider,
     modelId: languageModel.modelId,
+    // `responseFormat` goes to the call options' `responseFormat`; each provider maps it (or warns).
+    supportsResponseFormat: true,
 
     async generate(request: ModelRequest, { signal }: ModelCallOptions): Promise<ModelResponse> {
       signal.throwIfAborted();

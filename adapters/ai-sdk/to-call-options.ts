@@ -37,6 +37,18 @@ export function toCallOptions(
           toolChoice: toolChoice ?? { type: 'auto' as const },
         }
       : {}),
+    ...(request.responseFormat
+      ? {
+          responseFormat: {
+            type: 'json' as const,
+            schema: request.responseFormat.schema as never,
+            name: request.responseFormat.name,
+            ...(request.responseFormat.description === undefined
+              ? {}
+              : { description: request.responseFormat.description }),
+          },
+        }
+      : {}),
     ...(request.providerOptions
       ? { providerOptions: request.providerOptions as V3ProviderOptions }
       : {}),

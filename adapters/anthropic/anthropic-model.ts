@@ -126,6 +126,8 @@ export function anthropic(options: AnthropicModelOptions): Model {
 
   return {
     specificationVersion: 'loopwork.model.v1',
+    // `responseFormat` becomes `output_config.format` (Anthropic's structured outputs).
+    supportsResponseFormat: true,
     provider: 'anthropic',
     modelId,
     generate,

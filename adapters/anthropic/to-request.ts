@@ -1,3 +1,4 @@
+import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema';
 import type {
   ContentBlockParam,
   ImageBlockParam,
@@ -40,6 +41,15 @@ export function toRequestBody(request: ModelRequest, modelId: string): MessageCr
   const extra = request.providerOptions?.[PROVIDER_OPTIONS_KEY];
   const merged = isPlainObject(extra) ? { ...body, ...extra } : body;
   delete merged.stream;
+  if (request.responseFormat) {
+    // Anthropic's structured outputs. The SDK's helper rewrites the schema to what the API
+    // accepts (closed objects; unsupported constraints moved into descriptions, which loopwork
+    // still enforces by validating the answer). Other output_config fields (effort) are kept.
+    const { type, schema } = jsonSchemaOutputFormat(
+      request.responseFormat.schema as Parameters<typeof jsonSchemaOutputFormat>[0],
+    );
+    merged.output_config = { ...merged.output_config, format: { type, schema } };
+  }
   return { ...merged, model: modelId, max_tokens: request.maxOutputTokens };
 }
 

@@ -74,6 +74,7 @@ const AGENT_FIELDS = {
     delayMs: 'number',
     error: 'object',
   },
+  'output-rejected': { runId: 'string', turn: 'number', refused: 'number', message: 'string' },
   'budget-warning': { runId: 'string', budget: 'string', used: 'number', limit: 'number' },
   suspended: { runId: 'string', suspensions: 'object' },
   'run-finished': {

@@ -4,6 +4,7 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
+import { jsonSchemaFormat } from './response-format';
 import { type ApiContext, providerOptionsOf, toolsField } from './sdk-call';
 import { serializeToolInput } from './tool-input';
 
@@ -75,6 +76,14 @@ export function toChatBody(
       })),
     ),
     ...(request.stopSequences?.length ? { stop: request.stopSequences } : {}),
+    ...(request.responseFormat
+      ? {
+          response_format: {
+            type: 'json_schema' as const,
+            json_schema: jsonSchemaFormat(request.responseFormat),
+          },
+        }
+      : {}),
     // `max_tokens` is deprecated and rejected by reasoning models.
     max_completion_tokens: request.maxOutputTokens,
   };

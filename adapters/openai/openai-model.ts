@@ -130,6 +130,8 @@ export function openai(options: OpenAIModelOptions): OpenAIModel {
     provider: PROVIDER,
     modelId: options.model,
     api,
+    // `responseFormat` becomes Chat's `response_format` / the Responses API's `text.format`.
+    supportsResponseFormat: true,
     generate: (request, { signal }) => generate(context, request, signal),
     stream: (request, { signal }) => stream(context, request, signal),
   };

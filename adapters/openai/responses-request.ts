@@ -13,6 +13,7 @@ import type {
 } from 'openai/resources/responses/responses';
 import { imageUrlOf } from './chat-request';
 import { PREFIX } from './errors';
+import { jsonSchemaFormat } from './response-format';
 import type { OpenAIReasoningMetadata } from './responses-response';
 import { type ApiContext, providerOptionsOf, toolsField } from './sdk-call';
 import { serializeToolInput } from './tool-input';
@@ -123,6 +124,14 @@ export function toResponsesBody(
         strict: false,
       })),
     ),
+    ...(request.responseFormat
+      ? {
+          text: {
+            ...(providerOptionsOf(request).text as object | undefined),
+            format: { type: 'json_schema' as const, ...jsonSchemaFormat(request.responseFormat) },
+          },
+        }
+      : {}),
     max_output_tokens: request.maxOutputTokens,
   };
 }

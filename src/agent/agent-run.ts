@@ -3,25 +3,26 @@ import type { AgentEvent, AgentEventListeners } from './events';
 import type { RunResult } from './result';
 
 /**
- * A run in progress: a typed event emitter, an async iterable of its events, and its result.
+ * A run in progress: a typed event emitter, an async iterable of its events, and its result
+ * (`Output`: the type of its validated answer, with an `output` schema).
  *
  * Iterating is single-consumer and buffered from the start, like a stream: every event since the
  * run began is delivered, so it is safe to start iterating late. Listeners added with `on` see
  * events from the moment they are added.
  */
-export class AgentRun
+export class AgentRun<Output = unknown>
   extends EventEmitter<AgentEventListeners>
   implements AsyncIterable<AgentEvent>
 {
   /** Settles when the run ends; rejects only for errors before it starts (bad options, bad state). */
-  readonly result: Promise<RunResult>;
+  readonly result: Promise<RunResult<Output>>;
   private readonly buffer: AgentEvent[] = [];
   private wake: (() => void) | undefined;
   private done = false;
   private iterated = false;
 
   /** @internal Use `streamAgent`. */
-  constructor(start: (emit: (event: AgentEvent) => void) => Promise<RunResult>) {
+  constructor(start: (emit: (event: AgentEvent) => void) => Promise<RunResult<Output>>) {
     super();
     this.result = start((event) => this.publish(event)).finally(() => {
       this.done = true;

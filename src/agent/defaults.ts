@@ -48,6 +48,12 @@ export const AGENT_DEFAULTS = {
    */
   retryMaxDelayMs: 60_000,
   /**
+   * Answers that may fail the `output` schema (bad JSON, schema mismatch) before the run fails
+   * with an `OutputValidationError`; each refused answer is sent back to the model to correct.
+   * @defaultValue 3
+   */
+  maxOutputRetries: 3,
+  /**
    * Fraction of a budget at which a `budget-warning` event is emitted (once per budget).
    * @defaultValue 0.8
    */

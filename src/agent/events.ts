@@ -83,6 +83,16 @@ export type AgentEvent =
       delayMs: number;
       error: { kind: ModelErrorKind; message: string; status: number | undefined };
     }
+  | {
+      /** An answer failed the run's `output` schema; the model is asked to correct it. */
+      type: 'output-rejected';
+      runId: string;
+      turn: number;
+      /** Answers refused so far in the run. */
+      refused: number;
+      /** What was wrong, as the model is told. */
+      message: string;
+    }
   | { type: 'budget-warning'; runId: string; budget: BudgetName; used: number; limit: number }
   | { type: 'suspended'; runId: string; suspensions: Suspension[] }
   | {

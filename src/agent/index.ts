@@ -7,9 +7,11 @@ export type { JsonSchemaDraft, JsonSchemaInput, JsonSchemaObject } from './json-
 export { jsonSchema } from './json-schema';
 export type { Allowance, BudgetName, Budgets, Spent } from './limits';
 export type { AgentOptions } from './options';
+export type { OutputMode } from './output';
+export { FINAL_ANSWER_TOOL } from './output';
 export type { RunResult } from './result';
 export { runAgent, streamAgent } from './run-agent';
-export type { RunState, RunStatus, Suspension, TurnRecord } from './run-state';
+export type { OutputProgress, RunState, RunStatus, Suspension, TurnRecord } from './run-state';
 export { parseRunState, RUN_STATE_SCHEMA_VERSION } from './run-state';
 export type { StandardSchemaV1 } from './standard-schema';
 export type { AnyTool, Tool, ToolContext } from './tool';

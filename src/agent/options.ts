@@ -10,11 +10,16 @@ import type { SessionStore } from '../store/session-store';
 import type { AgentEvent } from './events';
 import type { AgentHooks } from './hooks';
 import type { Budgets } from './limits';
+import { FINAL_ANSWER_TOOL, type OutputMode } from './output';
 import type { RunState } from './run-state';
+import type { StandardSchemaV1 } from './standard-schema';
 import type { AnyTool } from './tool';
 
-/** Options of {@link runAgent} and {@link streamAgent}. Defaults are in `AGENT_DEFAULTS`. */
-export interface AgentOptions extends Budgets {
+/**
+ * Options of {@link runAgent} and {@link streamAgent}. Defaults are in `AGENT_DEFAULTS`.
+ * `Output` is the type of the validated answer when `output` is given.
+ */
+export interface AgentOptions<Output = unknown> extends Budgets {
   /** The model adapter to call. */
   model: Model;
   /**
@@ -29,6 +34,21 @@ export interface AgentOptions extends Budgets {
   system?: string;
   /** Tools the model may call. Names must be unique. */
   tools?: readonly AnyTool[];
+  /**
+   * Schema of the run's final answer (a zod 4 object schema). The answer is asked for through
+   * the provider's structured output or a `final_answer` tool (see `outputMode`), validated, and
+   * returned typed as `result.output`; an answer that fails is sent back to the model to correct,
+   * within the run's limits and `maxOutputRetries`.
+   */
+  output?: StandardSchemaV1<unknown, Output>;
+  /**
+   * How the answer is asked for: `native` (the provider's structured output), `tool` (a
+   * `final_answer` tool), or `auto`: native when the model supports it.
+   * @defaultValue 'auto'
+   */
+  outputMode?: OutputMode;
+  /** Refused answers allowed before the run fails with an `OutputValidationError`. @defaultValue 3 */
+  maxOutputRetries?: number;
   /** Identifies the run in events, idempotency keys and the checkpoint store. Defaults to a UUID. */
   runId?: string;
   /** A state to continue from (from a result, or loaded from your own storage). */
@@ -152,6 +172,8 @@ export function validateAgentOptions(options: AgentOptions): void {
   positiveNumber('maxCostUsd', options.maxCostUsd);
   positiveNumber('maxDurationMs', options.maxDurationMs);
   nonNegativeInteger('retry.maxRetries', options.retry?.maxRetries);
+  nonNegativeInteger('maxOutputRetries', options.maxOutputRetries);
+  validateOutput(options);
   nonNegativeInteger('retry.minDelayMs', options.retry?.minDelayMs);
   nonNegativeInteger('retry.maxDelayMs', options.retry?.maxDelayMs);
   const threshold = options.budgetWarningAt;
@@ -195,5 +217,21 @@ export function validateAgentOptions(options: AgentOptions): void {
       );
     }
     names.add(tool.name);
+  }
+}
+
+function validateOutput(options: AgentOptions): void {
+  const mode = options.outputMode;
+  if (mode !== undefined && mode !== 'auto' && mode !== 'native' && mode !== 'tool') {
+    fail('outputMode', "'auto', 'native' or 'tool'", mode);
+  }
+  if (options.output === undefined) return;
+  if (typeof options.output?.['~standard']?.validate !== 'function') {
+    fail('output', 'a schema (a zod object schema such as z.object({...}))', options.output);
+  }
+  if (options.tools?.some((tool) => tool.name === FINAL_ANSWER_TOOL)) {
+    throw new InvalidOptionError(
+      `tools: a tool is named "${FINAL_ANSWER_TOOL}", which a run with output reserves for its answer; rename it`,
+    );
   }
 }

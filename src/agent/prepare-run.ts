@@ -5,6 +5,7 @@ import type { ToolSpec } from '../model/model';
 import { defaultPrices, findPrice, type ModelPrice } from '../model/pricing';
 import type { SessionStore } from '../store/session-store';
 import type { AgentOptions } from './options';
+import { FINAL_ANSWER_TOOL, finalAnswerTool, type OutputPlan, planOutput } from './output';
 import { parseRunState, RUN_STATE_SCHEMA_VERSION, type RunState } from './run-state';
 import type { Tool } from './tool';
 import { toolSpecOf } from './tool-schema';
@@ -16,6 +17,8 @@ export interface PreparedRun {
   tools: Map<string, Tool>;
   toolSpecs: ToolSpec[];
   price: ModelPrice | undefined;
+  /** How the run asks for and checks its structured answer, when it has an `output` schema. */
+  output: OutputPlan | undefined;
   /** Saves the state under the run id (a no-op without a checkpoint store). */
   checkpoint(state: RunState): Promise<void>;
 }
@@ -29,8 +32,8 @@ export async function prepareRun(options: AgentOptions): Promise<PreparedRun> {
         `add one with prices: { '${options.model.modelId}': { inputPerMTok, outputPerMTok } }`,
     );
   }
+  const output = planOutput(options);
   const tools = new Map((options.tools ?? []).map((tool) => [tool.name, tool as Tool]));
-  const toolSpecs = await Promise.all([...tools.values()].map(toolSpecOf));
 
   const runId = options.runId ?? options.state?.runId ?? randomUUID();
   const stored = options.checkpoints ? await options.checkpoints.load(runId) : undefined;
@@ -38,8 +41,17 @@ export async function prepareRun(options: AgentOptions): Promise<PreparedRun> {
   const state = given
     ? continueState(parseRunState(given), runId, options)
     : newState(runId, options);
+  if (output?.mode === 'tool') {
+    tools.set(
+      FINAL_ANSWER_TOOL,
+      finalAnswerTool(output, (value) => {
+        state.output = { ...state.output, refused: state.output?.refused ?? 0, value };
+      }),
+    );
+  }
+  const toolSpecs = await Promise.all([...tools.values()].map(toolSpecOf));
   const checkpoint = checkpointer(options.checkpoints, runId, stored?.version ?? null);
-  return { state, resumed: given !== undefined, tools, toolSpecs, price, checkpoint };
+  return { state, resumed: given !== undefined, tools, toolSpecs, price, output, checkpoint };
 }
 
 function newState(runId: string, options: AgentOptions): RunState {
@@ -84,6 +96,8 @@ function continueState(loaded: RunState, runId: string, options: AgentOptions): 
       );
     }
     state.messages = [...state.messages, { role: 'user', content: options.followUp }];
+    // A follow-up asks a new question: its answer is still to come.
+    delete state.output;
   }
   return state;
 }

@@ -6,12 +6,17 @@ import type { Redactor } from '../secrets/redact';
 import type { BudgetName } from './limits';
 import type { RunState, RunStatus, Suspension, TurnRecord } from './run-state';
 
-/** How a run ended. */
-export interface RunResult {
+/** How a run ended. `Output` is the type of the validated answer of a run with an `output` schema. */
+export interface RunResult<Output = unknown> {
   runId: string;
   status: Exclude<RunStatus, 'running'>;
   /** Text of the last assistant message ('' when there is none). */
   text: string;
+  /**
+   * The answer, validated against the run's `output` schema: set when the status is `completed`
+   * (and the run has an `output` schema), absent otherwise — never an unchecked answer.
+   */
+  output?: Output;
   messages: Message[];
   /** Usage and cost of every model call, resumed parts included. */
   turns: TurnRecord[];
@@ -25,7 +30,11 @@ export interface RunResult {
   suspensions: Suspension[];
   /** The budget that ended the run, when the status is `budget_exceeded`. */
   budget?: BudgetName;
-  /** What went wrong, when the status is `failed`. */
+  /**
+   * What went wrong, when the status is `failed`; for a run with an `output` schema ended by
+   * `max_turns` or `budget_exceeded` while correcting its answer, an `OutputValidationError`
+   * with the last answer's issues.
+   */
   error?: LoopworkError | Error;
 }
 
@@ -46,10 +55,13 @@ export function resultOf(
   extra: Pick<RunResult, 'budget' | 'error'> = {},
 ): RunResult {
   const lastAssistant = state.messages.findLast((m) => m.role === 'assistant');
+  const status = state.status === 'running' ? 'failed' : state.status;
+  const answer = state.output?.value;
   return {
     runId: state.runId,
-    status: state.status === 'running' ? 'failed' : state.status,
+    status,
     text: lastAssistant?.role === 'assistant' ? textOf(lastAssistant) : '',
+    ...(status === 'completed' && answer !== undefined ? { output: answer } : {}),
     messages: state.messages,
     turns: state.turns,
     ...spentSoFar(state.turns),

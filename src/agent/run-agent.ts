@@ -5,27 +5,31 @@ import { AGENT_DEFAULTS } from './defaults';
 import type { AgentEvent } from './events';
 import { type BudgetName, budgetsToWarn, turnLimitReached } from './limits';
 import { type AgentOptions, validateAgentOptions } from './options';
+import { type OutputPlan, outputError, outputStep } from './output';
 import { type PreparedRun, prepareRun } from './prepare-run';
 import { errorRecord, type RunResult, resultOf, spentSoFar } from './result';
 import type { RunState, RunStatus } from './run-state';
-import { runTools, takeTurn } from './steps';
+import { checkOutput, runTools, takeTurn } from './steps';
 import { streamedRedaction } from './streamed-redaction';
 
 /** What the loop does next, decided from the state alone (so a resumed run decides the same). */
-type NextStep = { type: 'call-model' } | RunToolsStep | Finish;
+type NextStep = { type: 'call-model' } | { type: 'check-output' } | RunToolsStep | Finish;
 
 /** Run the tool calls of the last assistant message that have no result yet. */
 export type RunToolsStep = { type: 'run-tools'; calls: ToolCallPart[]; pending: ToolCallPart[] };
 
-/** End the run with this status. */
+/** End the run with this status (and this error, when the step itself decided the run failed). */
 export type Finish = {
   type: 'finish';
   status: Exclude<RunStatus, 'running'>;
   budget?: BudgetName | undefined;
+  error?: Error | undefined;
 };
 
-function nextStep(state: RunState): NextStep {
+function nextStep(state: RunState, output: OutputPlan | undefined): NextStep {
   if (state.suspensions.length > 0) return { type: 'finish', status: 'suspended' };
+  const answered = output && outputStep(state, output);
+  if (answered) return answered;
   const last = state.messages.at(-1);
   if (last?.role !== 'assistant') return { type: 'call-model' };
   const calls = toolCallsOf(last);
@@ -46,18 +50,26 @@ function nextStep(state: RunState): NextStep {
  * 4. Call the model (retrying retryable errors), append its message, record usage and cost, checkpoint.
  * 5. Run its tool calls (validated, hooked, at most `toolConcurrency` at once), checkpointing each
  *    result; then append them as one tool message, checkpoint, and go to 2.
- * 6. Abort and `maxDurationMs` stop the run at once; anything thrown ends it as `failed`. The
+ * 6. With an `output` schema, a turn without tool calls (or a `final_answer` call) is checked:
+ *    a valid answer ends the run; a refused one goes back to the model with what was wrong, until
+ *    `maxOutputRetries` or a limit ends the run without an output.
+ * 7. Abort and `maxDurationMs` stop the run at once; anything thrown ends it as `failed`. The
  *    final state is checkpointed, so every ending can be continued.
  *
  * @example
  * ```ts
  * const result = await runAgent({ model, prompt: 'What is 2 + 3?', tools: [add], maxCostUsd: 0.5 });
  * console.log(result.status, result.text, result.costUsd);
+ *
+ * const typed = await runAgent({ model, prompt: 'Weather in Paris?', output: z.object({ celsius: z.number() }) });
+ * if (typed.status === 'completed') console.log(typed.output?.celsius);
  * ```
  */
-export async function runAgent(options: AgentOptions): Promise<RunResult> {
-  validateAgentOptions(options);
-  return execute(options, options.onEvent);
+export async function runAgent<Output = unknown>(
+  options: AgentOptions<Output>,
+): Promise<RunResult<Output>> {
+  validateAgentOptions(options as AgentOptions);
+  return execute(options as AgentOptions, options.onEvent) as Promise<RunResult<Output>>;
 }
 
 /**
@@ -71,13 +83,14 @@ export async function runAgent(options: AgentOptions): Promise<RunResult> {
  * const { status, costUsd } = await run.result;
  * ```
  */
-export function streamAgent(options: AgentOptions): AgentRun {
-  validateAgentOptions(options);
-  return new AgentRun((emit) =>
-    execute(options, (event) => {
-      emit(event);
-      options.onEvent?.(event);
-    }),
+export function streamAgent<Output = unknown>(options: AgentOptions<Output>): AgentRun<Output> {
+  validateAgentOptions(options as AgentOptions);
+  return new AgentRun<Output>(
+    (emit) =>
+      execute(options as AgentOptions, (event) => {
+        emit(event);
+        options.onEvent?.(event);
+      }) as Promise<RunResult<Output>>,
   );
 }
 
@@ -148,6 +161,7 @@ async function runPrepared(
       turnsSoFar: state.turns.length,
     });
     ending = await loop(options, run, controller.signal, emit);
+    error = ending.error;
   } catch (thrown) {
     // Tools still running in a batch that failed must not go on after the run has ended.
     if (!controller.signal.aborted) controller.abort(new Error('run failed'));
@@ -170,10 +184,14 @@ async function loop(
   const warned = new Set<BudgetName>();
   while (true) {
     signal.throwIfAborted();
-    const step = nextStep(state);
+    const step = nextStep(state, run.output);
     if (step.type === 'finish') return step;
     if (step.type === 'run-tools') {
       await runTools(options, run, step, signal, emit);
+      continue;
+    }
+    if (step.type === 'check-output') {
+      await checkOutput(run, emit);
       continue;
     }
     if (turnLimitReached(state.turns.length, options.maxTurns ?? AGENT_DEFAULTS.maxTurns)) {
@@ -202,6 +220,16 @@ async function finish(
 ): Promise<RunResult> {
   const { state } = run;
   state.status = ending.status;
+  // A limit that ends a run still correcting its answer says why the last answer was refused.
+  if (
+    !error &&
+    run.output &&
+    state.output?.lastError !== undefined &&
+    state.output.value === undefined &&
+    (ending.status === 'max_turns' || ending.status === 'budget_exceeded')
+  ) {
+    error = redactor.error(outputError(state, ending.status));
+  }
   if (error) state.error = errorRecord(error, redactor);
   let saveError: Error | undefined;
   try {

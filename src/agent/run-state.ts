@@ -36,6 +36,16 @@ export interface Suspension {
   payload: unknown;
 }
 
+/** How far a run with an `output` schema got with its answer. */
+export interface OutputProgress {
+  /** The answer that passed validation (the schema's output value); absent until one does. */
+  value?: unknown;
+  /** Answers refused so far (bad JSON, schema mismatch), resumes included. */
+  refused: number;
+  /** Why the last refused answer was refused, as the model was told. */
+  lastError?: string;
+}
+
 /**
  * Everything needed to continue a run, as plain JSON. Saved after every completed step; pass it
  * back as `state` (or let the loop load it from the checkpoint store) to continue.
@@ -53,8 +63,10 @@ export interface RunState {
   toolResults: ToolResultPart[];
   /** Pending tool calls waiting for an answer (status `suspended`). */
   suspensions: Suspension[];
-  /** Why the run failed, when status is `failed`. */
+  /** Why the run failed, when status is `failed` (or why its answer was refused, when a limit ended a run with `output`). */
   error?: { code: string; message: string };
+  /** The structured answer and its refused attempts, for runs with an `output` schema. */
+  output?: OutputProgress;
   /**
    * Set by runtimes other than loopwork's own loop: which one wrote this state, and its own state
    * to continue from (a session id, a serialized run), as JSON. `turns` still records the spend.
@@ -142,6 +154,13 @@ const runStateSchema = z.object({
     z.object({ toolCallId: z.string(), toolName: z.string(), payload: z.unknown() }),
   ),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
+  output: z
+    .object({
+      value: z.unknown().optional(),
+      refused: z.number().int().nonnegative(),
+      lastError: z.string().optional(),
+    })
+    .optional(),
   runtime: z.object({ name: z.string().min(1), handle: z.unknown() }).optional(),
 });
 

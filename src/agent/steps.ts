@@ -7,6 +7,7 @@ import { estimateInputTokens } from './estimate-tokens';
 import type { AgentEvent } from './events';
 import { outputAllowance } from './limits';
 import type { AgentOptions } from './options';
+import { checkAnswer, FINAL_ANSWER_TOOL, refuse, responseFormatOf } from './output';
 import type { PreparedRun } from './prepare-run';
 import { spentSoFar } from './result';
 import type { Finish, RunToolsStep } from './run-agent';
@@ -29,6 +30,7 @@ export async function takeTurn(
     ...(run.toolSpecs.length > 0 ? { tools: run.toolSpecs } : {}),
     maxOutputTokens: perCallCap,
     ...(options.stopSequences ? { stopSequences: options.stopSequences } : {}),
+    ...(run.output?.mode === 'native' ? { responseFormat: responseFormatOf(run.output) } : {}),
     ...(options.providerOptions ? { providerOptions: options.providerOptions } : {}),
   };
   request =
@@ -132,6 +134,11 @@ export async function runTools(
     instrumentation: options.instrumentation,
     onResult: async (result) => {
       state.toolResults = [...state.toolResults, result];
+      // A refused final answer is counted in the same checkpoint as its result, so a resumed
+      // run neither counts it twice nor forgets it.
+      if (run.output && result.toolName === FINAL_ANSWER_TOOL && result.isError) {
+        refuse(state, result.output, state.turns.length, emit);
+      }
       await run.checkpoint(state);
     },
   });
@@ -147,4 +154,14 @@ export async function runTools(
   // run rebuilds this same tool message from it. The next model call's checkpoint saves it.
   state.messages = [...state.messages, { role: 'tool', content: results }];
   state.toolResults = [];
+}
+
+/** Checks the answer of a turn that made no tool calls, then checkpoints the verdict. */
+export async function checkOutput(
+  run: PreparedRun,
+  emit: (event: AgentEvent) => void,
+): Promise<void> {
+  if (!run.output) return;
+  await checkAnswer(run.state, run.output, emit);
+  await run.checkpoint(run.state);
 }

@@ -16,6 +16,7 @@ export type {
   ModelRequest,
   ModelResponse,
   ModelStreamPart,
+  ResponseFormat,
   StopReason,
   ToolSpec,
 } from './model';

@@ -9,6 +9,22 @@ export interface ToolSpec {
   inputSchema: Record<string, unknown>;
 }
 
+/**
+ * Asks for the final answer as JSON matching a schema, through the provider's own structured
+ * output (OpenAI `response_format` / `text.format`, Anthropic `output_config.format`, the AI SDK's
+ * `responseFormat`). The loop sends it only to a model whose `supportsResponseFormat` is true, and
+ * validates the answer itself either way.
+ */
+export interface ResponseFormat {
+  type: 'json';
+  /** JSON Schema of the answer: an object schema. */
+  schema: Record<string, unknown>;
+  /** Name of the schema (1-64 letters, digits, `_` or `-`), for providers that want one. */
+  name: string;
+  /** What the answer is, for providers that take a description. */
+  description?: string;
+}
+
 /** One model call, in the provider-neutral shape. */
 export interface ModelRequest {
   /** System prompt. */
@@ -21,6 +37,8 @@ export interface ModelRequest {
   maxOutputTokens: number;
   /** Sequences that end generation when produced. */
   stopSequences?: string[];
+  /** Constrains the final answer to JSON of a schema; only sent when `supportsResponseFormat`. */
+  responseFormat?: ResponseFormat;
   /** Passed through untouched to the provider adapter, keyed by provider name. */
   providerOptions?: Record<string, unknown>;
 }
@@ -70,6 +88,11 @@ export interface Model {
   readonly provider: string;
   /** Model id sent to the provider; the key of the price table. */
   readonly modelId: string;
+  /**
+   * True when the adapter maps `request.responseFormat` to the provider's structured output.
+   * Otherwise a run with an `output` schema asks for its answer through a `final_answer` tool.
+   */
+  readonly supportsResponseFormat?: boolean;
   /** Makes one call and resolves with the complete response. */
   generate(request: ModelRequest, options: ModelCallOptions): Promise<ModelResponse>;
   /** Optional streaming form; when present the loop uses it and emits text deltas as events. */

@@ -48,7 +48,12 @@ export function loopRuntime(settings: LoopRuntimeSettings): Runtime {
       });
       return {
         status: result.status,
-        output: result.text,
+        // With an output schema, only the validated answer: never the text of a refused one.
+        ...(settings.output === undefined
+          ? { output: result.text }
+          : result.output === undefined
+            ? {}
+            : { output: result.output }),
         state: result.state,
         usage: result.usage,
         costUsd: result.costUsd,

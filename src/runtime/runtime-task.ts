@@ -64,10 +64,25 @@ export function runtimeTask(options: RuntimeTaskOptions): {
   task: TaskDefinition<RuntimeTaskPayload>;
   handler: TaskHandler<RuntimeTaskPayload, string>;
 } {
+  return runtimeTaskWith(options, textOf);
+}
+
+/**
+ * {@link runtimeTask} with its own mapping from a runtime's result to the run's output: the final
+ * text for `runtimeTask`, the validated answer for an `agentTask` with an `output` schema.
+ * @internal
+ */
+export function runtimeTaskWith<Output>(
+  options: RuntimeTaskOptions,
+  outputOf: (result: RuntimeResult) => Output | undefined,
+): {
+  task: TaskDefinition<RuntimeTaskPayload>;
+  handler: TaskHandler<RuntimeTaskPayload, Output>;
+} {
   const { checkpoints, runtime, limits, sessionCacheSize, ...taskOptions } = options;
   const cache = new SessionCache(sessionCacheSize ?? 100);
   const task = defineTask({ type: 'runtime', ...taskOptions, payload: runtimePayload });
-  const handler = handleTask<RuntimeTaskPayload, string>(task, async (payload, context) => {
+  const handler = handleTask<RuntimeTaskPayload, Output>(task, async (payload, context) => {
     const chosen = typeof runtime === 'function' ? runtime(payload, context) : runtime;
     const store = fenced(checkpoints, context);
     const session =
@@ -96,7 +111,12 @@ export function runtimeTask(options: RuntimeTaskOptions): {
       },
     });
     if (context.signal.aborted) throw context.signal.reason;
-    const spent = { output: textOf(result), usage: result.usage, costUsd: result.costUsd };
+    const output = outputOf(result);
+    const spent = {
+      ...(output === undefined ? {} : { output }),
+      usage: result.usage,
+      costUsd: result.costUsd,
+    };
     if (result.status === 'failed' || result.status === 'aborted') {
       const error = result.error ?? new Error(`${chosen.name} run ended ${result.status}`);
       return outcome({ status: 'failed', error, retryable: isRetryable(error), ...spent });
@@ -112,10 +132,10 @@ const textOf = (result: RuntimeResult) =>
   typeof result.output === 'string' ? result.output : JSON.stringify(result.output ?? '');
 
 /** The outcome of a run that did not fail. */
-function endingOf(
+function endingOf<Output>(
   result: RuntimeResult,
-  spent: Pick<TaskOutcome<string>, 'output' | 'usage' | 'costUsd'>,
-): TaskOutcome<string> {
+  spent: Pick<TaskOutcome<Output>, 'output' | 'usage' | 'costUsd'>,
+): TaskOutcome<Output> {
   switch (result.status) {
     case 'suspended':
       return outcome({ status: 'waiting_input', ...spent });

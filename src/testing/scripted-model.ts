@@ -49,6 +49,13 @@ export interface ScriptedModelOptions {
   modelId?: string;
   /** Set to false to make the model offer no `stream` method. @defaultValue true */
   streaming?: boolean;
+  /**
+   * Set to true to act as a model with native structured output: a run with an `output` schema
+   * then sends `responseFormat` (see `requests`) and reads the answer from the text, instead of
+   * offering a `final_answer` tool. The script still decides what is answered.
+   * @defaultValue false
+   */
+  supportsResponseFormat?: boolean;
 }
 
 const BYTES_PER_TOKEN = 4;
@@ -75,12 +82,14 @@ export class ScriptedModel implements Model {
   readonly modelId: string;
   /** Every request received, in order (failed attempts included). */
   readonly requests: ModelRequest[] = [];
+  readonly supportsResponseFormat: boolean;
   declare stream?: NonNullable<Model['stream']>;
   private readonly script: ScriptedModelOptions['turns'];
 
   constructor(options: ScriptedModelOptions) {
     this.script = options.turns;
     this.modelId = options.modelId ?? 'scripted';
+    this.supportsResponseFormat = options.supportsResponseFormat ?? false;
     if (options.streaming !== false) this.stream = this.streamTurn;
   }
 

@@ -9,6 +9,7 @@ const LOOPWORK = [
   // agent
   'AGENT_DEFAULTS',
   'AgentRun',
+  'FINAL_ANSWER_TOOL',
   'RUN_STATE_SCHEMA_VERSION',
   'defineTool',
   'estimateInputTokens',
@@ -24,6 +25,7 @@ const LOOPWORK = [
   'InvalidStateError',
   'LeaseLostError',
   'LoopworkError',
+  'OutputValidationError',
   // secrets
   'DEFAULT_SECRET_PATTERNS',
   'SECRET_ENV_VARS',

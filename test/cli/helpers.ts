@@ -81,6 +81,9 @@ export function run(
   const base = { ...process.env };
   delete base.NO_COLOR;
   delete base.FORCE_COLOR;
+  // Node reports 2 colours for any terminal when CI is set (tty.getColorDepth): the bin must see
+  // the terminal a person would have, whatever runs the tests.
+  delete base.CI;
   const child = spawn(file, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

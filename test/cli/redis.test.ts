@@ -194,13 +194,16 @@ describe('loopwork CLI on Redis (the built bin)', () => {
     const command = ['node', BIN, ...args('runs', 'tail', 'tty-1')]
       .map((part) => `'${part}'`)
       .join(' ');
-    const tty = await run('script', ['-qec', command, '/dev/null']);
+    const tty = await run('script', ['-qec', command, '/dev/null'], { TERM: 'xterm-256color' });
     expect(tty.code).toBe(0);
     expect(tty.stdout).toContain('\x1b[32mcompleted'); // green
     expect(tty.stdout).toContain('\r\x1b[2K'); // the progress line is cleared and redrawn
     expect(tty.stdout).toMatch(/turn 1 · 120 tokens · \$0\.0040/);
     expect(tty.stdout).not.toContain('turn 1 finished:'); // the per-turn lines are for pipes
-    const plain = await run('script', ['-qec', command, '/dev/null'], { NO_COLOR: '1' });
+    const plain = await run('script', ['-qec', command, '/dev/null'], {
+      NO_COLOR: '1',
+      TERM: 'xterm-256color',
+    });
     expect(plain.code).toBe(0);
     expect(plain.stdout).not.toMatch(new RegExp(`${ESC}\\[\\d+m`)); // no SGR (colour) sequence
     expect(plain.stdout).toMatch(/turn 1 · 120 tokens · \$0\.0040/);

@@ -180,7 +180,8 @@ describe('anthropic adapter in runAgent', () => {
   });
 
   it('an abort mid-stream ends the run as aborted, without a retry', async () => {
-    respond((_body, request) => brokenSseResponse(openingEvents('Hel'), 'hang', request));
+    // A word is shown once it is complete (streamed text is redacted across pieces): 'Hi ' of 'Hi Hi '.
+    respond((_body, request) => brokenSseResponse(openingEvents('Hi Hi '), 'hang', request));
     const controller = new AbortController();
     const result = await runAgent({
       model: model(),
