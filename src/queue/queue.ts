@@ -112,6 +112,12 @@ export interface Queue {
   deadLetter(message: ClaimedMessage, reason: string): Promise<void>;
   /** Dead-lettered messages of a queue, oldest first. */
   deadLetters(queue: string, options?: { limit?: number }): Promise<DeadLetter[]>;
+  /**
+   * Optional: takes the dead letter `id` of `queue` out of the dead-letter store for good.
+   * Resolves true when it removed it, false when there was no such letter (so a second call is a
+   * no-op). `redriveDeadLetter` calls it once the letter's work is dispatched again.
+   */
+  removeDeadLetter?(queue: string, id: string): Promise<boolean>;
   /** Optional: counts the queue's messages by state (for dashboards and `loopwork queues stats`). */
   stats?(queue: string): Promise<QueueStats>;
   /** Stops waiting claims (they resolve empty) and releases resources. Idempotent. */
