@@ -6,7 +6,8 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { type Backend, openBackend } from './backend';
 import { createContext } from './command';
-import { listDeadLetters, queueStats } from './commands/queues';
+import { listDeadLetters, redriveDeadLetters } from './commands/dead-letters';
+import { queueStats } from './commands/queues';
 import { cancelRun, listRuns, showRun, tailRun } from './commands/runs';
 import { CliError, EXIT } from './exit';
 import { createOutput, type Output } from './output';
@@ -66,6 +67,18 @@ const COMMANDS: Record<string, Command> = {
     options: { queue: { type: 'string', multiple: true }, limit: { type: 'string' } },
     run: listDeadLetters,
   },
+  'dead-letters redrive': {
+    usage:
+      'loopwork dead-letters redrive --queue Q [--queue Q2 …] (<letter-id> … | --all [--limit N])',
+    summary:
+      'dispatch the letters’ work again as new runs linked to the dead-lettered ones, then remove the letters',
+    options: {
+      queue: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      limit: { type: 'string' },
+    },
+    run: redriveDeadLetters,
+  },
   'queues stats': {
     usage: 'loopwork queues stats --queue Q [--queue Q2 …]',
     summary: 'messages ready, delayed, leased and dead-lettered',
@@ -89,7 +102,7 @@ Output:
   --json          machine-readable output (runs tail: one JSON event per line)
   --no-color      no colours (also: NO_COLOR=1; colours are only used on a terminal)
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 run not found, 4 missing package, 5 backend unreachable,
+Exit codes: 0 ok, 1 failure (or a letter skipped), 2 usage, 3 run or letter not found, 4 missing package, 5 backend unreachable,
 6 tailed run ended but did not complete, 130 interrupted.`;
 
 /** Runs the CLI with `argv` (without node and script) and resolves with the exit code. */

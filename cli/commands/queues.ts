@@ -4,7 +4,7 @@ import { CliError, EXIT } from '../exit';
 import { short, table } from '../output';
 
 /** The `--queue` names given, or a usage CliError. */
-function queuesOf(context: CommandContext): string[] {
+export function queuesOf(context: CommandContext): string[] {
   const queues = (context.values.queue as string[] | undefined) ?? [];
   if (queues.length === 0) {
     throw new CliError(
@@ -13,46 +13,6 @@ function queuesOf(context: CommandContext): string[] {
     );
   }
   return queues;
-}
-
-/** `dead-letters list --queue q`: the queue's dead letters, oldest first. */
-export async function listDeadLetters(backend: Backend, context: CommandContext): Promise<number> {
-  const limit = context.integer('limit', 100);
-  const letters = [];
-  for (const queue of queuesOf(context))
-    letters.push(...(await backend.queue.deadLetters(queue, { limit })));
-  const { out } = context;
-  if (context.values.json) {
-    out.line(JSON.stringify({ deadLetters: letters }));
-    return EXIT.ok;
-  }
-  if (letters.length === 0) {
-    out.line('no dead letters');
-    return EXIT.ok;
-  }
-  out.line(
-    table(
-      ['ID', 'QUEUE', 'RUN', 'DELIVERIES', 'REASON'],
-      letters.map((letter) => [
-        short(letter.id, 40),
-        short(letter.queue, 30),
-        short(runIdOf(letter.body), 40),
-        String(letter.deliveryCount),
-        short(letter.reason, 100),
-      ]),
-    ),
-  );
-  return EXIT.ok;
-}
-
-/** The run id in a task envelope, when the body is one. */
-function runIdOf(body: string): string {
-  try {
-    const runId = (JSON.parse(body) as { runId?: unknown }).runId;
-    return typeof runId === 'string' ? runId : '-';
-  } catch {
-    return '-';
-  }
 }
 
 /** `queues stats --queue q`: message counts by state, where the queue adapter can count them. */

@@ -7,7 +7,8 @@ import type { EventLog } from '../store/event-log';
 import type { RunRecord, RunRecordStatus, RunStore } from '../store/run-store';
 import { DISPATCHER_DEFAULTS } from './defaults';
 import { judgeCancel } from './lifecycle';
-import type { Priority, Queue } from './queue';
+import type { DeadLetter, Priority, Queue } from './queue';
+import { type RedriveResult, redriveLetter } from './redrive';
 import { assertPriority, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
 import { finishedEvent } from './task-events';
 
@@ -86,6 +87,16 @@ export interface Dispatcher {
    * `cancelled`. Idempotent: a finished run is left as it is.
    */
   cancel(runId: string, reason?: string): Promise<CancelResult>;
+  /**
+   * Gives a dead letter's work another chance (`loopwork dead-letters redrive`). Pass the letter
+   * as `queue.deadLetters()` returns it. A dead-lettered run stays as it ended; a new run with the
+   * same payload, group and priority is dispatched onto the letter's queue, linked to it by
+   * `redrivenFrom`; its id is derived from the letter, so repeating a redrive creates no second
+   * run. A letter whose run never ended is enqueued again as that run. Only then is the letter
+   * removed. A letter that is no task message, or whose run ended otherwise (a leftover copy), is
+   * skipped and stays. Needs a queue with `removeDeadLetter`.
+   */
+  redrive(letter: DeadLetter): Promise<RedriveResult>;
 }
 
 /**
@@ -110,8 +121,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
   const { instrumentation } = options;
   assertInstrumentation(instrumentation);
+  /** Where a run's message goes: its task's queue, or for a redrive the letter's queue. */
+  type Route = Pick<TaskDefinition, 'type' | 'queue'> & { priority?: Priority };
   const enqueue = (
-    task: TaskDefinition,
+    task: Route,
     record: RunRecord,
     delayMs: number | undefined,
     trace?: TraceCarrier,
@@ -126,7 +139,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     };
     const { capabilities } = queue;
     return queue.enqueue(task.queue, JSON.stringify(envelope), {
-      priority: record.priority ?? task.priority,
+      priority: record.priority ?? task.priority ?? 'normal',
       // While the run's message is still queued, enqueueing it again adds nothing.
       ...(capabilities.dedupe ? { dedupeId: record.runId } : {}),
       ...(delayMs === undefined || delayMs <= 0 ? {} : { delayMs }),
@@ -149,8 +162,34 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     enqueueRun: (task, record, enqueueOptions) =>
       hidden(() => enqueue(task, record, enqueueOptions?.delayMs).then(() => {})),
     cancel: (runId, reason) => hidden(() => cancel(runId, reason)),
+    redrive: (letter) =>
+      hidden(() =>
+        redriveLetter(
+          {
+            queue,
+            runs,
+            enqueue: (record, queueName) =>
+              enqueueTraced({ type: record.taskType, queue: queueName }, record, undefined),
+          },
+          letter,
+        ),
+      ),
   };
   return dispatcher;
+
+  /** Enqueues a recorded run, inside the instrumentation's dispatch span when there is one. */
+  async function enqueueTraced(route: Route, record: RunRecord, delayMs: number | undefined) {
+    if (!instrumentation?.dispatch) {
+      await enqueue(route, record, delayMs);
+      return;
+    }
+    await instrumentation.dispatch(
+      { runId: record.runId, taskType: route.type, queue: route.queue },
+      async (trace) => {
+        await enqueue(route, record, delayMs, trace);
+      },
+    );
+  }
 
   async function dispatch<Payload>(
     task: TaskDefinition<Payload>,
@@ -182,16 +221,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (ConflictError.isInstance(error)) return { runId: record.runId, deduplicated: true };
       throw error;
     }
-    if (instrumentation?.dispatch) {
-      await instrumentation.dispatch(
-        { runId: record.runId, taskType: task.type, queue: task.queue },
-        async (trace) => {
-          await enqueue(task as TaskDefinition, record, delayMs, trace);
-        },
-      );
-    } else {
-      await enqueue(task as TaskDefinition, record, delayMs);
-    }
+    await enqueueTraced(task, record, delayMs);
     return { runId: record.runId, deduplicated: false };
   }
 

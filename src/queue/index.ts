@@ -38,6 +38,7 @@ export type {
   QueueCapabilities,
   QueueStats,
 } from './queue';
+export type { RedriveResult } from './redrive';
 export type { AttemptEnd } from './run-attempt';
 export { stopOnSignals } from './stop-on-signals';
 export type { TaskDefinition, TaskEnvelope, TaskOptions } from './task';

@@ -69,6 +69,8 @@ export interface RunRecord {
   error?: RunError;
   /** Set by a cancel request while the run was running; the worker ends it `cancelled`. */
   cancel?: { reason: string; requestedAt: number };
+  /** The dead-lettered run this one does again, when it was made by `Dispatcher.redrive`. */
+  redrivenFrom?: string;
 }
 
 /** Fields a transition may set (everything but identity, dispatch facts and the store's own clocks). */

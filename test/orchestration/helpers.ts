@@ -98,6 +98,7 @@ export function spyQueue(inner: Queue) {
       return inner.deadLetter(message, reason);
     },
     deadLetters: (name, options) => inner.deadLetters(name, options),
+    ...(inner.removeDeadLetter ? { removeDeadLetter: inner.removeDeadLetter.bind(inner) } : {}),
     close: () => inner.close(),
   };
   const of = (op: QueueCall['op']) => calls.filter((call) => call.op === op);
