@@ -91,6 +91,7 @@ export async function showRun(backend: Backend, context: CommandContext): Promis
   out.line(`status    ${statusText(context, record.status)}`);
   out.line(`task      ${short(record.taskType)}`);
   out.line(`attempt   ${record.attempt} of ${record.maxAttempts}`);
+  if (record.redrivenFrom) out.line(`redrive   of ${printableId(record.redrivenFrom)}`);
   out.line(`queued    ${when(record.queuedAt)}`);
   if (record.startedAt) out.line(`started   ${when(record.startedAt)}`);
   if (record.finishedAt) out.line(`finished  ${when(record.finishedAt)}`);

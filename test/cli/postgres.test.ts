@@ -1,4 +1,4 @@
-import { createDispatcher, defineTask } from 'loopwork';
+import { createDispatcher, createWorker, defineTask, handleTask } from 'loopwork';
 import {
   createPostgresEventLog,
   createPostgresQueue,
@@ -110,6 +110,32 @@ describe('loopwork CLI on Postgres (the built bin)', () => {
     );
     expect(letters.deadLetters).toHaveLength(1);
     expect(letters.deadLetters[0]).toMatchObject({ reason: 'bad envelope', queue: 'pg-stats' });
+  });
+
+  it('redrives a dead-lettered run as a new linked run', async () => {
+    const queue = 'pg-redrive';
+    const triage = defineTask({ type: 'triage', payload: z.object({ id: z.number() }), queue });
+    const other = defineTask({ type: 'other', payload: z.object({}), queue });
+    const stale = createWorker({
+      queue: stores.queue,
+      runs: stores.runs,
+      handlers: [handleTask(other, async () => 'other')],
+    });
+    const dispatcher = createDispatcher(stores);
+    await dispatcher.dispatch(triage, { id: 7 }, { runId: 'pg-redrive' });
+    expect(await stale.runOnce({ waitMs: 0 })).toBe('dead_lettered');
+    const result = await cli(args('dead-letters', 'redrive', '--queue', queue, '--all'));
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const runId = /pg-redrive\s+redriven\s+(\S+)/.exec(result.stdout)?.[1] as string;
+    expect(await stores.runs.get(runId)).toMatchObject({
+      status: 'queued',
+      payload: { id: 7 },
+      redrivenFrom: 'pg-redrive',
+    });
+    expect(await stores.queue.deadLetters(queue)).toEqual([]);
+    const [message] = await stores.queue.claim([queue], { consumer: 't', leaseMs: 60_000 });
+    expect(JSON.parse(message?.body ?? '{}')).toMatchObject({ runId, type: 'triage' });
   });
 
   it('says which schema is wrong, and refuses --prefix on a postgres URL', async () => {

@@ -1,5 +1,12 @@
 import { Redis } from 'ioredis';
-import { createDispatcher, defineTask, type RunRecord } from 'loopwork';
+import {
+  createDispatcher,
+  createWorker,
+  defineTask,
+  handleTask,
+  type RedriveResult,
+  type RunRecord,
+} from 'loopwork';
 import { createRedisEventLog, createRedisQueue, createRedisRunStore } from 'loopwork/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -258,6 +265,54 @@ describe('loopwork CLI on Redis (the built bin)', () => {
     expect(letters.stdout).toMatch(/dead-1\s+1\s+payload did not parse/);
   });
 
+  it('redrives dead letters as new linked runs that a worker completes, and keeps what it skips', async () => {
+    const queue = 'cli-redrive';
+    const greet = defineTask({ type: 'greet', payload: z.object({ name: z.string() }), queue });
+    const other = defineTask({ type: 'other', payload: z.object({}), queue });
+    const worker = (handler: Parameters<typeof createWorker>[0]['handlers'][number]) =>
+      createWorker({ queue: stores.queue, runs: stores.runs, handlers: [handler] });
+    // Deployed without greet's handler: its runs are dead-lettered as unknown tasks.
+    const stale = worker(handleTask(other, async () => 'other'));
+    for (const name of ['Ada', 'Bo']) {
+      await dispatcher.dispatch(greet, { name }, { runId: `redrive-${name}` });
+      expect(await stale.runOnce({ waitMs: 0 })).toBe('dead_lettered');
+    }
+    await stores.queue.enqueue(queue, 'not a task message');
+    expect(await stale.runOnce({ waitMs: 0 })).toBe('dead_lettered');
+    const [ada, bo, junk] = await stores.queue.deadLetters(queue);
+    if (!(ada && bo && junk)) throw new Error('three dead letters');
+
+    const none = await cli(args('dead-letters', 'redrive', '--queue', queue));
+    expect([none.code, none.stderr]).toEqual([2, expect.stringMatching(/name the letters/)]);
+    const missing = await cli(args('dead-letters', 'redrive', '--queue', queue, ada.id, 'nope'));
+    expect([missing.code, missing.stderr]).toEqual([3, expect.stringMatching(/"nope"/)]);
+    expect(await stores.queue.deadLetters(queue)).toHaveLength(3); // nothing done
+
+    const one = await cli(args('dead-letters', 'redrive', '--queue', queue, ada.id));
+    expect(one.stderr).toBe('');
+    expect(one.code).toBe(0);
+    expect(one.stdout).toMatch(/redrive-Ada\s+redriven\s+[0-9a-f-]{36}/);
+    const rest = await cli(args('dead-letters', 'redrive', '--queue', queue, '--all', '--json'));
+    expect(rest.code).toBe(1); // the junk letter is skipped
+    const { results } = JSON.parse(rest.stdout) as { results: RedriveResult[] };
+    expect(results.map((result) => [result.fromRunId, result.outcome])).toEqual([
+      ['redrive-Bo', 'redriven'],
+      [undefined, 'skipped'],
+    ]);
+    expect((await stores.queue.deadLetters(queue)).map((letter) => letter.id)).toEqual([junk.id]);
+
+    const greeter = worker(handleTask(greet, async ({ name }) => `hello ${name}`));
+    expect(await greeter.runOnce({ waitMs: 0 })).toBe('completed');
+    expect(await greeter.runOnce({ waitMs: 0 })).toBe('completed');
+    const redriven = await stores.runs.list({ taskType: 'greet', status: 'completed' });
+    expect(redriven.runs.map((run) => [run.redrivenFrom, run.output]).sort()).toEqual([
+      ['redrive-Ada', 'hello Ada'],
+      ['redrive-Bo', 'hello Bo'],
+    ]);
+    const shown = await cli(args('runs', 'show', redriven.runs[0]?.runId as string));
+    expect(shown.stdout).toMatch(/redrive\s+of redrive-(Ada|Bo)/);
+  });
+
   it('answers bad command lines and unreachable backends with a message and its exit code', async () => {
     const cases: Array<[string[], Record<string, string>, number, RegExp]> = [
       [['runs', 'list'], {}, 2, /no backend: pass --url/],
@@ -280,6 +335,12 @@ describe('loopwork CLI on Redis (the built bin)', () => {
         {},
         2,
         /unknown command "runs lsit"; "runs" takes: list, show, tail, cancel/,
+      ],
+      [
+        args('dead-letters', 'redrive', '--queue', 'q', 'some-id', '--all'),
+        {},
+        2,
+        /either letter ids or --all, not both/,
       ],
       [['runs', 'list', '--bogus'], {}, 2, /Unknown option '--bogus'/],
       [args('runs', 'list', '--limit', '0'), {}, 2, /--limit must be an integer from 1 to 1000/],
