@@ -19,4 +19,6 @@ export {
   createPostgresHeartbeatStore,
   createPostgresSessionStore,
 } from './postgres-stores';
+export type { PruneOptions, PruneResult } from './prune';
+export { prune } from './prune';
 export type { PostgresOptions } from './schema';
