@@ -1,10 +1,11 @@
 // Starts the MCP fixture server (test/fixtures/mcp/server.ts) on either transport.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { McpServerConfig } from 'loopwork/mcp';
+import { afterAll } from 'vitest';
 
 const SERVER = fileURLToPath(new URL('../../fixtures/mcp/server.ts', import.meta.url));
 
@@ -31,8 +32,16 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** The fixtures' log folders, removed after the test file (stdio servers outlive `stop()`'s call). */
+const folders: string[] = [];
+afterAll(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
 export async function startFixture(transport: TransportName): Promise<Fixture> {
-  const log = join(mkdtempSync(join(tmpdir(), 'loopwork-mcp-')), 'log');
+  const folder = mkdtempSync(join(tmpdir(), 'loopwork-mcp-'));
+  folders.push(folder);
+  const log = join(folder, 'log');
   const lines = () => {
     try {
       return readFileSync(log, 'utf8').split('\n').filter(Boolean);
