@@ -131,10 +131,11 @@ export async function peekDeadLetters(options: {
  * Costs: one ReceiveMessage per 10 messages received before the letter (in no set order: SQS has
  * none) and one ChangeMessageVisibilityBatch per 10 of them, then one DeleteMessage; an id that is
  * not there reads the whole queue and waits a second at the end. Each message received adds one
- * to its `ApproximateReceiveCount`, and other readers do not see it meanwhile. On a FIFO
- * dead-letter queue, a letter the redrive policy moved behind another of its message group is
- * out of reach while that one is received (SQS hands out one message of a group at a time), so
- * it is removed once the letters ahead of it are.
+ * to its `ApproximateReceiveCount`, and other readers do not see it meanwhile (nor does this
+ * see a letter another reader holds hidden, a listing under way: it resolves false). On a FIFO
+ * dead-letter queue, a letter the redrive policy moved behind another of its message group is out
+ * of reach once the search has received that one (SQS hands out one message of a group at a
+ * time): it resolves false until the letters ahead of it are gone, as a listing shows it only then.
  */
 export async function removeDeadLetter(options: {
   client: SQSClient;
