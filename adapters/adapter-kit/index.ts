@@ -12,12 +12,14 @@
  *   {@link failedBeforeStart}; optional peers: {@link importOptionalPeer}.
  * - Stores: delta checkpoints ({@link DeltaEncoder}, {@link replayCheckpoint},
  *   {@link applyCheckpointDelta}), run listing ({@link parseRunQuery}, {@link listPosition},
- *   {@link runCursor}, {@link stalenessClock}); queues: {@link parseEnvelope}.
+ *   {@link runCursor}, {@link stalenessClock}); queues: {@link parseEnvelope},
+ *   {@link assertDeadLetterRef}.
  *
  * @module
  */
 export { budgetsToWarn, outputAllowance, turnLimitReached } from '../../src/agent/limits';
 export { ratesFor, worstCaseInputPerToken } from '../../src/model/pricing';
+export { assertDeadLetterRef } from '../../src/queue/dead-letter-ref';
 export { parseEnvelope } from '../../src/queue/task';
 export { createBudgetLedger } from '../../src/runtime/budget-ledger';
 export { importOptionalPeer } from '../../src/runtime/optional-peer';

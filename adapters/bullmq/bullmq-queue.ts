@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, type JobsOptions } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { type ClaimedMessage, InvalidOptionError, LeaseLostError, type Queue } from 'loopwork';
+import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import { bullQueues } from './bull-queues';
 import { claimer } from './claiming';
 import { deadLetterStore } from './dead-letters';
@@ -24,7 +25,8 @@ export type { BullmqQueueOptions } from './options';
  *   message over the claim's (or the adapter's) `maxDeliveries` is dead-lettered, after the
  *   claim's `onDeadLetter` accepted it.
  * - ack → `moveToCompleted`; release → `moveToDelayed`; extend → `extendLock`;
- *   deadLetter → `moveToFailed`, then into a dead-letter stream beside the queue's keys.
+ *   deadLetter → `moveToFailed`, then into a dead-letter stream beside the queue's keys;
+ *   removeDeadLetter → XDEL from that stream (see dead-letters.ts).
  * - groups (BullMQ Pro's feature, built here on open-source BullMQ): only the head of a group
  *   is a BullMQ job; the next member is added when the head is acked or dead-lettered (see
  *   groups.ts for the steps and how a crash between them is repaired).
@@ -194,6 +196,11 @@ export function createBullmqQueue(options: BullmqQueueOptions): Queue {
       // The sweep moves dead letters a crash left half-done, and repairs the groups they headed.
       await groups.sweep(name);
       return dead.list(binding(name).keys, name, listOptions.limit);
+    },
+
+    async removeDeadLetter(name, id) {
+      assertDeadLetterRef('bullmq', name, id);
+      return dead.remove(binding(name).keys, id);
     },
 
     close() {

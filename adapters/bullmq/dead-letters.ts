@@ -35,6 +35,16 @@ export interface DeadLetterKeys {
   jobPrefix: string;
 }
 
+/** Entries a dead-letter search reads per XRANGE. */
+const SEARCH_PAGE = 200;
+
+/** A stream entry's flat field list as an object. */
+function fieldsOf(list: readonly string[]): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (let i = 0; i + 1 < list.length; i += 2) fields[list[i]!] = list[i + 1]!;
+  return fields;
+}
+
 /** The job's data field back as the body: BullMQ stores it JSON-encoded. */
 function bodyOf(data: string): string {
   try {
@@ -77,14 +87,42 @@ export function deadLetterStore(client: Redis) {
       }
     },
 
+    /**
+     * Takes the letter `id` out for good; false when there is no such letter. A job still in the
+     * failed set (which `deadLetters()` would sweep into the stream and list) is moved into the
+     * stream first, so it is found like any other. The letter is found by its `id` field a page
+     * at a time, oldest first, then deleted by its entry id: entry ids are never reused, so XDEL
+     * alone is the atomic step, and of two removals racing one deletes it, the other finds it
+     * gone. A group it headed is advanced by the next sweep, as after a crash (see groups.ts).
+     */
+    async remove(keys: DeadLetterKeys, id: string): Promise<boolean> {
+      await moveToDead(keys, id);
+      let start = '-';
+      for (;;) {
+        const page = (await client.xrange(
+          keys.dead,
+          start,
+          '+',
+          'COUNT',
+          String(SEARCH_PAGE),
+        )) as Array<[string, string[]]>;
+        for (const [streamId, list] of page) {
+          if ((fieldsOf(list).id ?? streamId) === id) {
+            return (await client.xdel(keys.dead, streamId)) === 1;
+          }
+        }
+        if (page.length < SEARCH_PAGE) return false;
+        start = `(${page[page.length - 1]![0]}`;
+      }
+    },
+
     async list(keys: DeadLetterKeys, queue: string, limit?: number): Promise<DeadLetter[]> {
       if (limit !== undefined && limit <= 0) return [];
       const entries = (await (limit === undefined
         ? client.xrange(keys.dead, '-', '+')
         : client.xrange(keys.dead, '-', '+', 'COUNT', String(limit)))) as Array<[string, string[]]>;
       return entries.map(([streamId, list]): DeadLetter => {
-        const fields: Record<string, string> = {};
-        for (let i = 0; i + 1 < list.length; i += 2) fields[list[i]!] = list[i + 1]!;
+        const fields = fieldsOf(list);
         return {
           id: fields.id ?? streamId,
           queue,

@@ -8,6 +8,7 @@ import {
   type Priority,
   type Queue,
 } from 'loopwork';
+import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import type { Pool, PoolClient } from 'pg';
 import { Listener } from './listener';
 import { channelOf, checkPool, schemaOf, tableOf } from './schema';
@@ -381,6 +382,17 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
           deliveryCount: row.deliveries,
         }),
       );
+    },
+
+    async removeDeadLetter(name, id) {
+      assertDeadLetterRef('postgres', name, id);
+      // One row per letter: moveToDead deletes the message in the statement that writes it. The
+      // (queue, seq) index narrows the search to the queue's letters; id itself is not indexed.
+      const { rowCount } = await pool.query(`delete from ${dead} where queue = $1 and id = $2`, [
+        name,
+        id,
+      ]);
+      return (rowCount ?? 0) > 0;
     },
 
     async stats(name) {

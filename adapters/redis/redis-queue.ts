@@ -9,6 +9,7 @@ import {
   type Priority,
   type Queue,
 } from 'loopwork';
+import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import { isCluster, type RedisClient } from './client';
 import { duplicateOf } from './duplicate';
 import { LEVELS, queueKeys } from './keys';
@@ -110,6 +111,33 @@ const positiveInteger = (value: number) => Number.isInteger(value) && value > 0;
 const validLimit = (value: number) => value === Number.POSITIVE_INFINITY || positiveInteger(value);
 
 /** The replies of a MULTI, or the first error among them. */
+/** Entries a dead-letter search reads per XRANGE. */
+const SEARCH_PAGE = 200;
+
+/**
+ * The entry id of the dead letter `id` in the stream `key`: the entry whose `id` field is `id`,
+ * or, for an entry without one, whose entry id is (the letter ids `deadLetters()` gives). Reads
+ * the stream oldest first, a page at a time, so a redrive (which removes letters oldest first)
+ * finds each in the first page; an unknown id reads the whole stream. One key: one slot.
+ */
+async function findDeadLetter(
+  client: RedisClient,
+  key: string,
+  id: string,
+): Promise<string | undefined> {
+  let start = '-';
+  for (;;) {
+    const page = (await client.xrange(key, start, '+', 'COUNT', SEARCH_PAGE)) as Array<
+      [string, Fields]
+    >;
+    for (const [streamId, list] of page) {
+      if ((fieldsOf(list).id ?? streamId) === id) return streamId;
+    }
+    if (page.length < SEARCH_PAGE) return undefined;
+    start = `(${page[page.length - 1]![0]}`;
+  }
+}
+
 async function exec(batch: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
   return ((await batch.exec()) ?? []).map(([error, value]) => {
     if (error) throw error;
@@ -553,6 +581,15 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           deliveryCount: Number(fields.deliveries ?? 0),
         };
       });
+    },
+
+    async removeDeadLetter(name, id) {
+      assertDeadLetterRef('redis', name, id);
+      const key = keysOf(name).dead;
+      const streamId = await findDeadLetter(client, key, id);
+      // Entry ids are never reused: the entry found is the letter while it exists, so XDEL alone
+      // is the atomic step. Of two removals racing, one deletes it (true), the other finds it gone.
+      return streamId !== undefined && Number(await client.xdel(key, streamId)) === 1;
     },
 
     async stats(name) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
   type Message,
   ReceiveMessageCommand,
   SendMessageCommand,
@@ -95,22 +96,11 @@ export async function peekDeadLetters(options: {
   const handles: string[] = [];
   try {
     for (;;) {
-      const out = await client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: target.url,
-          MaxNumberOfMessages: 10,
-          VisibilityTimeout: PEEK_VISIBILITY_SECONDS,
-          WaitTimeSeconds: 1,
-          MessageAttributeNames: ['All'],
-          MessageSystemAttributeNames: ['SentTimestamp'],
-        }),
-      );
-      const messages = out.Messages ?? [];
+      const messages = await receiveHidden(client, target.url);
       if (messages.length === 0) break;
       for (const message of messages) {
         if (message.ReceiptHandle) handles.push(message.ReceiptHandle);
-        const attribute = sdkAttributes(message.MessageAttributes);
-        if (attribute(ATTRIBUTE.queue) === queue.name && message.MessageId) {
+        if (queueOf(message) === queue.name && message.MessageId) {
           seen.set(message.MessageId, message);
         }
       }
@@ -128,6 +118,90 @@ export async function peekDeadLetters(options: {
     .sort((a, b) => a.at - b.at)
     .slice(0, limit)
     .map(({ at: _, ...letter }) => letter);
+}
+
+/**
+ * Takes the dead letter `id` of `queue` out of its dead-letter queue for good; false when it is
+ * not there. SQS deletes only by receipt handle, so this receives from the dead-letter queue as
+ * {@link peekDeadLetters} does until it meets the letter (the id and queue name `deadLetters()`
+ * gives, so a letter the redrive policy moved is found by its SQS message id), deletes it, and
+ * makes every other message it received visible again at once. An offloaded body's blob goes
+ * with it, as on ack.
+ *
+ * Costs: one ReceiveMessage per 10 messages received before the letter (in no set order: SQS has
+ * none) and one ChangeMessageVisibilityBatch per 10 of them, then one DeleteMessage; an id that is
+ * not there reads the whole queue and waits a second at the end. Each message received adds one
+ * to its `ApproximateReceiveCount`, and other readers do not see it meanwhile (nor does this
+ * see a letter another reader holds hidden, a listing under way: it resolves false). On a FIFO
+ * dead-letter queue, a letter the redrive policy moved behind another of its message group is out
+ * of reach once the search has received that one (SQS hands out one message of a group at a
+ * time): it resolves false until the letters ahead of it are gone, as a listing shows it only then.
+ */
+export async function removeDeadLetter(options: {
+  client: SQSClient;
+  target: DeadLetterTarget;
+  queue: QueueInfo;
+  id: string;
+  blobStore?: BlobStore | undefined;
+  onError: (error: unknown) => void;
+}): Promise<boolean> {
+  const { client, target, queue, id } = options;
+  const handles: string[] = [];
+  let found: Message | undefined;
+  try {
+    while (!found) {
+      const messages = await receiveHidden(client, target.url);
+      if (messages.length === 0) break;
+      for (const message of messages) {
+        if (!found && queueOf(message) === queue.name && letterIdOf(message) === id) {
+          found = message;
+        } else if (message.ReceiptHandle) handles.push(message.ReceiptHandle);
+      }
+    }
+    if (found) {
+      await client.send(
+        new DeleteMessageCommand({ QueueUrl: target.url, ReceiptHandle: found.ReceiptHandle }),
+      );
+    }
+  } catch (error) {
+    // Shown again with the rest: a failed delete leaves the letter where it was.
+    if (found?.ReceiptHandle) handles.push(found.ReceiptHandle);
+    throw sqsFailure(`removing dead letter ${id} of "${queue.name}"`, error);
+  } finally {
+    await unhide(client, target.url, handles);
+  }
+  if (!found) return false;
+  const blob = sdkAttributes(found.MessageAttributes)(ATTRIBUTE.blob);
+  if (blob !== undefined) await options.blobStore?.delete(blob).catch(options.onError);
+  return true;
+}
+
+/** Receives up to 10 messages of a dead-letter queue, hidden for the peek's visibility timeout. */
+async function receiveHidden(client: SQSClient, url: string): Promise<Message[]> {
+  const out = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: url,
+      MaxNumberOfMessages: 10,
+      VisibilityTimeout: PEEK_VISIBILITY_SECONDS,
+      WaitTimeSeconds: 1,
+      MessageAttributeNames: ['All'],
+      MessageSystemAttributeNames: ['SentTimestamp'],
+    }),
+  );
+  return out.Messages ?? [];
+}
+
+/** The loopwork queue a dead-letter queue's message came from (the attribute every message carries). */
+function queueOf(message: Message): string | undefined {
+  return sdkAttributes(message.MessageAttributes)(ATTRIBUTE.queue);
+}
+
+/**
+ * A letter's id: the original message id the adapter's copy carries, or the SQS message id of a
+ * message the redrive policy moved (SQS keeps it).
+ */
+function letterIdOf(message: Message): string {
+  return sdkAttributes(message.MessageAttributes)(ATTRIBUTE.id) ?? (message.MessageId as string);
 }
 
 async function unhide(client: SQSClient, url: string, handles: string[]): Promise<void> {
@@ -164,7 +238,7 @@ async function toDeadLetter(
   const deliveries = attribute(ATTRIBUTE.deliveries);
   const redriveCount = queue.redrive?.maxReceiveCount;
   return {
-    id: attribute(ATTRIBUTE.id) ?? (message.MessageId as string),
+    id: letterIdOf(message),
     queue: queue.name,
     body,
     // A letter without a reason was moved by the queue's redrive policy, not by the adapter.

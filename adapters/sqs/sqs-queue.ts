@@ -1,7 +1,8 @@
 import type { Message } from '@aws-sdk/client-sqs';
 import type { ClaimedMessage, ClaimOptions, Queue } from 'loopwork';
+import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import { createClaimer } from './claim';
-import { peekDeadLetters } from './dead-letter-queue';
+import { peekDeadLetters, removeDeadLetter } from './dead-letter-queue';
 import { createEnqueue } from './enqueue';
 import { ATTRIBUTE } from './message-codec';
 import { createQueueDirectory, type QueueInfo } from './queue-directory';
@@ -47,6 +48,7 @@ export interface SqsQueue extends Queue {
  * | deliveryCount | `ApproximateReceiveCount` |
  * | id, receipt | `MessageId`, the receipt handle (with the lease's bounds) |
  * | deadLetter, deadLetters | a copy with the reason in the dead-letter queue, then DeleteMessage; reading it back |
+ * | removeDeadLetter | receiving from the dead-letter queue until the letter comes, then DeleteMessage (see its costs) |
  * | enqueue `delayMs` | `DelaySeconds` (standard queues, at most 900 s) |
  * | enqueue `groupId` | `MessageGroupId` (FIFO queues) |
  * | priority, dedupe | refused: SQS has no priority, and FIFO deduplication is a 5-minute window, not "while queued" |
@@ -108,6 +110,22 @@ export function createSqsQueue(options: SqsQueueOptions): SqsQueue {
         queue: info,
         limit: listOptions.limit ?? 1000,
         blobStore: settings.blobStore,
+      });
+    },
+
+    async removeDeadLetter(name, id) {
+      assertDeadLetterRef('sqs', name, id);
+      const info = await directory.info(name);
+      // No dead-letter queue: deadLetters() lists none, so there is no such letter.
+      const target = await directory.deadLetterQueue(name);
+      if (!target) return false;
+      return removeDeadLetter({
+        client,
+        target,
+        queue: info,
+        id,
+        blobStore: settings.blobStore,
+        onError: settings.onError,
       });
     },
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, LeaseLostError } from '../errors';
+import { assertDeadLetterRef } from '../queue/dead-letter-ref';
 import type {
   ClaimedMessage,
   ClaimOptions,
@@ -265,6 +266,15 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
 
     async deadLetters(queue, listOptions = {}) {
       return (dead.get(queue) ?? []).slice(0, listOptions.limit ?? Number.POSITIVE_INFINITY);
+    },
+
+    async removeDeadLetter(queue, id) {
+      assertDeadLetterRef('memory', queue, id);
+      const list = dead.get(queue) ?? [];
+      const index = list.findIndex((letter) => letter.id === id);
+      if (index < 0) return false;
+      list.splice(index, 1);
+      return true;
     },
 
     async stats(queue) {

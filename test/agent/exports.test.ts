@@ -121,6 +121,7 @@ const ADAPTER_KIT = [
   'MAX_DELTAS',
   'applyCheckpointDelta',
   'asRuntimeError',
+  'assertDeadLetterRef',
   'budgetsToWarn',
   'createBudgetLedger',
   'describeIssues',

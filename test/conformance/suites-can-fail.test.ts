@@ -108,6 +108,19 @@ const cases: Array<{
     })),
   },
   {
+    breaks: 'removeDeadLetter resolves true even when there was no such letter',
+    caughtBy: [
+      'removeDeadLetter (optional): takes one letter out for good; again, or an unknown id, is false',
+    ],
+    register: queueCase((q) => ({
+      ...q,
+      removeDeadLetter: async (name, id) => {
+        await q.removeDeadLetter?.(name, id);
+        return true;
+      },
+    })),
+  },
+  {
     breaks: 'claims drain the first queue before looking at the next',
     caughtBy: ['a claim over several queues does not starve one while another stays full'],
     register: queueCase((q) => ({

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { Queue, QueueCapabilities } from '../../queue/queue';
+import { InvalidOptionError } from '../../errors';
+import type { DeadLetter, Queue, QueueCapabilities } from '../../queue/queue';
 import {
   type ConformanceRunner,
   type ConformanceTiming,
@@ -213,6 +214,64 @@ function registerQueueBasicTests(suite: QueueSuite): void {
         leased: 0,
         deadLettered: 0,
       });
+    },
+  );
+
+  suite.test(
+    'removeDeadLetter (optional): takes one letter out for good; again, or an unknown id, is false',
+    async (s) => {
+      const { queue } = s;
+      const remove = queue.removeDeadLetter?.bind(queue);
+      assert.ok(
+        queue.removeDeadLetter === undefined || typeof remove === 'function',
+        'removeDeadLetter',
+      );
+      if (!remove) return; // an adapter without removeDeadLetter() has nothing more to prove here
+      for (const body of ['dead-a', 'dead-b']) await queue.enqueue(s.name, body);
+      for (let i = 0; i < 2; i++) {
+        const [message] = await claimEventually(queue, [s.name], lease, timing);
+        await queue.deadLetter(message!, 'to be removed');
+      }
+      const letters = await queue.deadLetters(s.name);
+      assert.equal(letters.length, 2, 'both messages are dead-lettered');
+      const [gone, kept] = letters as [DeadLetter, DeadLetter];
+      const counted = queue.stats ? (await queue.stats(s.name)).deadLettered : undefined;
+      assert.equal(await remove(s.name, gone.id), true, 'removing a listed letter resolves true');
+      assert.deepEqual(
+        (await queue.deadLetters(s.name)).map((d) => [d.id, d.body]),
+        [[kept.id, kept.body]],
+        'only the other letter is left',
+      );
+      assert.equal(await remove(s.name, gone.id), false, 'removing it again resolves false');
+      assert.equal(await remove(s.name, 'no-such-letter'), false, 'an unknown id resolves false');
+      assert.equal(
+        await remove(s.name2, kept.id),
+        false,
+        'a letter is removed only from its own queue',
+      );
+      assert.deepEqual(
+        (await queue.deadLetters(s.name)).map((d) => d.id),
+        [kept.id],
+      );
+      if (queue.stats && counted !== undefined) {
+        assert.equal((await queue.stats(s.name)).deadLettered, counted - 1, 'stats count it gone');
+      }
+      const bad: Array<[unknown, unknown, string]> = [
+        ['', kept.id, 'queue'],
+        [undefined, kept.id, 'queue'],
+        [s.name, '', 'id'],
+        [s.name, 42, 'id'],
+      ];
+      for (const [name, id, argument] of bad) {
+        await assert.rejects(
+          remove(name as string, id as string),
+          (error: unknown) =>
+            InvalidOptionError.isInstance(error) &&
+            new RegExp(`\\b${argument}\\b`).test(error.message),
+          `removeDeadLetter(${JSON.stringify(name)}, ${JSON.stringify(id)}) must reject with an InvalidOptionError naming ${argument}`,
+        );
+      }
+      assert.equal((await queue.deadLetters(s.name)).length, 1, 'a refused call removes nothing');
     },
   );
 

@@ -158,6 +158,43 @@ describe('dead letters', () => {
   });
 });
 
+describe('removeDeadLetter', () => {
+  it('removes a job left in the failed set by a crash mid-dead-letter, without a listing first', async () => {
+    const { queue, prefix } = open();
+    const name = unique('q');
+    const { id } = await queue.enqueue(name, 'half-dead');
+    const worker = new BullWorker(name, null, { connection: client, prefix, autorun: false });
+    opened.push(worker);
+    const job = await worker.getNextJob('crashed', { block: false });
+    await job!.moveToFailed(new Error('crashed here'), 'crashed', false);
+
+    expect(await queue.removeDeadLetter?.(name, id)).toBe(true);
+    expect(await queue.removeDeadLetter?.(name, id), 'a second removal').toBe(false);
+    expect(await queue.deadLetters(name)).toEqual([]);
+    const plain = new BullQueue(name, { connection: client, prefix });
+    opened.push(plain);
+    expect(await plain.getJobCounts('failed')).toEqual({ failed: 0 });
+    expect(await client.exists(`${prefix}:${name}:${id}`), 'the job hash is gone').toBe(0);
+  });
+
+  it('finds a letter pages into the dead-letter stream', async () => {
+    const { queue, prefix } = open();
+    const name = unique('q');
+    const batch = client.multi();
+    for (let i = 0; i < 450; i++) {
+      batch.xadd(`${prefix}:${name}:loopwork:dead`, '*', 'id', `m${i}`, 'data', `"b${i}"`);
+    }
+    await batch.exec();
+    expect(await queue.removeDeadLetter?.(name, 'm449')).toBe(true);
+    expect(await queue.removeDeadLetter?.(name, 'm0')).toBe(true);
+    expect(await queue.removeDeadLetter?.(name, 'm449')).toBe(false);
+    expect(await queue.removeDeadLetter?.(name, 'm450')).toBe(false);
+    const left = await queue.deadLetters(name);
+    expect(left.map((d) => d.id)).toEqual(Array.from({ length: 448 }, (_, i) => `m${i + 1}`));
+    expect(left[0]?.body).toBe('b1');
+  });
+});
+
 describe('dead letters beside BullMQ housekeeping', () => {
   it("survive BullMQ's removeOrphanedJobs, which deletes unknown keys under the queue", async () => {
     const { queue, prefix } = open();

@@ -118,6 +118,32 @@ describe('redis queue', () => {
     }
   });
 
+  it('removeDeadLetter finds a letter pages into the dead-letter stream, and one listed by its entry id', async () => {
+    const p = prefix();
+    const queue = createRedisQueue({ client, prefix: p });
+    try {
+      const key = `{${p}:q:jobs}:dead`;
+      const batch = client.multi();
+      for (let i = 0; i < 450; i++) {
+        batch.xadd(key, '*', 'id', `m${i}`, 'body', `b${i}`, 'deliveries', '1', 'reason', 'r');
+      }
+      // A letter without an id field is listed (and so removed) by its entry id.
+      batch.xadd(key, '*', 'body', 'anonymous', 'deliveries', '1', 'reason', 'r');
+      await batch.exec();
+      const anonymous = (await queue.deadLetters('jobs')).find((d) => d.body === 'anonymous');
+      expect(anonymous?.id).toMatch(/^\d+-\d+$/);
+      expect(await queue.removeDeadLetter?.('jobs', 'm449')).toBe(true);
+      expect(await queue.removeDeadLetter?.('jobs', anonymous!.id)).toBe(true);
+      expect(await queue.removeDeadLetter?.('jobs', 'm0')).toBe(true);
+      expect(await queue.removeDeadLetter?.('jobs', 'm449')).toBe(false);
+      expect(await queue.removeDeadLetter?.('jobs', 'm450')).toBe(false);
+      const left = await queue.deadLetters('jobs');
+      expect(left.map((d) => d.id)).toEqual(Array.from({ length: 448 }, (_, i) => `m${i + 1}`));
+    } finally {
+      await queue.close();
+    }
+  });
+
   it('refuses bad delivery limits, max, priorities and the reserved consumer, naming them', async () => {
     expect(() => createRedisQueue({ client, maxDeliveries: 0 })).toThrow(/maxDeliveries/);
     const queue = createRedisQueue({ client, prefix: prefix(), maxDeliveries: Infinity });

@@ -109,6 +109,61 @@ describe('message size', () => {
   });
 });
 
+describe('removeDeadLetter', () => {
+  it('removes a letter the redrive policy moved and a copy the adapter made, from a dead-letter queue two queues share', async () => {
+    const name = unique('rm');
+    const other = unique('rm-other');
+    const dlqUrl = await createQueue(emulator.sqs, `${name}-dlq`);
+    const dlqArn = (
+      await emulator.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+      )
+    ).Attributes?.QueueArn;
+    const policy = JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 1 });
+    const urls: Record<string, string> = {
+      [name]: await createQueue(emulator.sqs, name, { RedrivePolicy: policy }),
+      [other]: await createQueue(emulator.sqs, other, { RedrivePolicy: policy }),
+    };
+    const queue = createSqsQueue({ client: emulator.sqs, queueUrl: (n) => urls[n]! });
+    const { id: copied } = await queue.enqueue(name, 'copied');
+    await queue.deadLetter(await claimOne(queue, name), 'bad input');
+    // Moved by the redrive policy after one receive: no loopwork attributes but its queue's.
+    const { id: moved } = await queue.enqueue(name, 'moved');
+    await queue.release(await claimOne(queue, name));
+    expect(await queue.claim([name], { ...lease, waitMs: 1_000 })).toEqual([]);
+    const { id: elsewhere } = await queue.enqueue(other, 'elsewhere');
+    await queue.deadLetter(await claimOne(queue, other), 'other queue');
+    expect((await queue.deadLetters(name)).map((d) => d.id)).toEqual([copied, moved]);
+
+    expect(await queue.removeDeadLetter?.(other, moved), 'only from its own queue').toBe(false);
+    expect(await queue.removeDeadLetter?.(name, moved)).toBe(true);
+    // The messages received on the way are visible again at once, not after the peek's 30 s.
+    expect((await queue.deadLetters(name)).map((d) => d.id)).toEqual([copied]);
+    expect((await queue.deadLetters(other)).map((d) => d.id)).toEqual([elsewhere]);
+    expect(await queue.removeDeadLetter?.(name, copied)).toBe(true);
+    expect(await queue.removeDeadLetter?.(name, copied)).toBe(false);
+    expect(await queue.deadLetters(name)).toEqual([]);
+    expect((await queue.deadLetters(other)).map((d) => d.id)).toEqual([elsewhere]);
+  });
+
+  it("deletes an offloaded body's blob with its letter", async () => {
+    const blobStore = createMemoryBlobStore();
+    const { name, queue } = await fresh({ MaximumMessageSize: '1024' }, { blobStore });
+    const { id } = await queue.enqueue(name, 'z'.repeat(5_000));
+    await queue.deadLetter(await claimOne(queue, name), 'too big');
+    expect(await blobStore.list('loopwork/sqs/')).toHaveLength(1);
+    expect(await queue.removeDeadLetter?.(name, id)).toBe(true);
+    expect(await blobStore.list('loopwork/sqs/')).toEqual([]);
+  });
+
+  it('without any dead-letter queue there is no letter to remove: false, as deadLetters is empty', async () => {
+    const name = unique('nodlq');
+    const url = await createQueue(emulator.sqs, name);
+    const queue = createSqsQueue({ client: emulator.sqs, queueUrl: () => url });
+    expect(await queue.removeDeadLetter?.(name, 'any')).toBe(false);
+  });
+});
+
 describe('bodies SQS would reject', () => {
   it('empty bodies, control characters, lone surrogates and emoji come back exactly', async () => {
     const { name, queue } = await fresh();
