@@ -9,7 +9,8 @@
  *   {@link turnLimitReached}, {@link ratesFor}, {@link worstCaseInputPerToken}.
  * - Runtime failures and tool text: {@link describeThrown}, {@link describeIssues},
  *   {@link toolOutputText}, {@link runtimeErrorRecord}, {@link asRuntimeError},
- *   {@link failedBeforeStart}; optional peers: {@link importOptionalPeer}.
+ *   {@link failedBeforeStart}; optional peers: {@link importOptionalPeer}; metered model calls
+ *   through a budget proxy: {@link relayUpstream}.
  * - Stores: delta checkpoints ({@link DeltaEncoder}, {@link replayCheckpoint},
  *   {@link applyCheckpointDelta}), run listing ({@link parseRunQuery}, {@link listPosition},
  *   {@link runCursor}, {@link stalenessClock}); queues: {@link parseEnvelope},
@@ -29,6 +30,8 @@ export {
   runtimeErrorRecord,
 } from '../../src/runtime/runtime-failure';
 export { describeIssues, describeThrown, toolOutputText } from '../../src/runtime/tool-text';
+export type { RelayMeter, RelayOptions } from '../../src/runtime/upstream-relay';
+export { relayUpstream } from '../../src/runtime/upstream-relay';
 export {
   applyCheckpointDelta,
   DELTA_SNAPSHOT_RATIO,

@@ -11,6 +11,7 @@ import {
   type TurnRecord,
   type Usage,
 } from 'loopwork';
+import { relayUpstream } from 'loopwork/adapter-kit';
 import {
   type AnthropicErrorType,
   clampBody,
@@ -238,44 +239,25 @@ export async function budgetProxy(options: BudgetProxyOptions): Promise<BudgetPr
     });
     try {
       const path = (req.url ?? '/v1/messages').replace(/^\/+/, '/');
-      const response = await (upstream.fetch ?? fetch)(`${baseURL}${path}`, {
-        method: 'POST',
+      await relayUpstream(res, {
+        url: `${baseURL}${path}`,
         headers: upstreamHeaders(req),
         body,
         signal: controller.signal,
+        fetch: upstream.fetch,
+        returnedHeaders: RETURNED_HEADERS,
+        redactor,
+        meter: {
+          fromJson: (message) => ({
+            usage: message.usage ? usageOf(message.usage as Record<string, unknown>) : undefined,
+            stopReason: stopReasonOf(message.stop_reason),
+          }),
+          push: (text) => tracker.push(text),
+          streamed: () => (tracker.complete ? tracker.usage : undefined),
+        },
+        settle,
+        worstCase,
       });
-      const headers: Record<string, string> = {};
-      for (const name of RETURNED_HEADERS) {
-        const value = response.headers.get(name);
-        if (value !== null) headers[name] = value;
-      }
-      if (!response.ok) {
-        const text = redactor.string(await response.text());
-        settle(undefined);
-        res.writeHead(response.status, headers);
-        return void res.end(text);
-      }
-      res.writeHead(response.status, headers);
-      const streaming = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-      if (!streaming) {
-        const text = await response.text();
-        let message: { usage?: Record<string, unknown>; stop_reason?: unknown } = {};
-        try {
-          message = JSON.parse(text);
-        } catch {}
-        settle(
-          message.usage ? usageOf(message.usage) : worstCase(),
-          stopReasonOf(message.stop_reason),
-        );
-        return void res.end(text);
-      }
-      const decoder = new TextDecoder();
-      for await (const chunk of response.body ?? []) {
-        tracker.push(decoder.decode(chunk as Uint8Array, { stream: true }));
-        res.write(chunk);
-      }
-      settle(tracker.complete ? tracker.usage : worstCase());
-      res.end();
     } catch (error) {
       // A started call that did not finish may have been billed in full.
       settle(tracker.started || controller.signal.aborted ? worstCase() : undefined);

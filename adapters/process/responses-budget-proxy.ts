@@ -13,6 +13,7 @@ import {
   type TurnRecord,
   type Usage,
 } from 'loopwork';
+import { relayUpstream } from 'loopwork/adapter-kit';
 import { PROCESS_DEFAULTS } from './defaults';
 import {
   estimateResponsesTokens,
@@ -274,42 +275,27 @@ export async function responsesBudgetProxy(
       outputTokens: ticket.maxOutputTokens,
     });
     try {
-      const response = await (upstream.fetch ?? fetch)(`${baseURL}/responses`, {
-        method: 'POST',
+      await relayUpstream(res, {
+        url: `${baseURL}/responses`,
         headers: upstreamHeaders(req),
         body,
         signal: controller.signal,
+        fetch: upstream.fetch,
+        returnedHeaders: RETURNED_HEADERS,
+        redactor,
+        meter: {
+          fromJson: (answer) => ({
+            usage: answer.usage
+              ? responsesUsageOf(answer.usage as Record<string, unknown>)
+              : undefined,
+            stopReason: responsesStopReason(answer),
+          }),
+          push: (text) => tracker.push(text),
+          streamed: () => tracker.usage,
+        },
+        settle,
+        worstCase,
       });
-      const headers: Record<string, string> = {};
-      for (const name of RETURNED_HEADERS) {
-        const value = response.headers.get(name);
-        if (value !== null) headers[name] = value;
-      }
-      if (!response.ok) {
-        const text = redactor.string(await response.text());
-        settle(undefined);
-        res.writeHead(response.status, headers);
-        return void res.end(text);
-      }
-      res.writeHead(response.status, headers);
-      const streaming = (response.headers.get('content-type') ?? '').includes('text/event-stream');
-      if (!streaming) {
-        const text = await response.text();
-        let json: Record<string, unknown> = {};
-        try {
-          json = JSON.parse(text);
-        } catch {}
-        const usage = json.usage as Record<string, unknown> | null | undefined;
-        settle(usage ? responsesUsageOf(usage) : worstCase(), responsesStopReason(json));
-        return void res.end(text);
-      }
-      const decoder = new TextDecoder();
-      for await (const chunk of response.body ?? []) {
-        tracker.push(decoder.decode(chunk as Uint8Array, { stream: true }));
-        res.write(chunk);
-      }
-      settle(tracker.usage ?? worstCase());
-      res.end();
     } catch (error) {
       // A call that may have reached upstream and did not finish may have been billed in full.
       settle(neverSent(error) ? undefined : worstCase());

@@ -133,6 +133,7 @@ const ADAPTER_KIT = [
   'parseEnvelope',
   'parseRunQuery',
   'ratesFor',
+  'relayUpstream',
   'replayCheckpoint',
   'runCursor',
   'runtimeErrorRecord',
