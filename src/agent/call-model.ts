@@ -3,7 +3,7 @@ import type { Instrumentation } from '../instrumentation/instrumentation';
 import { sleep } from '../internal/sleep';
 import type { Model, ModelRequest, ModelResponse } from '../model/model';
 import { ModelError } from '../model/model-error';
-import type { AgentEvent } from './events';
+import { type AgentEvent, ignoreEvents } from './events';
 
 /** How model calls are retried. */
 export interface RetryPolicy {
@@ -104,7 +104,11 @@ async function callOnce(
   context: CallContext,
 ): Promise<ModelResponse> {
   if (!model.stream) return model.generate(request, { signal: context.signal });
+  // Nobody listens: no event is built (nor redacted) per streamed piece.
+  const listening = context.emit !== ignoreEvents;
   for await (const part of model.stream(request, { signal: context.signal })) {
+    if (part.type === 'finish') return part.response;
+    if (!listening) continue;
     if (part.type === 'text-delta') {
       context.emit({
         type: 'text-delta',
@@ -128,8 +132,6 @@ async function callOnce(
         toolCallId: part.id,
         inputTextDelta: part.inputTextDelta,
       });
-    } else if (part.type === 'finish') {
-      return part.response;
     }
   }
   throw new ModelError(`[loopwork] ${model.provider} stream ended without a finish part`, {

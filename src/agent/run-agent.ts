@@ -2,7 +2,7 @@ import { type ToolCallPart, toolCallsOf } from '../model/messages';
 import { type Redactor, resolveRedactor } from '../secrets/redact';
 import { AgentRun } from './agent-run';
 import { AGENT_DEFAULTS } from './defaults';
-import type { AgentEvent } from './events';
+import { type AgentEvent, ignoreEvents } from './events';
 import { type BudgetName, budgetsToWarn, turnLimitReached } from './limits';
 import { type AgentOptions, validateAgentOptions } from './options';
 import { type OutputPlan, outputError, outputStep } from './output';
@@ -130,12 +130,13 @@ async function runPrepared(
 ): Promise<RunResult> {
   // Nobody listening (runAgent without onEvent): skip building and redacting events' payloads.
   // Streamed text and tool input are redacted across pieces (a secret split in two is caught).
-  const redacted = streamedRedaction(redactor);
-  const emit = publish
-    ? (event: AgentEvent) => {
-        for (const each of redacted(event)) publish(each);
-      }
-    : () => {};
+  let emit = ignoreEvents;
+  if (publish) {
+    const redacted = streamedRedaction(redactor);
+    emit = (event: AgentEvent) => {
+      for (const each of redacted(event)) publish(each);
+    };
+  }
   const controller = new AbortController();
   let stopCause: 'aborted' | 'timeout' | undefined;
   const stop = (cause: 'aborted' | 'timeout') => {

@@ -3,7 +3,7 @@ import { describeIssues } from '../internal/describe-issues';
 import { describeThrown } from '../internal/describe-thrown';
 import type { ToolCallPart, ToolResultPart } from '../model/messages';
 import type { BlobStore } from '../store/blob-store';
-import type { AgentEvent, ToolFailureReason } from './events';
+import { type AgentEvent, ignoreEvents, type ToolFailureReason } from './events';
 import type { AgentHooks } from './hooks';
 import type { Suspension } from './run-state';
 import type { Tool } from './tool';
@@ -89,13 +89,10 @@ async function runOne(
   context: ToolRunContext,
 ): Promise<ToolResultPart | SuspendSignal> {
   const started = performance.now();
-  const base = {
-    runId: context.runId,
-    turn: context.turn,
-    toolCallId: call.id,
-    toolName: call.name,
-  };
-  context.emit({ type: 'tool-call-started', ...base, input: call.input });
+  // Nobody listens (runAgent without onEvent): the events are not built at all.
+  const listening = context.emit !== ignoreEvents;
+  if (listening)
+    context.emit({ type: 'tool-call-started', ...eventBase(call, context), input: call.input });
   const outcome = await instrumented(call, context);
   if (outcome instanceof SuspendSignal) return outcome;
   const durationMs = performance.now() - started;
@@ -115,18 +112,23 @@ async function runOne(
     maxBytes: context.maxResultBytes,
     blobs: context.blobs,
   });
-  if (outcome instanceof ToolFailure) {
+  if (listening && outcome instanceof ToolFailure) {
     context.emit({
       type: 'tool-call-failed',
-      ...base,
+      ...eventBase(call, context),
       reason: outcome.reason,
       message: output,
       durationMs,
     });
-  } else {
-    context.emit({ type: 'tool-call-finished', ...base, output, durationMs });
+  } else if (listening) {
+    context.emit({ type: 'tool-call-finished', ...eventBase(call, context), output, durationMs });
   }
   return { type: 'tool-result', toolCallId: call.id, toolName: call.name, output, isError };
+}
+
+/** The fields every tool-call event carries. */
+function eventBase(call: ToolCallPart, context: ToolRunContext) {
+  return { runId: context.runId, turn: context.turn, toolCallId: call.id, toolName: call.name };
 }
 
 /** {@link decideAndExecute}, inside the instrumentation's wrapper when there is one. */
