@@ -1,47 +1,21 @@
-import { isBuiltRedactor, type Redactor } from '../secrets/redact';
+import type { Redactor } from '../secrets/redact';
 import { splitTextRedactor } from '../secrets/split-text';
 import type { AgentEvent } from './events';
 
-type Delta = Extract<AgentEvent, { type: 'text-delta' | 'tool-input-delta' }>;
-type Open = { split: ReturnType<typeof splitTextRedactor>; last: Delta };
-
-/** Every property name and `type` of the two delta events: what `redactor.value` would look at besides their strings. */
-const DELTA_NAMES = ['type', 'runId', 'turn', 'toolCallId', 'text', 'inputTextDelta'];
+type Open = { split: ReturnType<typeof splitTextRedactor>; last: AgentEvent };
 
 /**
  * The run's events with streamed text and tool input redacted across pieces: a secret the model
  * writes in two `text-delta`s (or `tool-input-delta`s) is caught, because each delta shows the text
  * only up to its last delimiter and holds back the token being written (see
  * {@link splitTextRedactor}). Any other event first releases what is held back, as deltas, so
- * the order of events is kept and nothing is lost. Every string of every event still goes
- * through the redactor as it stands: other events through `redactor.value`; a delta's shown
- * piece (which may match on its own what did not match in context, an anchored pattern say) and
- * its ids through `redactor.string`, without a second walk of the whole event.
+ * the order of events is kept and nothing is lost. Every event still goes through `redactor.value`.
  */
 export function streamedRedaction(redactor: Redactor) {
   const open = new Map<string, Open>();
   const text = (text: string) => redactor.string(text);
-  // The walk of `redactor.value` also redacts property names and the `type`; when a pattern
-  // touches one of them (it never does with the defaults), deltas take that walk too.
-  // A redactor of the caller's own making is always asked through `value`.
-  const namesClean =
-    isBuiltRedactor(redactor) &&
-    [...DELTA_NAMES, 'text-delta', 'tool-input-delta'].every(
-      (name) => redactor.string(name) === name,
-    );
-  const deltaWith = (event: Delta, shown: string): AgentEvent => {
-    if (!namesClean) return redactor.value(withText(event, shown));
-    const runId = redactor.string(event.runId);
-    if (event.type === 'text-delta') return { ...event, runId, text: redactor.string(shown) };
-    return {
-      ...event,
-      runId,
-      toolCallId: redactor.string(event.toolCallId),
-      inputTextDelta: redactor.string(shown),
-    };
-  };
 
-  const piece = (key: string, event: Delta, value: string, out: AgentEvent[]) => {
+  const piece = (key: string, event: AgentEvent, value: string, out: AgentEvent[]) => {
     let entry = open.get(key);
     if (!entry) {
       entry = { split: splitTextRedactor(text, '[REDACTED]'), last: event };
@@ -49,7 +23,7 @@ export function streamedRedaction(redactor: Redactor) {
     }
     entry.last = event;
     const shown = entry.split.push(value);
-    if (shown) out.push(deltaWith(event, shown));
+    if (shown) out.push(withText(event, shown));
   };
 
   return (event: AgentEvent): AgentEvent[] => {
@@ -61,16 +35,17 @@ export function streamedRedaction(redactor: Redactor) {
     } else {
       for (const { split, last } of open.values()) {
         const rest = split.end();
-        if (rest) out.push(deltaWith(last, rest));
+        if (rest) out.push(withText(last, rest));
       }
       open.clear();
-      out.push(redactor.value(event));
+      out.push(event);
     }
-    return out;
+    return out.map((each) => redactor.value(each));
   };
 }
 
-function withText(event: Delta, value: string): AgentEvent {
+function withText(event: AgentEvent, value: string): AgentEvent {
   if (event.type === 'text-delta') return { ...event, text: value };
-  return { ...event, inputTextDelta: value };
+  if (event.type === 'tool-input-delta') return { ...event, inputTextDelta: value };
+  return event;
 }

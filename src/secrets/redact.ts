@@ -108,25 +108,11 @@ export function createRedactor(options: RedactOptions = {}): Redactor {
     replacement,
     maxDepth,
   });
-  const redactor: Redactor = {
+  return {
     string,
     value: <T>(input: T) => walker.value(input) as T,
     error: <E>(input: E) => walker.error(input) as E,
   };
-  BUILT.add(redactor);
-  return redactor;
-}
-
-/** Redactors made by {@link createRedactor}, whose `value` redacts a string exactly as `string` does. */
-const BUILT = new WeakSet<Redactor>();
-
-/**
- * Whether `redactor` came from {@link createRedactor}: then `value` of a flat object of strings and
- * numbers equals applying `string` to its strings and property names. A redactor of the caller's
- * own making may do more, and must be asked through `value`. Internal.
- */
-export function isBuiltRedactor(redactor: Redactor): boolean {
-  return BUILT.has(redactor);
 }
 
 /** The redactor for an option value: `false` turns redaction off, nothing means the defaults. */
