@@ -3,7 +3,7 @@ import type { Instrumentation } from '../instrumentation/instrumentation';
 import { sleep } from '../internal/sleep';
 import type { Model, ModelRequest, ModelResponse } from '../model/model';
 import { ModelError } from '../model/model-error';
-import type { AgentEvent } from './events';
+import { type AgentEvent, ignoreEvents } from './events';
 
 /** How model calls are retried. */
 export interface RetryPolicy {
@@ -41,40 +41,48 @@ export async function callModel(
   request: ModelRequest,
   context: CallContext,
 ): Promise<ModelResponse> {
-  const { signal, retry } = context;
-  /** Announces and sleeps before retry number `failed` (the attempt that failed), or says no. */
-  const retryAfterFailure = async (error: unknown, failed: number): Promise<boolean> => {
-    if (signal.aborted || failed > retry.maxRetries) return false;
-    if (!ModelError.isInstance(error) || !error.retryable) return false;
-    const delayMs = retryDelay(error, failed - 1, retry);
-    if (delayMs > retry.maxDelayMs) return false;
-    context.emit({
-      type: 'model-retry',
-      runId: context.runId,
-      turn: context.turn,
-      attempt: failed,
-      delayMs,
-      error: { kind: error.kind, message: error.message, status: error.status },
-    });
-    await sleep(delayMs, signal);
-    return true;
-  };
   // The first attempt runs outside p-retry: setting up its options costs ~6 µs per call on
   // Node 20, and almost every call succeeds the first time.
   try {
     return await attempt(model, request, context, 1);
   } catch (error) {
-    if (!(await retryAfterFailure(error, 1))) throw error;
+    if (!(await retryAfterFailure(error, 1, context))) throw error;
   }
   // p-retry counts its own calls from 1; the first attempt was made above.
   return pRetry((count) => attempt(model, request, context, count + 1), {
-    retries: retry.maxRetries - 1,
+    retries: context.retry.maxRetries - 1,
     // p-retry cannot take a server-given delay, so it only counts and we sleep in shouldRetry.
     minTimeout: 0,
     maxTimeout: 0,
-    signal,
-    shouldRetry: ({ error, attemptNumber }) => retryAfterFailure(error, attemptNumber + 1),
+    signal: context.signal,
+    shouldRetry: ({ error, attemptNumber }) => retryAfterFailure(error, attemptNumber + 1, context),
   });
+}
+
+/**
+ * Announces and sleeps before retry number `failed` (the attempt that failed), or says no. A
+ * function of its own rather than a closure in callModel: almost every call succeeds at once.
+ */
+async function retryAfterFailure(
+  error: unknown,
+  failed: number,
+  context: CallContext,
+): Promise<boolean> {
+  const { signal, retry } = context;
+  if (signal.aborted || failed > retry.maxRetries) return false;
+  if (!ModelError.isInstance(error) || !error.retryable) return false;
+  const delayMs = retryDelay(error, failed - 1, retry);
+  if (delayMs > retry.maxDelayMs) return false;
+  context.emit({
+    type: 'model-retry',
+    runId: context.runId,
+    turn: context.turn,
+    attempt: failed,
+    delayMs,
+    error: { kind: error.kind, message: error.message, status: error.status },
+  });
+  await sleep(delayMs, signal);
+  return true;
 }
 
 function attempt(
@@ -104,7 +112,11 @@ async function callOnce(
   context: CallContext,
 ): Promise<ModelResponse> {
   if (!model.stream) return model.generate(request, { signal: context.signal });
+  // Nobody listens: no event is built (nor redacted) per streamed piece.
+  const listening = context.emit !== ignoreEvents;
   for await (const part of model.stream(request, { signal: context.signal })) {
+    if (part.type === 'finish') return part.response;
+    if (!listening) continue;
     if (part.type === 'text-delta') {
       context.emit({
         type: 'text-delta',
@@ -128,8 +140,6 @@ async function callOnce(
         toolCallId: part.id,
         inputTextDelta: part.inputTextDelta,
       });
-    } else if (part.type === 'finish') {
-      return part.response;
     }
   }
   throw new ModelError(`[loopwork] ${model.provider} stream ended without a finish part`, {

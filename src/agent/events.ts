@@ -111,3 +111,9 @@ export type AgentEventType = AgentEvent['type'];
 export type AgentEventListeners = {
   [Type in AgentEventType]: (event: Extract<AgentEvent, { type: Type }>) => void;
 } & { event: (event: AgentEvent) => void };
+
+/**
+ * The loop's `emit` when nobody listens (runAgent without `onEvent`). Steps that would build
+ * events per streamed piece compare against it and skip building them.
+ */
+export const ignoreEvents = (_event: AgentEvent): void => {};

@@ -71,6 +71,16 @@ export function outputAllowance(
   return allowance;
 }
 
+/** True when at least one budget is set: without one, nothing spent needs adding up. */
+export function hasBudget(budgets: Budgets): boolean {
+  return (
+    budgets.maxInputTokens !== undefined ||
+    budgets.maxOutputTokens !== undefined ||
+    budgets.maxTotalTokens !== undefined ||
+    budgets.maxCostUsd !== undefined
+  );
+}
+
 /** True when the run has made `maxTurns` model calls. */
 export function turnLimitReached(turnsTaken: number, maxTurns: number): boolean {
   return turnsTaken >= maxTurns;

@@ -2,8 +2,8 @@ import { type ToolCallPart, toolCallsOf } from '../model/messages';
 import { type Redactor, resolveRedactor } from '../secrets/redact';
 import { AgentRun } from './agent-run';
 import { AGENT_DEFAULTS } from './defaults';
-import type { AgentEvent } from './events';
-import { type BudgetName, budgetsToWarn, turnLimitReached } from './limits';
+import { type AgentEvent, ignoreEvents } from './events';
+import { type BudgetName, budgetsToWarn, hasBudget, turnLimitReached } from './limits';
 import { type AgentOptions, validateAgentOptions } from './options';
 import { type OutputPlan, outputError, outputStep } from './output';
 import { type PreparedRun, prepareRun } from './prepare-run';
@@ -34,6 +34,8 @@ function nextStep(state: RunState, output: OutputPlan | undefined): NextStep {
   if (last?.role !== 'assistant') return { type: 'call-model' };
   const calls = toolCallsOf(last);
   if (calls.length === 0) return { type: 'finish', status: 'completed' };
+  // Usually no result is in yet (a resumed run may have some): then every call is pending.
+  if (state.toolResults.length === 0) return { type: 'run-tools', calls, pending: calls };
   const done = new Set(state.toolResults.map((result) => result.toolCallId));
   return { type: 'run-tools', calls, pending: calls.filter((call) => !done.has(call.id)) };
 }
@@ -130,12 +132,13 @@ async function runPrepared(
 ): Promise<RunResult> {
   // Nobody listening (runAgent without onEvent): skip building and redacting events' payloads.
   // Streamed text and tool input are redacted across pieces (a secret split in two is caught).
-  const redacted = streamedRedaction(redactor);
-  const emit = publish
-    ? (event: AgentEvent) => {
-        for (const each of redacted(event)) publish(each);
-      }
-    : () => {};
+  let emit = ignoreEvents;
+  if (publish) {
+    const redacted = streamedRedaction(redactor);
+    emit = (event: AgentEvent) => {
+      for (const each of redacted(event)) publish(each);
+    };
+  }
   const controller = new AbortController();
   let stopCause: 'aborted' | 'timeout' | undefined;
   const stop = (cause: 'aborted' | 'timeout') => {
@@ -182,6 +185,8 @@ async function loop(
 ): Promise<Finish> {
   const { state } = run;
   const warned = new Set<BudgetName>();
+  // Without a budget there is nothing to warn about: skip adding up the turns after each one.
+  const budgeted = hasBudget(options);
   while (true) {
     signal.throwIfAborted();
     const step = nextStep(state, run.output);
@@ -199,6 +204,7 @@ async function loop(
     }
     const stopped = await takeTurn(options, run, signal, emit);
     if (stopped) return stopped;
+    if (!budgeted) continue;
     for (const warning of budgetsToWarn(
       options,
       spentSoFar(state.turns),

@@ -3,10 +3,10 @@ import { describeIssues } from '../internal/describe-issues';
 import { describeThrown } from '../internal/describe-thrown';
 import type { ToolCallPart, ToolResultPart } from '../model/messages';
 import type { BlobStore } from '../store/blob-store';
-import type { AgentEvent, ToolFailureReason } from './events';
+import { type AgentEvent, ignoreEvents, type ToolFailureReason } from './events';
 import type { AgentHooks } from './hooks';
 import type { Suspension } from './run-state';
-import type { Tool } from './tool';
+import type { Tool, ToolContext } from './tool';
 import { boundToolOutput } from './tool-output-limit';
 
 /** Everything tool execution needs from the loop. */
@@ -49,6 +49,21 @@ class ToolFailure {
 
 type CallOutcome = { output: string } | ToolFailure | SuspendSignal;
 
+/** Runs one call and records its outcome; a result is reported (and checkpointed) before this resolves. */
+async function runAndReport(
+  call: ToolCallPart,
+  context: ToolRunContext,
+  outcome: ToolBatchOutcome,
+): Promise<void> {
+  const result = await runOne(call, context);
+  if (result instanceof SuspendSignal) {
+    outcome.suspensions.push({ toolCallId: call.id, toolName: call.name, payload: result.payload });
+    return;
+  }
+  outcome.results.push(result);
+  await context.onResult(result);
+}
+
 /**
  * Runs tool calls with at most `concurrency` at once. Every failure — unknown tool, invalid
  * input, a denial, a throw, a timeout — becomes an error result the model can act on; only an
@@ -59,6 +74,11 @@ export async function runToolCalls(
   context: ToolRunContext,
 ): Promise<ToolBatchOutcome> {
   const outcome: ToolBatchOutcome = { results: [], suspensions: [] };
+  // One worker (one call, or concurrency 1) needs no worker closures nor Promise.all.
+  if (calls.length === 1 || context.concurrency === 1) {
+    for (const call of calls) await runAndReport(call, context, outcome);
+    return outcome;
+  }
   let next = 0;
   // A chain keeps result reporting (and so checkpoint writes) in order, one at a time.
   let reported = Promise.resolve();
@@ -89,13 +109,10 @@ async function runOne(
   context: ToolRunContext,
 ): Promise<ToolResultPart | SuspendSignal> {
   const started = performance.now();
-  const base = {
-    runId: context.runId,
-    turn: context.turn,
-    toolCallId: call.id,
-    toolName: call.name,
-  };
-  context.emit({ type: 'tool-call-started', ...base, input: call.input });
+  // Nobody listens (runAgent without onEvent): the events are not built at all.
+  const listening = context.emit !== ignoreEvents;
+  if (listening)
+    context.emit({ type: 'tool-call-started', ...eventBase(call, context), input: call.input });
   const outcome = await instrumented(call, context);
   if (outcome instanceof SuspendSignal) return outcome;
   const durationMs = performance.now() - started;
@@ -115,18 +132,23 @@ async function runOne(
     maxBytes: context.maxResultBytes,
     blobs: context.blobs,
   });
-  if (outcome instanceof ToolFailure) {
+  if (listening && outcome instanceof ToolFailure) {
     context.emit({
       type: 'tool-call-failed',
-      ...base,
+      ...eventBase(call, context),
       reason: outcome.reason,
       message: output,
       durationMs,
     });
-  } else {
-    context.emit({ type: 'tool-call-finished', ...base, output, durationMs });
+  } else if (listening) {
+    context.emit({ type: 'tool-call-finished', ...eventBase(call, context), output, durationMs });
   }
   return { type: 'tool-result', toolCallId: call.id, toolName: call.name, output, isError };
+}
+
+/** The fields every tool-call event carries. */
+function eventBase(call: ToolCallPart, context: ToolRunContext) {
+  return { runId: context.runId, turn: context.turn, toolCallId: call.id, toolName: call.name };
 }
 
 /** {@link decideAndExecute}, inside the instrumentation's wrapper when there is one. */
@@ -199,18 +221,6 @@ async function execute(
   // reads it: most tools never do, and an AbortController costs ~2 µs on Node 20 (AbortSignal.any
   // ~10 µs), a large part of the loop's per-turn overhead.
   const signal = lazySignal();
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<ToolFailure>((resolve) => {
-    timer = setTimeout(() => {
-      signal.abort(new Error(`tool "${call.name}" timed out after ${timeoutMs} ms`));
-      resolve(
-        new ToolFailure(
-          'timeout',
-          `Tool "${call.name}" timed out after ${timeoutMs} ms and was stopped.`,
-        ),
-      );
-    }, timeoutMs);
-  });
   const toolContext = {
     runId: context.runId,
     toolCallId: call.id,
@@ -223,32 +233,51 @@ async function execute(
       throw new SuspendSignal(payload);
     },
   };
-  // The run's abort wins even over a tool that ignores its signal: the loop must stop promptly.
-  // Listen before the tool starts: its synchronous part may abort the run, and a listener added
-  // to an already-aborted signal never fires.
+  // One promise for both ways the call is cut short: it resolves on the timeout, and the run's
+  // abort rejects it (the run's abort wins even over a tool that ignores its signal: the loop
+  // must stop promptly). Listen before the tool starts: its synchronous part may abort the run,
+  // and a listener added to an already-aborted signal never fires.
+  let timer: NodeJS.Timeout | undefined;
   let onAbort = () => {};
-  const aborted = new Promise<never>((_, reject) => {
+  const interrupted = new Promise<ToolFailure>((resolve, reject) => {
+    timer = setTimeout(() => {
+      signal.abort(new Error(`tool "${call.name}" timed out after ${timeoutMs} ms`));
+      resolve(
+        new ToolFailure(
+          'timeout',
+          `Tool "${call.name}" timed out after ${timeoutMs} ms and was stopped.`,
+        ),
+      );
+    }, timeoutMs);
     onAbort = () => {
       signal.abort(context.signal.reason);
       reject(context.signal.reason);
     };
     context.signal.addEventListener('abort', onAbort, { once: true });
   });
-  const run = (async (): Promise<CallOutcome> => {
-    try {
-      return { output: serializeOutput(await tool.execute(input, toolContext)) };
-    } catch (error) {
-      if (error instanceof SuspendSignal) return error;
-      return new ToolFailure('threw', `Tool "${call.name}" failed: ${describeThrown(error)}`);
-    }
-  })();
+  const run = executeTool(tool, input, toolContext, call.name);
   try {
-    const outcome = await Promise.race([run, timedOut, aborted]);
+    const outcome = await Promise.race([run, interrupted]);
     context.signal.throwIfAborted();
     return outcome;
   } finally {
     clearTimeout(timer);
     context.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The tool's own execution: its output, its suspension, or what it threw as a failure. */
+async function executeTool(
+  tool: Tool,
+  input: unknown,
+  toolContext: ToolContext,
+  name: string,
+): Promise<CallOutcome> {
+  try {
+    return { output: serializeOutput(await tool.execute(input, toolContext)) };
+  } catch (error) {
+    if (error instanceof SuspendSignal) return error;
+    return new ToolFailure('threw', `Tool "${name}" failed: ${describeThrown(error)}`);
   }
 }
 

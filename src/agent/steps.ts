@@ -1,11 +1,12 @@
 import { toolCallsOf } from '../model/messages';
 import type { ModelRequest } from '../model/model';
 import { costOf } from '../model/pricing';
+import { emptyUsage } from '../model/usage';
 import { callModel } from './call-model';
 import { AGENT_DEFAULTS } from './defaults';
 import { estimateInputTokens } from './estimate-tokens';
 import type { AgentEvent } from './events';
-import { outputAllowance } from './limits';
+import { hasBudget, outputAllowance, type Spent } from './limits';
 import type { AgentOptions } from './options';
 import { checkAnswer, FINAL_ANSWER_TOOL, refuse, responseFormatOf } from './output';
 import type { PreparedRun } from './prepare-run';
@@ -13,6 +14,9 @@ import { spentSoFar } from './result';
 import type { Finish, RunToolsStep } from './run-agent';
 import { runToolCalls } from './run-tools';
 import { uniqueToolCallIds } from './tool-call-ids';
+
+/** What outputAllowance is given when no budget is set (it then reads none of it). */
+const NOTHING_SPENT: Spent = Object.freeze({ usage: emptyUsage(), costUsd: 0 });
 
 /** One model call: prepare, clamp to the budgets, call, record, checkpoint. */
 export async function takeTurn(
@@ -40,7 +44,8 @@ export async function takeTurn(
     options.estimateInputTokens?.(request) ?? estimateInputTokens(request, state);
   const allowance = outputAllowance(
     options,
-    spentSoFar(state.turns),
+    // outputAllowance reads what was spent only for a budget that is set.
+    hasBudget(options) ? spentSoFar(state.turns) : NOTHING_SPENT,
     estimatedInputTokens,
     Math.min(request.maxOutputTokens, perCallCap),
     run.price,
