@@ -209,8 +209,12 @@ async function finish(
   kind: 'completed' | 'failed',
   deps: WorkerDeps,
 ): Promise<JobOutcome> {
-  await appendEvent(run.runId, finishedEvent(run), deps);
-  await settleQuietly(deps.queue.ack(message));
+  // Sent together: the ack does not wait for the event's reply (one round trip, not two). Both
+  // only follow the final write; an append failure is reported and never holds the ack back.
+  await Promise.all([
+    appendEvent(run.runId, finishedEvent(run), deps),
+    settleQuietly(deps.queue.ack(message)),
+  ]);
   if (run.status === 'cancelled') deps.emit('cancelled', run);
   else if (kind === 'completed') deps.emit('completed', run);
   else deps.emit('failed', run, run.error ?? { code: 'failed', message: run.status });
