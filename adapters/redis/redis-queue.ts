@@ -199,7 +199,16 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       `[loopwork:redis] hashTag must be a non-empty string without braces, got ${JSON.stringify(options.hashTag)}`,
     );
   }
-  const keysOf = (queue: string) => queueKeys(prefix, queue, options.hashTag);
+  // Every claim and settle names its queue's keys: built once per queue, not per call.
+  const keyCache = new Map<string, ReturnType<typeof queueKeys>>();
+  const keysOf = (queue: string) => {
+    let keys = keyCache.get(queue);
+    if (!keys) {
+      keys = queueKeys(prefix, queue, options.hashTag);
+      keyCache.set(queue, keys);
+    }
+    return keys;
+  };
   // One blocking XREAD may only name keys of one slot on a Cluster: there, without a hashTag,
   // a claim over several queues waits on each queue's streams apart.
   const waitApart = isCluster(options.client) && options.hashTag === undefined;

@@ -64,12 +64,17 @@ return 1`,
    * attempt ('' = any), now, retainMs ('' = keep), 1 when \`to\` is final, n = number of set
    * arguments, then n set arguments (field/value pairs), then fields to remove.
    * → the record (HGETALL) | 0 when a precondition failed.
+   *
+   * The fields to remove are read with the checked ones (one HMGET), and only those present are
+   * removed: the common unsets (\`availableAt\` on a first start, \`error\` on a first success)
+   * name absent fields, and an HDEL of nothing is a command for nothing.
    */
   loopworkTransitionRun: {
     numberOfKeys: 1,
     lua: `
 -- One read of the fields the checks need, one write: a transition runs on every start and end.
-local current = redis.call('HMGET', KEYS[1], 'status', 'version', 'attempt', 'updatedAt', 'availableAt')
+local n = tonumber(ARGV[10])
+local current = redis.call('HMGET', KEYS[1], 'status', 'version', 'attempt', 'updatedAt', 'availableAt', unpack(ARGV, 11 + n))
 local status = current[1]
 if not status then return 0 end
 local allowed = false
@@ -79,10 +84,10 @@ local version = current[2]
 if ARGV[5] ~= '' and version ~= ARGV[5] then return 0 end
 if ARGV[6] ~= '' and current[3] ~= ARGV[6] then return 0 end
 local updatedAt = math.max(tonumber(ARGV[7]), (tonumber(current[4]) or 0) + 1)
-local n = tonumber(ARGV[10])
 local availableAt = current[5]
-local fields = {}
+local fields, written = {}, {}
 for i = 11, 10 + n, 2 do
+  written[ARGV[i]] = true
   fields[#fields + 1] = ARGV[i]
   fields[#fields + 1] = ARGV[i + 1]
   if ARGV[i] == 'availableAt' then availableAt = ARGV[i + 1] end
@@ -94,12 +99,16 @@ fields[#fields + 1] = string.format('%d', updatedAt)
 fields[#fields + 1] = 'version'
 fields[#fields + 1] = string.format('%d', (tonumber(version) or 0) + 1)
 redis.call('HSET', KEYS[1], unpack(fields))
-if #ARGV > 10 + n then
-  redis.call('HDEL', KEYS[1], unpack(ARGV, 11 + n))
-  for i = 11 + n, #ARGV do if ARGV[i] == 'availableAt' then availableAt = nil end end
+local present = {}
+for i = 11 + n, #ARGV do
+  -- HMGET answered removed field ARGV[i] at i - 5 - n; one this write set goes too, as before.
+  if current[i - 5 - n] or written[ARGV[i]] then present[#present + 1] = ARGV[i] end
+  if ARGV[i] == 'availableAt' then availableAt = nil end
 end
+if #present > 0 then redis.call('HDEL', KEYS[1], unpack(present)) end
 local clock = math.max(updatedAt, tonumber(availableAt) or 0)
-redis.call('ZREM', ARGV[1] .. status, ARGV[2])
+-- A run staying in its status only moves in its index: ZADD alone rescores it.
+if status ~= ARGV[4] then redis.call('ZREM', ARGV[1] .. status, ARGV[2]) end
 redis.call('ZADD', ARGV[1] .. ARGV[4], string.format('%d', clock), ARGV[2])
 if ARGV[9] == '1' and ARGV[8] ~= '' then
   redis.call('PEXPIRE', KEYS[1], ARGV[8])

@@ -57,9 +57,29 @@ local out = {stored[1], stored[2]}
 for _, delta in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do out[#out + 1] = delta end
 return out`,
   },
+  /**
+   * KEYS: the heartbeat's key, the index of heartbeats. ARGV: JSON, ttl ms, expiry (index score),
+   * index member. One script, not a MULTI: a beat runs per task, and a transaction costs two
+   * commands more and a pipeline object on the client.
+   */
+  loopworkBeat: {
+    numberOfKeys: 2,
+    lua: `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
+return 1`,
+  },
 } as const;
 
 type StoreClient = RedisClient & {
+  loopworkBeat(
+    key: string,
+    index: string,
+    json: string,
+    ttlMs: number,
+    expiresAt: number,
+    member: string,
+  ): Promise<number>;
   saveSession(
     key: string,
     deltas: string,
@@ -155,22 +175,20 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 
 /** Heartbeats on Redis: `SET … PX` per key, plus a sorted set by expiry for listing by prefix. */
 export function createRedisHeartbeatStore(options: RedisStoreOptions): HeartbeatStore {
-  const { client } = options;
+  const client = scripted(options.client);
   const keys = storeKeys(options.prefix ?? 'loopwork');
   return {
     specificationVersion: 'loopwork.heartbeat-store.v1',
     async beat(key, ttlMs, data = {}) {
       const expiresAt = Date.now() + ttlMs;
-      await client
-        .multi()
-        .set(
-          keys.heartbeat(key),
-          JSON.stringify({ data, expiresAt }),
-          'PX',
-          Math.max(1, Math.ceil(ttlMs)),
-        )
-        .zadd(keys.heartbeats, expiresAt, key)
-        .exec();
+      await client.loopworkBeat(
+        keys.heartbeat(key),
+        keys.heartbeats,
+        JSON.stringify({ data, expiresAt }),
+        Math.max(1, Math.ceil(ttlMs)),
+        expiresAt,
+        key,
+      );
     },
     async get(key) {
       const raw = await client.get(keys.heartbeat(key));

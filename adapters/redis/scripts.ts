@@ -129,7 +129,8 @@ return {m.id, 0}`,
    * meanwhile) but held apart for dead-lettering: given to `hold` with its count put back, so a
    * take that no consumer sees is not counted as a delivery. → {{level, id, fields, count}…} taken,
    * the same of held entries (count = deliveries made), ms until the next delayed entry is due or
-   * lease runs out (-1: none), and the last id of each stream (for a blocking wait after them).
+   * lease runs out (-1: none), and the last id of each stream (for a blocking wait after them);
+   * the last two only when nothing was taken (-1 and {} otherwise: the claim does not wait).
    */
   claim: {
     numberOfKeys: 5,
@@ -176,6 +177,9 @@ for _, level in ipairs(levels) do
     for _, entry in ipairs(read[1][2]) do take(level, entry[1], entry[2], 1) end
   end
 end
+-- What a blocking wait needs (when the next entry is due, the last ids) is read only for a
+-- claim that took nothing: one that took messages returns without waiting.
+if #out > 0 then return {out, held, -1, {}} end
 local nextDue = -1
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if #first > 0 then nextDue = math.max(0, tonumber(first[2]) - now) end

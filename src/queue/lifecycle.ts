@@ -125,6 +125,40 @@ export function classifyDelivery(
   };
 }
 
+/**
+ * The start of a run as the dispatcher creates it (queued at version 1, attempt 0), which the
+ * worker tries before reading the record: most deliveries are a run's first, and the read is a
+ * round trip. Fenced by `version` and `attempt`, it applies to such a record only; whether that
+ * record was one {@link classifyDelivery} starts is then {@link confirmsFreshStart}'s answer.
+ */
+export function freshStart(delivery: Delivery): RunTransition {
+  return {
+    from: ['queued'],
+    to: 'running',
+    version: 1,
+    attempt: 0,
+    set: {
+      attempt: 1,
+      workerId: delivery.workerId,
+      messageId: delivery.messageId,
+      startedAt: delivery.now,
+    },
+    unset: ['availableAt'],
+  };
+}
+
+/**
+ * Whether {@link classifyDelivery} would have started the record that {@link freshStart} wrote
+ * (`written`), asked about it as it was before: the write changed none of the fields it reads
+ * but those the fence fixed (status queued, version 1, attempt 0). Then the two writes are the
+ * same. Otherwise (a record created cancelled, or with no attempts) the run is now running from
+ * this message, and `classifyDelivery(written)` ends it as it would a takeover.
+ */
+export function confirmsFreshStart(written: RunRecord, delivery: Delivery): boolean {
+  const before: RunRecord = { ...written, status: 'queued', version: 1, attempt: 0 };
+  return classifyDelivery(before, delivery).kind === 'start';
+}
+
 function end(
   record: RunRecord,
   status: FinalStatus,

@@ -2,7 +2,14 @@ import { LeaseLostError } from '../errors';
 import type { AttemptInfo, TraceCarrier } from '../instrumentation/instrumentation';
 import type { RunError, RunRecord } from '../store/run-store';
 import { runErrorOf } from './attempt-failure';
-import { classifyDelivery, isFinal, settleAttempt } from './lifecycle';
+import {
+  classifyDelivery,
+  confirmsFreshStart,
+  type Delivery,
+  freshStart,
+  isFinal,
+  settleAttempt,
+} from './lifecycle';
 import type { ClaimedMessage, DeadLetter } from './queue';
 import { type AttemptEnd, runAttempt } from './run-attempt';
 import { parseEnvelope, parsePayload } from './task';
@@ -21,7 +28,9 @@ const MAX_ROUNDS = 5;
  *    its reason (its run, when it has one, ends `dead_lettered`); such a message of a run that
  *    already ended is a duplicate and is acked.
  * 2. Ask the lifecycle what the delivery means for the run (`classifyDelivery`): start it, take it
- *    over from an attempt whose lease ran out, drop a leftover, or end it unrun.
+ *    over from an attempt whose lease ran out, drop a leftover, or end it unrun. A run's first
+ *    delivery is tried as a start straight away (`freshStart`), the record read only when that
+ *    write does not apply.
  * 3. Run the attempt (`runAttempt`): lease renewal, heartbeat, timeout, cancel checks, abandonment.
  * 4. Ask the lifecycle how the run goes on (`settleAttempt`) and write it as one compare-and-set;
  *    then the final event and ack, or a release for the retry.
@@ -60,14 +69,28 @@ async function processOne(
     return deadLetter(message, parsed.runId, parsed.error, deps);
   }
   const { runId, handler, payload, trace } = parsed;
-  let record = await deps.runs.get(runId);
+  const delivery = (): Delivery => ({
+    runId,
+    messageId: message.id,
+    workerId: deps.workerId,
+    now: Date.now(),
+  });
+  // A run's first delivery starts it in one write, without reading it first. Not under an
+  // instrumentation, which is told the record as it was before the start (its queue wait).
+  let record: RunRecord | undefined;
+  if (deps.instrumentation?.attempt) record = await deps.runs.get(runId);
+  else {
+    const first = delivery();
+    const written = await deps.runs.transition(runId, freshStart(first));
+    if (written && confirmsFreshStart(written, first)) {
+      deps.emit('claimed', written);
+      const end = await runAttempt(message, written, handler, payload, controller, deps);
+      return settle(message, written, end, handler, deps);
+    }
+    record = written ?? (await deps.runs.get(runId));
+  }
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const verdict = classifyDelivery(record, {
-      runId,
-      messageId: message.id,
-      workerId: deps.workerId,
-      now: Date.now(),
-    });
+    const verdict = classifyDelivery(record, delivery());
     if (verdict.kind === 'drop') return leftover(message, record, deps);
     if (verdict.kind === 'dead_letter') return deadLetter(message, undefined, verdict.error, deps);
     const written = await deps.runs.transition(runId, verdict.transition);
@@ -209,8 +232,12 @@ async function finish(
   kind: 'completed' | 'failed',
   deps: WorkerDeps,
 ): Promise<JobOutcome> {
-  await appendEvent(run.runId, finishedEvent(run), deps);
-  await settleQuietly(deps.queue.ack(message));
+  // Sent together: the ack does not wait for the event's reply (one round trip, not two). Both
+  // only follow the final write; an append failure is reported and never holds the ack back.
+  await Promise.all([
+    appendEvent(run.runId, finishedEvent(run), deps),
+    settleQuietly(deps.queue.ack(message)),
+  ]);
   if (run.status === 'cancelled') deps.emit('cancelled', run);
   else if (kind === 'completed') deps.emit('completed', run);
   else deps.emit('failed', run, run.error ?? { code: 'failed', message: run.status });

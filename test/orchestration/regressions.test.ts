@@ -6,6 +6,7 @@ import {
   defineTask,
   handleTask,
   JOB_EXIT_CODES,
+  type RunRecord,
   type RunStore,
   type TaskContext,
 } from 'loopwork';
@@ -259,12 +260,11 @@ describe('the queue’s maxDeliveries is a safety net that ends the run, not a s
 describe('an infrastructure failure is an error, not a lost lease', () => {
   it('a run store that is down: the outcome is `error` (exit 75) and the message is left for another try', async () => {
     const setup = memorySetup();
-    const down: RunStore = {
-      ...setup.runs,
-      get: async () => {
-        throw new Error('ECONNREFUSED 127.0.0.1:6379');
-      },
+    const refused = async (): Promise<never> => {
+      throw new Error('ECONNREFUSED 127.0.0.1:6379');
     };
+    // Reads and writes alike: a first delivery starts its run without reading it first.
+    const down: RunStore = { ...setup.runs, get: refused, transition: refused };
     const worker = setup.worker({ runs: down, handlers: [handleTask(job, async () => 'x')] });
     const seen: unknown[] = [];
     worker.on('error', (error) => seen.push(error));
@@ -344,5 +344,53 @@ describe('an event log that fails an append', () => {
     expect(setup.errors.map(String)).toEqual([
       'Error: [loopwork:worker] 1 event(s) of run "r1" could not be appended to the event log; the first failure: READONLY You can’t write against a read only replica',
     ]);
+  });
+});
+
+describe("a run's first delivery starts it without reading it first, and only a fresh run", () => {
+  const record = (runId: string, fields: Partial<RunRecord>): RunRecord => ({
+    runId,
+    taskType: job.type,
+    status: 'queued',
+    payload: { n: 1 },
+    attempt: 0,
+    maxAttempts: 1,
+    version: 1,
+    queuedAt: Date.now(),
+    updatedAt: Date.now(),
+    ...fields,
+  });
+  const body = (runId: string) =>
+    JSON.stringify({ v: 2, type: job.type, runId, payload: { n: 1 }, dispatchedAt: Date.now() });
+
+  it('a run created with a cancel request at version 1 ends cancelled, its handler never called', async () => {
+    const setup = memorySetup();
+    let calls = 0;
+    const worker = setup.worker({ handlers: [handleTask(job, async () => ++calls)] });
+    await setup.runs.create(
+      record('r1', { cancel: { reason: 'no longer wanted', requestedAt: Date.now() } }),
+    );
+    await setup.queue.enqueue(job.queue, body('r1'));
+    expect(await worker.runOnce()).toBe('cancelled');
+    expect(calls).toBe(0);
+    expect(await setup.runs.get('r1')).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'cancelled', message: 'no longer wanted' },
+    });
+    expect(setup.of('ack')).toHaveLength(1);
+  });
+
+  it('a queued run past its first attempt (version > 1) starts as its next attempt, read first', async () => {
+    const setup = memorySetup();
+    const three = { ...job, maxAttempts: 3 };
+    const seen: number[] = [];
+    const worker = setup.worker({
+      handlers: [handleTask(three, async (_, context) => seen.push(context.attempt))],
+    });
+    await setup.runs.create(record('r2', { attempt: 1, maxAttempts: 3, version: 4 }));
+    await setup.queue.enqueue(job.queue, body('r2'));
+    expect(await worker.runOnce()).toBe('completed');
+    expect(seen).toEqual([2]);
+    expect(await setup.runs.get('r2')).toMatchObject({ status: 'completed', attempt: 2 });
   });
 });
