@@ -145,9 +145,11 @@ for _, raw in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 
   toStream(streams[m.level], m)
   redis.call('ZREM', KEYS[1], raw)
 end
-local out, held = {}, {}
+local out, held, leases = {}, {}, {}
+-- Leases of the entries taken are written in one ZADD at the end (one command, not one a task).
 local function take(level, id, fields, count)
-  redis.call('ZADD', KEYS[2], now + leaseMs, level .. '|' .. id)
+  table.insert(leases, now + leaseMs)
+  table.insert(leases, level .. '|' .. id)
   local dc0 = 0
   for i = 1, #fields, 2 do
     if fields[i] == 'dc0' then dc0 = tonumber(fields[i + 1]) end
@@ -172,10 +174,16 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT
 end
 for _, level in ipairs(levels) do
   while #out < max and #held < max do
-    local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', max - #out, 'STREAMS', streams[level], '>')
+    local wanted = max - #out
+    local read = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', wanted, 'STREAMS', streams[level], '>')
     if not read or #read[1][2] == 0 then break end
     for _, entry in ipairs(read[1][2]) do take(level, entry[1], entry[2], 1) end
+    -- Fewer than asked for: the stream has no more new entries, another read would come back empty.
+    if #read[1][2] < wanted then break end
   end
+end
+for i = 1, #leases, 1000 do
+  redis.call('ZADD', KEYS[2], unpack(leases, i, math.min(i + 999, #leases)))
 end
 -- What a blocking wait needs (when the next entry is due, the last ids) is read only for a
 -- claim that took nothing: one that took messages returns without waiting.
