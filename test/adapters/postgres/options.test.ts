@@ -26,6 +26,7 @@ it("'loopwork/postgres' exports exactly the listed names", () => {
       'createPostgresRunStore',
       'createPostgresSessionStore',
       'migrate',
+      'prune',
     ].sort(),
   );
 });
