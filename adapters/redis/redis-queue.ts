@@ -2,17 +2,22 @@ import { randomUUID } from 'node:crypto';
 import {
   type ClaimedMessage,
   type ClaimOptions,
+  ConflictError,
   type DeadLetter,
+  type EnqueueOptions,
   InvalidOptionError,
   LeaseLostError,
   LoopworkError,
   type Priority,
   type Queue,
+  type QueueRunSteps,
+  type RunStore,
 } from 'loopwork';
 import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import { isCluster, type RedisClient } from './client';
 import { duplicateOf } from './duplicate';
 import { LEVELS, queueKeys } from './keys';
+import { fromPairs, RUN_STORE_HANDLE, type RunStoreHandle } from './run-scripts';
 import { SCRIPTS } from './scripts';
 
 /** Options of {@link createRedisQueue}. */
@@ -437,18 +442,8 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     script: 'ack' | 'release' | 'deadLetter',
     ...extra: Array<string | number>
   ): Promise<boolean> {
-    const receipt = receiptOf(message);
-    const ok = await run(
-      script,
-      ...keysOf(message.queue).settle(receipt.group),
-      group,
-      receipt.streamId,
-      receipt.consumer,
-      receipt.count,
-      receipt.level,
-      receipt.group ?? '',
-      ...extra,
-    );
+    const { keys, args } = settleScript(message);
+    const ok = await run(script, ...keys, ...args, ...extra);
     return Number(ok) === 1;
   }
 
@@ -462,29 +457,27 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     if (!(await settle(message, script, ...extra))) throw lost(message, operation);
   }
 
-  const queue: Queue = {
-    specificationVersion: 'loopwork.queue.v2',
-    adapter: 'redis',
-    capabilities: { priority: true, delay: true, dedupe: true, groups: true },
-
-    async enqueue(name, body, enqueueOptions = {}) {
-      const level = enqueueOptions.priority ?? 'normal';
-      if (!LEVELS.includes(level)) {
-        throw new InvalidOptionError(
-          `[loopwork:redis] priority must be 'high', 'normal' or 'low', got ${JSON.stringify(level)}`,
-        );
-      }
-      await ensureGroups(name);
-      const keys = keysOf(name);
-      const { groupId } = enqueueOptions;
-      const delayMs = Math.max(0, Math.round(enqueueOptions.delayMs ?? 0));
-      const [id, deduplicated] = (await run(
-        'enqueue',
+  /** Keys and arguments of the enqueue script (see ENQUEUE in scripts.ts), its streams' group made. */
+  async function enqueueScript(name: string, body: string, enqueueOptions: EnqueueOptions) {
+    const level = enqueueOptions.priority ?? 'normal';
+    if (!LEVELS.includes(level)) {
+      throw new InvalidOptionError(
+        `[loopwork:redis] priority must be 'high', 'normal' or 'low', got ${JSON.stringify(level)}`,
+      );
+    }
+    await ensureGroups(name);
+    const keys = keysOf(name);
+    const { groupId } = enqueueOptions;
+    const delayMs = Math.max(0, Math.round(enqueueOptions.delayMs ?? 0));
+    return {
+      keys: [
         ...keys.streams,
         keys.delayed,
         keys.dedupe,
         keys.groups,
         groupId === undefined ? keys.groups : keys.group(groupId),
+      ],
+      args: [
         randomUUID(),
         body,
         enqueueOptions.dedupeId ?? '',
@@ -492,7 +485,78 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
         level,
         groupId === undefined ? '0' : '1',
         groupId ?? '',
-      )) as [string, number];
+      ],
+    };
+  }
+
+  /** The settle scripts' keys and first arguments for `message` (see SETTLE_PRELUDE in scripts.ts). */
+  function settleScript(message: ClaimedMessage) {
+    const receipt = receiptOf(message);
+    return {
+      keys: keysOf(message.queue).settle(receipt.group),
+      args: [
+        group,
+        receipt.streamId,
+        receipt.consumer,
+        receipt.count,
+        receipt.level,
+        receipt.group ?? '',
+      ],
+    };
+  }
+
+  /**
+   * The joint steps with `runs` (see Queue.jointWith): offered for a Redis run store on this very
+   * client whose keys can share a script with the queue's: always on one server; on a Cluster
+   * only when the queues' `hashTag` is the run store's prefix, which puts both in one slot.
+   */
+  function jointWith(runs: RunStore): QueueRunSteps | undefined {
+    const handle = (runs as { [RUN_STORE_HANDLE]?: RunStoreHandle })[RUN_STORE_HANDLE];
+    if (handle?.client !== options.client) return undefined;
+    if (isCluster(options.client) && options.hashTag !== handle.prefix) return undefined;
+    return {
+      async transitionAndAck(runId, transition, message) {
+        const settleWith = settleScript(message);
+        const write = handle.transition(runId, transition);
+        const written = await run(
+          'ackTransition',
+          ...settleWith.keys,
+          ...write.keys,
+          ...settleWith.args,
+          ...write.args,
+        );
+        return Array.isArray(written) ? fromPairs(written as string[]) : undefined;
+      },
+      async createAndEnqueue(record, name, body, enqueueOptions = {}) {
+        const message = await enqueueScript(name, body, enqueueOptions);
+        const create = handle.create(record);
+        const result = await run(
+          'createEnqueue',
+          ...message.keys,
+          ...create.keys,
+          ...message.args,
+          ...create.args,
+        );
+        if (!Array.isArray(result)) {
+          throw new ConflictError(`[loopwork:redis] run "${record.runId}" already exists`, null, 1);
+        }
+        const [id, deduplicated] = result as [string, number];
+        return { id, deduplicated: Number(deduplicated) === 1 };
+      },
+    };
+  }
+
+  const queue: Queue = {
+    specificationVersion: 'loopwork.queue.v2',
+    adapter: 'redis',
+    capabilities: { priority: true, delay: true, dedupe: true, groups: true },
+
+    async enqueue(name, body, enqueueOptions = {}) {
+      const message = await enqueueScript(name, body, enqueueOptions);
+      const [id, deduplicated] = (await run('enqueue', ...message.keys, ...message.args)) as [
+        string,
+        number,
+      ];
       return { id, deduplicated: Number(deduplicated) === 1 };
     },
 
@@ -569,6 +633,8 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       );
       if (Number(ok) !== 1) throw lost(message, 'extend');
     },
+
+    jointWith,
 
     deadLetter: (message, reason) => fenced(message, 'dead-letter', 'deadLetter', reason),
 

@@ -6,10 +6,19 @@ import {
   type RunStore,
   STORE_DEFAULTS,
 } from 'loopwork';
-import { listPosition, parseRunQuery, runCursor, stalenessClock } from 'loopwork/adapter-kit';
+import { listPosition, parseRunQuery, runCursor } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
+import {
+  CREATE_RUN,
+  fromHash,
+  fromPairs,
+  RUN_STORE_HANDLE,
+  type RunStoreHandle,
+  runStoreHandle,
+  TRANSITION_RUN,
+} from './run-scripts';
 
 /** Options of {@link createRedisRunStore}. */
 export interface RedisRunStoreOptions extends RedisStoreOptions {
@@ -17,134 +26,13 @@ export interface RedisRunStoreOptions extends RedisStoreOptions {
   retainMs?: number;
 }
 
-const FINAL = new Set([
-  'completed',
-  'max_turns',
-  'budget_exceeded',
-  'waiting_input',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'dead_lettered',
-]);
-/** Fields stored as JSON; Lua never decodes them (its cjson would turn [] into {} and round numbers). */
-const JSON_FIELDS = new Set(['payload', 'output', 'outputRef', 'usage', 'error', 'cancel']);
-const NUMBER_FIELDS = new Set([
-  'attempt',
-  'maxAttempts',
-  'version',
-  'queuedAt',
-  'availableAt',
-  'startedAt',
-  'finishedAt',
-  'updatedAt',
-  'costUsd',
-]);
-
 const SCRIPTS = {
-  /**
-   * KEYS: run hash, its status index, the index of all runs. ARGV: runId, status-index score,
-   * queuedAt, key prefix of run hashes, then field/value pairs. → 1 | 0 when it exists.
-   */
-  loopworkCreateRun: {
-    numberOfKeys: 3,
-    lua: `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
--- Expired runs leave their id in the index of all runs; two sampled ids per create keep it clean.
-for _, id in ipairs(redis.call('ZRANDMEMBER', KEYS[3], 2)) do
-  if redis.call('EXISTS', ARGV[4] .. id) == 0 then redis.call('ZREM', KEYS[3], id) end
-end
-return 1`,
-  },
-  /**
-   * KEYS: run hash. ARGV: status index prefix, runId, from (csv), to, version ('' = any),
-   * attempt ('' = any), now, retainMs ('' = keep), 1 when \`to\` is final, n = number of set
-   * arguments, then n set arguments (field/value pairs), then fields to remove.
-   * → the record (HGETALL) | 0 when a precondition failed.
-   *
-   * The fields to remove are read with the checked ones (one HMGET), and only those present are
-   * removed: the common unsets (\`availableAt\` on a first start, \`error\` on a first success)
-   * name absent fields, and an HDEL of nothing is a command for nothing.
-   */
-  loopworkTransitionRun: {
-    numberOfKeys: 1,
-    lua: `
--- One read of the fields the checks need, one write: a transition runs on every start and end.
-local n = tonumber(ARGV[10])
-local current = redis.call('HMGET', KEYS[1], 'status', 'version', 'attempt', 'updatedAt', 'availableAt', unpack(ARGV, 11 + n))
-local status = current[1]
-if not status then return 0 end
-local allowed = false
-for candidate in string.gmatch(ARGV[3], '[^,]+') do if candidate == status then allowed = true end end
-if not allowed then return 0 end
-local version = current[2]
-if ARGV[5] ~= '' and version ~= ARGV[5] then return 0 end
-if ARGV[6] ~= '' and current[3] ~= ARGV[6] then return 0 end
-local updatedAt = math.max(tonumber(ARGV[7]), (tonumber(current[4]) or 0) + 1)
-local availableAt = current[5]
-local fields, written = {}, {}
-for i = 11, 10 + n, 2 do
-  written[ARGV[i]] = true
-  fields[#fields + 1] = ARGV[i]
-  fields[#fields + 1] = ARGV[i + 1]
-  if ARGV[i] == 'availableAt' then availableAt = ARGV[i + 1] end
-end
-fields[#fields + 1] = 'status'
-fields[#fields + 1] = ARGV[4]
-fields[#fields + 1] = 'updatedAt'
-fields[#fields + 1] = string.format('%d', updatedAt)
-fields[#fields + 1] = 'version'
-fields[#fields + 1] = string.format('%d', (tonumber(version) or 0) + 1)
-redis.call('HSET', KEYS[1], unpack(fields))
-local present = {}
-for i = 11 + n, #ARGV do
-  -- HMGET answered removed field ARGV[i] at i - 5 - n; one this write set goes too, as before.
-  if current[i - 5 - n] or written[ARGV[i]] then present[#present + 1] = ARGV[i] end
-  if ARGV[i] == 'availableAt' then availableAt = nil end
-end
-if #present > 0 then redis.call('HDEL', KEYS[1], unpack(present)) end
-local clock = math.max(updatedAt, tonumber(availableAt) or 0)
--- A run staying in its status only moves in its index: ZADD alone rescores it.
-if status ~= ARGV[4] then redis.call('ZREM', ARGV[1] .. status, ARGV[2]) end
-redis.call('ZADD', ARGV[1] .. ARGV[4], string.format('%d', clock), ARGV[2])
-if ARGV[9] == '1' and ARGV[8] ~= '' then
-  redis.call('PEXPIRE', KEYS[1], ARGV[8])
-  -- Ids of final runs whose record expired by now leave their status index.
-  redis.call('ZREMRANGEBYSCORE', ARGV[1] .. ARGV[4], '-inf', '(' .. string.format('%d', updatedAt - tonumber(ARGV[8])))
-end
-return redis.call('HGETALL', KEYS[1])`,
-  },
+  loopworkCreateRun: { numberOfKeys: 3, lua: CREATE_RUN },
+  loopworkTransitionRun: { numberOfKeys: 1, lua: TRANSITION_RUN },
 } as const;
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 type ScriptClient = RedisClient & Record<keyof typeof SCRIPTS, Script>;
-
-/** A record as hash fields: scalars as themselves, objects as JSON. */
-function toFields(record: Partial<RunRecord>): string[] {
-  return Object.entries(record).flatMap(([key, value]) =>
-    value === undefined ? [] : [key, JSON_FIELDS.has(key) ? JSON.stringify(value) : String(value)],
-  );
-}
-
-function fromHash(hash: Record<string, string>): RunRecord | undefined {
-  if (hash.runId === undefined) return undefined;
-  const record: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(hash)) {
-    if (JSON_FIELDS.has(key)) record[key] = JSON.parse(value);
-    else if (NUMBER_FIELDS.has(key)) record[key] = Number(value);
-    else record[key] = value;
-  }
-  return record as unknown as RunRecord;
-}
-
-function fromPairs(list: string[]): RunRecord | undefined {
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < list.length; i += 2) hash[list[i] as string] = list[i + 1] as string;
-  return fromHash(hash);
-}
 
 /**
  * Run records on Redis: a hash per run, one sorted set per status scored by its staleness clock
@@ -168,9 +56,9 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RunStore {
     throw new InvalidOptionError(
       `[loopwork:redis] retainMs must be a positive number, got ${retainMs}`,
     );
-  const keys = storeKeys(options.prefix ?? 'loopwork');
-  const indexPrefix = keys.runsByStatus('');
-  const runPrefix = keys.run('');
+  const prefix = options.prefix ?? 'loopwork';
+  const keys = storeKeys(prefix);
+  const handle = runStoreHandle(client, prefix, retainMs);
 
   /** The records of `ids`, in order; ids whose record expired are dropped from `index`. */
   async function readAll(ids: string[], index: string): Promise<Array<RunRecord | undefined>> {
@@ -242,19 +130,11 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RunStore {
     return { matched, exhausted: false, last };
   }
 
-  return {
+  const store: RunStore & { [RUN_STORE_HANDLE]?: RunStoreHandle } = {
     specificationVersion: 'loopwork.run-store.v2',
     async create(record) {
-      const created = await client.loopworkCreateRun(
-        keys.run(record.runId),
-        keys.runsByStatus(record.status),
-        keys.runsAll,
-        record.runId,
-        stalenessClock(record),
-        record.queuedAt,
-        runPrefix,
-        ...toFields(record),
-      );
+      const { keys: scriptKeys, args } = handle.create(record);
+      const created = await client.loopworkCreateRun(...scriptKeys, ...args);
       if (Number(created) !== 1) {
         throw new ConflictError(`[loopwork:redis] run "${record.runId}" already exists`, null, 1);
       }
@@ -263,22 +143,8 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RunStore {
       return fromHash(await client.hgetall(keys.run(runId)));
     },
     async transition(runId, transition) {
-      const set = toFields(transition.set ?? {});
-      const moved = await client.loopworkTransitionRun(
-        keys.run(runId),
-        indexPrefix,
-        runId,
-        transition.from.join(','),
-        transition.to,
-        transition.version === undefined ? '' : String(transition.version),
-        transition.attempt === undefined ? '' : String(transition.attempt),
-        Date.now(),
-        String(retainMs),
-        FINAL.has(transition.to) ? '1' : '0',
-        set.length,
-        ...set,
-        ...(transition.unset ?? []),
-      );
+      const { keys: scriptKeys, args } = handle.transition(runId, transition);
+      const moved = await client.loopworkTransitionRun(...scriptKeys, ...args);
       return Array.isArray(moved) ? fromPairs(moved as string[]) : undefined;
     },
     async list(query = {}) {
@@ -297,4 +163,7 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RunStore {
       return records.filter((record): record is RunRecord => record !== undefined);
     },
   };
+  // Not enumerable: the queue finds it (jointWith), a spread or a log of the store does not.
+  Object.defineProperty(store, RUN_STORE_HANDLE, { value: handle });
+  return store;
 }

@@ -1,3 +1,5 @@
+import { CREATE_RUN, luaFunction, TRANSITION_RUN } from './run-scripts';
+
 /**
  * Lua scripts: each is one atomic step, so no crash between two commands can lose a message,
  * settle it twice or lease two messages of one group. Times come from the server's clock (TIME),
@@ -87,15 +89,12 @@ if f.g and redis.call('HGET', KEYS[8], f.g) == f.id then
   end
 end`;
 
-export const SCRIPTS = {
-  /**
-   * KEYS: high, normal, low, delayed, dedupe, groups, group list (any key of the queue when
-   * ungrouped). ARGV: id, body, dedupeId, delayMs, level, grouped ('1' | '0'), groupId.
-   * A message of a group that has a head waits in the group's list. → {id, deduplicated}
-   */
-  enqueue: {
-    numberOfKeys: 7,
-    lua: `${TO_STREAM}${TO_DELAYED}
+/**
+ * KEYS: high, normal, low, delayed, dedupe, groups, group list (any key of the queue when
+ * ungrouped). ARGV: id, body, dedupeId, delayMs, level, grouped ('1' | '0'), groupId.
+ * A message of a group that has a head waits in the group's list. → {id, deduplicated}
+ */
+const ENQUEUE = `
 local streams = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
 if not streams[ARGV[5]] then return redis.error_reply('[loopwork:redis] unknown priority level: ' .. ARGV[5]) end
 if ARGV[3] ~= '' then
@@ -119,7 +118,19 @@ if ARGV[6] == '1' then
   redis.call('HSET', KEYS[6], m.g, m.id)
 end
 if due > 0 then toDelayed(KEYS[4], due, m) else toStream(streams[m.level], m) end
-return {m.id, 0}`,
+return {m.id, 0}`;
+
+/** An error reply unless ARGV[5] names a priority level: checked before a joint script writes anything. */
+const CHECK_LEVEL = `
+if ARGV[5] ~= 'high' and ARGV[5] ~= 'normal' and ARGV[5] ~= 'low' then
+  return redis.error_reply('[loopwork:redis] unknown priority level: ' .. ARGV[5])
+end`;
+
+export const SCRIPTS = {
+  /** See ENQUEUE. */
+  enqueue: {
+    numberOfKeys: 7,
+    lua: `${TO_STREAM}${TO_DELAYED}${ENQUEUE}`,
   },
   /**
    * KEYS: delayed, leases, high, normal, low. ARGV: group, consumer, max, leaseMs, limit (most
@@ -241,5 +252,38 @@ return 1`,
     lua: `${TO_STREAM}${TO_DELAYED}${SETTLE_PRELUDE}${LEAVE}
 redis.call('XADD', KEYS[7], '*', 'id', f.id, 'body', f.body, 'deliveries', tostring(deliveries), 'reason', ARGV[7])
 return 1`,
+  },
+  /**
+   * Joint step (see `jointWith`): a run's record created (CREATE_RUN), then its message enqueued
+   * (ENQUEUE); neither when the run exists. KEYS: ENQUEUE's 7, then CREATE_RUN's 3. ARGV: ENQUEUE's 7,
+   * then CREATE_RUN's. → {id, deduplicated} | 0 when the run exists.
+   */
+  createEnqueue: {
+    numberOfKeys: 10,
+    lua: `${TO_STREAM}${TO_DELAYED}
+${luaFunction('createRun', CREATE_RUN)}
+${luaFunction('enqueue', ENQUEUE)}
+${CHECK_LEVEL}
+if createRun({KEYS[8], KEYS[9], KEYS[10]}, {unpack(ARGV, 8)}) == 0 then return 0 end
+return enqueue(KEYS, ARGV)`,
+  },
+  /**
+   * Joint step: a run's transition (TRANSITION_RUN), then, only when it applied, the ack of its
+   * message (fenced as `ack` is; a lost lease leaves the message and still answers the record).
+   * KEYS: the settle keys, then the run hash. ARGV: the settle arguments (6), then TRANSITION_RUN's.
+   * → the record | 0 when the transition did not apply (nothing written).
+   */
+  ackTransition: {
+    numberOfKeys: 10,
+    lua: `${TO_STREAM}${TO_DELAYED}
+${luaFunction('transitionRun', TRANSITION_RUN)}
+${luaFunction('ack', `${SETTLE_PRELUDE}${LEAVE}\nreturn 1`)}
+${CHECK_LEVEL}
+local written = transitionRun({KEYS[10]}, {unpack(ARGV, 7)})
+if written == 0 then return 0 end
+local acked = ack(KEYS, ARGV)
+-- An error reply of the settle (a receipt naming another group) is passed on; the write stands.
+if type(acked) == 'table' then return acked end
+return written`,
   },
 } as const;

@@ -6,8 +6,9 @@ import { type RedactOptions, type Redactor, resolveRedactor } from '../secrets/r
 import type { EventLog } from '../store/event-log';
 import type { RunRecord, RunRecordStatus, RunStore } from '../store/run-store';
 import { DISPATCHER_DEFAULTS } from './defaults';
+import { jointSteps } from './joint-steps';
 import { judgeCancel } from './lifecycle';
-import type { DeadLetter, Priority, Queue } from './queue';
+import type { DeadLetter, EnqueueOptions, Priority, Queue } from './queue';
 import { type RedriveResult, redriveLetter } from './redrive';
 import { assertPriority, parsePayload, type TaskDefinition, type TaskEnvelope } from './task';
 import { finishedEvent } from './task-events';
@@ -121,14 +122,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
   const { instrumentation } = options;
   assertInstrumentation(instrumentation);
+  /** Enqueues a message (see Queue.enqueue). */
+  type Put = (
+    queue: string,
+    body: string,
+    options: EnqueueOptions,
+  ) => Promise<{ id: string; deduplicated: boolean }>;
   /** Where a run's message goes: its task's queue, or for a redrive the letter's queue. */
   type Route = Pick<TaskDefinition, 'type' | 'queue'> & { priority?: Priority };
-  const enqueue = (
+  const joint = jointSteps(queue, runs);
+  /** The run's message: its queue, body and options. */
+  const messageOf = (
     task: Route,
     record: RunRecord,
     delayMs: number | undefined,
     trace?: TraceCarrier,
-  ) => {
+  ): [queue: string, body: string, options: EnqueueOptions] => {
     const envelope: TaskEnvelope = {
       v: 2,
       type: task.type,
@@ -138,14 +147,20 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       ...(trace && Object.keys(trace).length > 0 ? { trace } : {}),
     };
     const { capabilities } = queue;
-    return queue.enqueue(task.queue, JSON.stringify(envelope), {
-      priority: record.priority ?? task.priority ?? 'normal',
-      // While the run's message is still queued, enqueueing it again adds nothing.
-      ...(capabilities.dedupe ? { dedupeId: record.runId } : {}),
-      ...(delayMs === undefined || delayMs <= 0 ? {} : { delayMs }),
-      ...(record.groupId === undefined ? {} : { groupId: record.groupId }),
-    });
+    return [
+      task.queue,
+      JSON.stringify(envelope),
+      {
+        priority: record.priority ?? task.priority ?? 'normal',
+        // While the run's message is still queued, enqueueing it again adds nothing.
+        ...(capabilities.dedupe ? { dedupeId: record.runId } : {}),
+        ...(delayMs === undefined || delayMs <= 0 ? {} : { delayMs }),
+        ...(record.groupId === undefined ? {} : { groupId: record.groupId }),
+      },
+    ];
   };
+  const enqueue = (task: Route, record: RunRecord, delayMs: number | undefined) =>
+    queue.enqueue(...messageOf(task, record, delayMs));
 
   /** Errors leave through the redactor: their messages quote field names, ids and store errors. */
   const hidden = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -177,16 +192,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
   return dispatcher;
 
-  /** Enqueues a recorded run, inside the instrumentation's dispatch span when there is one. */
-  async function enqueueTraced(route: Route, record: RunRecord, delayMs: number | undefined) {
+  /**
+   * Enqueues a recorded run with `put` (the queue's enqueue, or the joint step that records the
+   * run with it), inside the instrumentation's dispatch span when there is one.
+   */
+  async function enqueueTraced(
+    route: Route,
+    record: RunRecord,
+    delayMs: number | undefined,
+    put: Put = (...message) => queue.enqueue(...message),
+  ) {
     if (!instrumentation?.dispatch) {
-      await enqueue(route, record, delayMs);
+      await put(...messageOf(route, record, delayMs));
       return;
     }
     await instrumentation.dispatch(
       { runId: record.runId, taskType: route.type, queue: route.queue },
       async (trace) => {
-        await enqueue(route, record, delayMs, trace);
+        await put(...messageOf(route, record, delayMs, trace));
       },
     );
   }
@@ -215,10 +238,22 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       ...(delayMs ? { availableAt: now + delayMs } : {}),
       updatedAt: now,
     };
+    const deduplicated = { runId: record.runId, deduplicated: true };
+    if (joint) {
+      // The record and its message in one step: a crash cannot leave one without the other.
+      const createAndEnqueue: Put = (...message) => joint.createAndEnqueue(record, ...message);
+      try {
+        await enqueueTraced(task, record, delayMs, createAndEnqueue);
+      } catch (error) {
+        if (ConflictError.isInstance(error)) return deduplicated;
+        throw error;
+      }
+      return { runId: record.runId, deduplicated: false };
+    }
     try {
       await runs.create(record);
     } catch (error) {
-      if (ConflictError.isInstance(error)) return { runId: record.runId, deduplicated: true };
+      if (ConflictError.isInstance(error)) return deduplicated;
       throw error;
     }
     await enqueueTraced(task, record, delayMs);

@@ -36,6 +36,7 @@ export type {
   Priority,
   Queue,
   QueueCapabilities,
+  QueueRunSteps,
   QueueStats,
 } from './queue';
 export type { RedriveResult } from './redrive';

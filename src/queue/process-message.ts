@@ -1,6 +1,6 @@
 import { LeaseLostError } from '../errors';
 import type { AttemptInfo, TraceCarrier } from '../instrumentation/instrumentation';
-import type { RunError, RunRecord } from '../store/run-store';
+import type { RunError, RunRecord, RunTransition } from '../store/run-store';
 import { runErrorOf } from './attempt-failure';
 import {
   classifyDelivery,
@@ -93,12 +93,17 @@ async function processOne(
     const verdict = classifyDelivery(record, delivery());
     if (verdict.kind === 'drop') return leftover(message, record, deps);
     if (verdict.kind === 'dead_letter') return deadLetter(message, undefined, verdict.error, deps);
+    if (verdict.kind === 'end') {
+      const ended = await writeFinal(message, runId, verdict.transition, deps);
+      if (ended) return finish(message, ended, 'failed', deps);
+      record = await deps.runs.get(runId);
+      continue;
+    }
     const written = await deps.runs.transition(runId, verdict.transition);
     if (!written) {
       record = await deps.runs.get(runId);
       continue;
     }
-    if (verdict.kind === 'end') return finish(message, written, 'failed', deps);
     deps.emit('claimed', written);
     const attempt = () => runAttempt(message, written, handler, payload, controller, deps);
     const { instrumentation } = deps;
@@ -194,14 +199,19 @@ async function settle(
       Date.now(),
     );
     if (settlement.kind === 'superseded') return leftover(message, record, deps);
+    if (settlement.kind === 'final') {
+      const ended = await writeFinal(message, started.runId, settlement.transition, deps);
+      if (ended)
+        return finish(message, ended, end.kind === 'returned' ? 'completed' : 'failed', deps);
+      record = await deps.runs.get(started.runId);
+      continue;
+    }
     const written = await deps.runs.transition(started.runId, settlement.transition);
     if (!written) {
       record = await deps.runs.get(started.runId);
       continue;
     }
     switch (settlement.kind) {
-      case 'final':
-        return finish(message, written, end.kind === 'returned' ? 'completed' : 'failed', deps);
       case 'retry': {
         const retried: TaskEvent = {
           type: 'task-retried',
@@ -225,7 +235,22 @@ async function settle(
   );
 }
 
-/** After a run's final write: its `task-finished` event, the ack, the worker event. */
+/**
+ * A run's final write; with the queue's joint steps, the message's ack in the same step. Resolves
+ * with the written record, or undefined when the write did not apply (the message untouched).
+ */
+function writeFinal(
+  message: ClaimedMessage,
+  runId: string,
+  transition: RunTransition,
+  deps: WorkerDeps,
+): Promise<RunRecord | undefined> {
+  return deps.joint
+    ? deps.joint.transitionAndAck(runId, transition, message)
+    : deps.runs.transition(runId, transition);
+}
+
+/** After a run's final write ({@link writeFinal}): its `task-finished` event, the ack, the worker event. */
 async function finish(
   message: ClaimedMessage,
   run: RunRecord,
@@ -234,9 +259,10 @@ async function finish(
 ): Promise<JobOutcome> {
   // Sent together: the ack does not wait for the event's reply (one round trip, not two). Both
   // only follow the final write; an append failure is reported and never holds the ack back.
+  // With joint steps the final write already acked.
   await Promise.all([
     appendEvent(run.runId, finishedEvent(run), deps),
-    settleQuietly(deps.queue.ack(message)),
+    deps.joint ? undefined : settleQuietly(deps.queue.ack(message)),
   ]);
   if (run.status === 'cancelled') deps.emit('cancelled', run);
   else if (kind === 'completed') deps.emit('completed', run);

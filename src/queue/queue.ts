@@ -1,3 +1,5 @@
+import type { RunRecord, RunStore, RunTransition } from '../store/run-store';
+
 /** How urgently a message should be claimed; adapters map the levels onto what they have. */
 export type Priority = 'high' | 'normal' | 'low';
 
@@ -85,6 +87,36 @@ export interface ClaimOptions {
 }
 
 /**
+ * A queue's and a run store's writes that the queue can make as one atomic step (one round trip
+ * instead of two), from {@link Queue.jointWith}. Each does what the two calls it replaces do, in
+ * the same order, with no crash point between them. The worker and the dispatcher use them when
+ * the queue offers them, and the separate calls otherwise.
+ */
+export interface QueueRunSteps {
+  /**
+   * `runs.transition(runId, transition)`, then, only when it applied, `ack(message)`. Resolves
+   * with the written record, or undefined when the transition did not apply (the message is left
+   * as it was). A lost lease does not undo the write: the ack is skipped, as a worker skips a
+   * failed ack after its final write (the message comes back and finds its run ended).
+   */
+  transitionAndAck(
+    runId: string,
+    transition: RunTransition,
+    message: ClaimedMessage,
+  ): Promise<RunRecord | undefined>;
+  /**
+   * `runs.create(record)`, then `enqueue(queue, body, options)`: both or neither. Rejects with
+   * `ConflictError`, enqueueing nothing, when the run already exists.
+   */
+  createAndEnqueue(
+    record: RunRecord,
+    queue: string,
+    body: string,
+    options?: EnqueueOptions,
+  ): Promise<{ id: string; deduplicated: boolean }>;
+}
+
+/**
  * The queue contract every adapter implements (memory, Redis Streams, BullMQ, SQS).
  * Delivery is at least once: a message whose lease runs out is delivered again, to anyone.
  */
@@ -118,6 +150,12 @@ export interface Queue {
    * no-op). `redriveDeadLetter` calls it once the letter's work is dispatched again.
    */
   removeDeadLetter?(queue: string, id: string): Promise<boolean>;
+  /**
+   * Optional: the joint steps with run store `runs`, when this queue can write both in one atomic
+   * step (the Redis queue and a Redis run store on the same client and, on a Cluster, in one hash
+   * slot); undefined otherwise. Asked once by each worker and dispatcher.
+   */
+  jointWith?(runs: RunStore): QueueRunSteps | undefined;
   /** Optional: counts the queue's messages by state (for dashboards and `loopwork queues stats`). */
   stats?(queue: string): Promise<QueueStats>;
   /** Stops waiting claims (they resolve empty) and releases resources. Idempotent. */

@@ -5,7 +5,7 @@ import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
 import type { DueQueue } from './due-queue';
-import type { Queue } from './queue';
+import type { Queue, QueueRunSteps } from './queue';
 import type { TaskHandler } from './task-handler';
 import type { EmitWorkerEvent } from './worker-events';
 
@@ -13,6 +13,8 @@ import type { EmitWorkerEvent } from './worker-events';
 export interface WorkerDeps {
   queue: Queue;
   runs: RunStore;
+  /** The queue's joint steps with `runs` (a final write and its ack in one), when it offers them. */
+  joint: QueueRunSteps | undefined;
   /** Where runs beat; the watchdog reads them. */
   heartbeats: HeartbeatStore | undefined;
   /** Where `context.emit` and the task events go. */

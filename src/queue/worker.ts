@@ -11,6 +11,7 @@ import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
 import { WORKER_DEFAULTS } from './defaults';
 import { DueQueue } from './due-queue';
+import { jointSteps } from './joint-steps';
 import { onQueueDeadLetter, processMessage } from './process-message';
 import type { ClaimedMessage, Queue } from './queue';
 import { Interrupt } from './run-attempt';
@@ -168,6 +169,7 @@ export function createWorker(options: WorkerOptions): Worker {
     ...settings,
     queue: options.queue,
     runs: options.runs,
+    joint: jointSteps(options.queue, options.runs),
     heartbeats: options.heartbeats,
     events: options.events,
     blobs: options.blobs,

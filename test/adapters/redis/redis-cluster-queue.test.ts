@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { InvalidOptionError } from 'loopwork';
-import { createRedisQueue, ReplicationError } from 'loopwork/redis';
+import { createRedisQueue, createRedisRunStore, ReplicationError } from 'loopwork/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisCluster, startRedisCluster } from '../../helpers/redis-cluster';
 
@@ -127,4 +127,43 @@ it('waitReplicas: a write its replica cannot confirm rejects with ReplicationErr
   expect(claimed.map((message) => message.body).sort()).toEqual(['replicated', 'unconfirmed']);
   await queue.close();
   await plain.close();
+});
+
+describe('joint steps with a run store (jointWith)', () => {
+  it('are offered only when the queues share the run store’s slot, and then work', async () => {
+    const prefix = `jc${randomUUID().slice(0, 6)}`;
+    const runs = createRedisRunStore({ client, prefix });
+    const apart = createRedisQueue({ client, prefix });
+    const together = createRedisQueue({ client, prefix, hashTag: prefix });
+    // A slot per queue: a script cannot reach the run's keys, so no joint steps.
+    expect(apart.jointWith?.(runs)).toBeUndefined();
+    const joint = together.jointWith?.(runs);
+    expect(joint).toBeDefined();
+    const now = Date.now();
+    const record = {
+      runId: 'r1',
+      taskType: 't',
+      status: 'queued' as const,
+      payload: {},
+      attempt: 0,
+      maxAttempts: 1,
+      version: 1,
+      queuedAt: now,
+      updatedAt: now,
+    };
+    await joint?.createAndEnqueue(record, 'q', 'body');
+    const [message] = await together.claim(['q'], lease);
+    expect(message?.body).toBe('body');
+    if (!message) return;
+    const running = await runs.transition('r1', { from: ['queued'], to: 'running', version: 1 });
+    const written = await joint?.transitionAndAck(
+      'r1',
+      { from: ['running'], to: 'completed', version: running?.version },
+      message,
+    );
+    expect(written?.status).toBe('completed');
+    expect(await together.stats?.('q')).toMatchObject({ ready: 0, leased: 0 });
+    await apart.close();
+    await together.close();
+  });
 });

@@ -1,0 +1,25 @@
+import { InvalidOptionError } from '../errors';
+import type { RunStore } from '../store/run-store';
+import type { Queue, QueueRunSteps } from './queue';
+
+/**
+ * The queue's joint steps with `runs` (see {@link Queue.jointWith}), or undefined when it offers
+ * none. Checked once, when a worker or dispatcher is made: a queue that answers with something
+ * else is refused then, not at its first task.
+ */
+export function jointSteps(queue: Queue, runs: RunStore): QueueRunSteps | undefined {
+  if (typeof queue.jointWith !== 'function') return undefined;
+  const steps = queue.jointWith(runs);
+  if (steps === undefined) return undefined;
+  if (
+    typeof steps !== 'object' ||
+    steps === null ||
+    typeof steps.transitionAndAck !== 'function' ||
+    typeof steps.createAndEnqueue !== 'function'
+  ) {
+    throw new InvalidOptionError(
+      `the ${queue.adapter} queue's jointWith(runs) returned ${steps === null ? 'null' : typeof steps}, not undefined or an object with transitionAndAck and createAndEnqueue: a bug in the queue adapter`,
+    );
+  }
+  return steps;
+}

@@ -1,0 +1,219 @@
+// The Redis queue's joint steps with a Redis run store (Queue.jointWith): a run's final write and
+// its message's ack, and a run's record and its message, each as one script. Each step must do
+// what the two calls it replaces do, and nothing when its first half does not apply.
+import type { Redis } from 'ioredis';
+import {
+  ConflictError,
+  createDispatcher,
+  createMemoryRunStore,
+  createWorker,
+  defineTask,
+  handleTask,
+  InvalidOptionError,
+  type Queue,
+  type QueueRunSteps,
+  type RunRecord,
+  type RunStore,
+} from 'loopwork';
+import { createRedisQueue, createRedisRunStore } from 'loopwork/redis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { type RedisServer, startRedisServer } from '../../helpers/redis-server';
+
+let server: RedisServer;
+let client: Redis;
+beforeAll(async () => {
+  server = await startRedisServer();
+  client = server.client();
+});
+afterAll(() => server.stop());
+
+const prefix = () => `j${Math.random().toString(36).slice(2, 8)}`;
+
+function setup(): { queue: Queue; runs: RunStore; joint: QueueRunSteps } {
+  const p = prefix();
+  const queue = createRedisQueue({ client, prefix: p });
+  const runs = createRedisRunStore({ client, prefix: p });
+  const joint = queue.jointWith?.(runs);
+  if (!joint) throw new Error('expected joint steps for a run store on the same client');
+  return { queue, runs, joint };
+}
+
+const queuedRun = (runId: string): RunRecord => ({
+  runId,
+  taskType: 't',
+  status: 'queued',
+  payload: { n: 1 },
+  attempt: 0,
+  maxAttempts: 3,
+  version: 1,
+  queuedAt: Date.now(),
+  updatedAt: Date.now(),
+});
+
+/** A run created, claimed and started from its message, as a worker has it before it ends. */
+async function started(queue: Queue, runs: RunStore, joint: QueueRunSteps, leaseMs = 30_000) {
+  const runId = `r-${Math.random().toString(36).slice(2)}`;
+  await joint.createAndEnqueue(queuedRun(runId), 'q', `body of ${runId}`);
+  const [message] = await queue.claim(['q'], { consumer: 'c1', leaseMs });
+  if (!message) throw new Error('no message');
+  const running = await runs.transition(runId, {
+    from: ['queued'],
+    to: 'running',
+    version: 1,
+    set: { attempt: 1, messageId: message.id, startedAt: Date.now() },
+  });
+  if (!running) throw new Error('not started');
+  return { runId, message, running };
+}
+
+const completion = (record: RunRecord) => ({
+  from: ['running' as const],
+  to: 'completed' as const,
+  version: record.version,
+  attempt: record.attempt,
+  set: { output: { answer: [1, 2] }, finishedAt: Date.now() },
+  unset: ['error' as const],
+});
+
+describe('jointWith', () => {
+  it('is offered for a Redis run store on the same client, and for nothing else', async () => {
+    const p = prefix();
+    const queue = createRedisQueue({ client, prefix: p });
+    const runs = createRedisRunStore({ client, prefix: p });
+    const other = server.client();
+    try {
+      expect(queue.jointWith?.(runs)).toBeDefined();
+      // Another connection (even to the same server), another store, a wrapped store: not joint.
+      expect(queue.jointWith?.(createRedisRunStore({ client: other, prefix: p }))).toBeUndefined();
+      expect(queue.jointWith?.(createMemoryRunStore())).toBeUndefined();
+      expect(queue.jointWith?.({ ...runs })).toBeUndefined();
+    } finally {
+      other.disconnect();
+      await queue.close();
+    }
+  });
+});
+
+describe('transitionAndAck', () => {
+  it('writes the final transition and acks: the record is final, the message gone for good', async () => {
+    const { queue, runs, joint } = setup();
+    const { runId, message, running } = await started(queue, runs, joint, 200);
+    const written = await joint.transitionAndAck(runId, completion(running), message);
+    expect(written).toEqual(await runs.get(runId));
+    expect(written).toMatchObject({ status: 'completed', output: { answer: [1, 2] } });
+    expect(written?.error).toBeUndefined();
+    // An acked message is not delivered again, even after its lease would have run out.
+    expect(await queue.claim(['q'], { consumer: 'c2', leaseMs: 1_000, waitMs: 500 })).toEqual([]);
+    expect(await queue.stats?.('q')).toMatchObject({ ready: 0, leased: 0 });
+    await queue.close();
+  });
+
+  it('a transition that does not apply writes nothing and leaves the message held', async () => {
+    const { queue, runs, joint } = setup();
+    const { runId, message, running } = await started(queue, runs, joint);
+    const stale = { ...completion(running), version: running.version - 1 };
+    expect(await joint.transitionAndAck(runId, stale, message)).toBeUndefined();
+    expect(await runs.get(runId)).toEqual(running);
+    expect(await queue.stats?.('q')).toMatchObject({ leased: 1 });
+    // Still ours: a separate ack succeeds.
+    await queue.ack(message);
+    await queue.close();
+  });
+
+  it('a lost lease does not undo the write: the record is final, the new holder keeps the message', async () => {
+    const { queue, runs, joint } = setup();
+    const { runId, message, running } = await started(queue, runs, joint, 100);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const [again] = await queue.claim(['q'], { consumer: 'c2', leaseMs: 30_000 });
+    expect(again?.id).toBe(message.id);
+    const written = await joint.transitionAndAck(runId, completion(running), message);
+    expect(written?.status).toBe('completed');
+    expect(await queue.stats?.('q')).toMatchObject({ leased: 1 });
+    if (again) await queue.ack(again); // the new holder's receipt is still good
+    await queue.close();
+  });
+
+  it('a receipt from another adapter is refused before anything is written', async () => {
+    const { queue, runs, joint } = setup();
+    const { runId, message, running } = await started(queue, runs, joint);
+    await expect(
+      joint.transitionAndAck(runId, completion(running), { ...message, receipt: 'junk' }),
+    ).rejects.toThrow(InvalidOptionError);
+    expect(await runs.get(runId)).toEqual(running);
+    await queue.close();
+  });
+});
+
+describe('createAndEnqueue', () => {
+  it('records the run and enqueues its message; a second create of the run enqueues nothing', async () => {
+    const { queue, runs, joint } = setup();
+    const record = queuedRun('once');
+    const result = await joint.createAndEnqueue(record, 'q', 'the body', { dedupeId: 'once' });
+    expect(result.deduplicated).toBe(false);
+    expect(await runs.get('once')).toEqual(record);
+    await expect(
+      joint.createAndEnqueue({ ...record, payload: { n: 2 } }, 'q', 'another body'),
+    ).rejects.toThrow(ConflictError);
+    expect(await runs.get('once')).toEqual(record);
+    const messages = await queue.claim(['q'], { consumer: 'c1', leaseMs: 30_000, max: 10 });
+    expect(messages.map((m) => [m.id, m.body])).toEqual([[result.id, 'the body']]);
+    await queue.close();
+  });
+
+  it('delay, priority and group are the queue’s: a grouped second run waits for the first', async () => {
+    const { queue, joint } = setup();
+    await joint.createAndEnqueue(queuedRun('g1'), 'q', 'g1', { groupId: 'conv' });
+    await joint.createAndEnqueue(queuedRun('g2'), 'q', 'g2', { groupId: 'conv' });
+    await joint.createAndEnqueue(queuedRun('late'), 'q', 'late', { delayMs: 60_000 });
+    await joint.createAndEnqueue(queuedRun('urgent'), 'q', 'urgent', { priority: 'high' });
+    const claimed = await queue.claim(['q'], { consumer: 'c1', leaseMs: 30_000, max: 10 });
+    expect(claimed.map((m) => m.body)).toEqual(['urgent', 'g1']);
+    expect(await queue.stats?.('q')).toMatchObject({ delayed: 1, ready: 1 });
+    await queue.close();
+  });
+
+  it('a bad priority is refused before anything is written', async () => {
+    const { queue, runs, joint } = setup();
+    await expect(
+      // @ts-expect-error: not a priority level
+      joint.createAndEnqueue(queuedRun('bad'), 'q', 'b', { priority: 'urgent' }),
+    ).rejects.toThrow(/priority must be 'high', 'normal' or 'low'/);
+    expect(await runs.get('bad')).toBeUndefined();
+    await queue.close();
+  });
+});
+
+describe('a worker and dispatcher with joint steps', () => {
+  it('dispatch records and enqueues in one step, the worker ends and acks in one: no separate ack', async () => {
+    const { queue, runs } = setup();
+    const calls = { ack: 0, enqueue: 0 };
+    // The same adapter objects, counting the calls the joint steps replace.
+    const counted: Queue = {
+      ...queue,
+      ack: (message) => {
+        calls.ack += 1;
+        return queue.ack(message);
+      },
+      enqueue: (...args) => {
+        calls.enqueue += 1;
+        return queue.enqueue(...args);
+      },
+    };
+    const task = defineTask({ type: 'echo', queue: 'q', payload: z.object({ n: z.number() }) });
+    const dispatcher = createDispatcher({ queue: counted, runs });
+    const ids = [];
+    for (let n = 0; n < 5; n++) ids.push((await dispatcher.dispatch(task, { n })).runId);
+    const worker = createWorker({
+      queue: counted,
+      runs,
+      handlers: [handleTask(task, async ({ n }) => n * 2)],
+    });
+    for (let i = 0; i < 5; i++) expect(await worker.runOnce({ waitMs: 1_000 })).toBe('completed');
+    for (const [n, runId] of ids.entries())
+      expect(await runs.get(runId)).toMatchObject({ status: 'completed', output: n * 2 });
+    expect(calls).toEqual({ ack: 0, enqueue: 0 });
+    expect(await queue.stats?.('q')).toMatchObject({ ready: 0, leased: 0 });
+    await queue.close();
+  });
+});
