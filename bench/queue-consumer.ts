@@ -86,7 +86,7 @@ export function countApiCalls(client: SQSClient, counts: Map<string, number>): v
 
 /**
  * loopwork's worker as every loopwork row runs it: one worker at concurrency 50 with the no-op
- * handler, a 30 s lease and 1 s polls; `onAck` is called after each ack.
+ * handler, a 30 s lease and 1 s polls; `onAck` is called for each run completed (its message acked).
  */
 export function startLoopworkWorker(options: {
   queue: Queue;
@@ -96,15 +96,8 @@ export function startLoopworkWorker(options: {
   onAck: () => void;
 }): { stop(): Promise<void> } {
   const { queue } = options;
-  const counting: Queue = {
-    ...queue,
-    async ack(message) {
-      await queue.ack(message);
-      options.onAck();
-    },
-  };
   const worker = createWorker({
-    queue: counting,
+    queue,
     runs: options.runs,
     ...(options.heartbeats ? { heartbeats: options.heartbeats } : {}),
     ...(options.events ? { events: options.events } : {}),
@@ -113,6 +106,9 @@ export function startLoopworkWorker(options: {
     leaseMs: 30_000,
     pollWaitMs: 1_000,
   });
+  // Counted when the run is final and its message acked: the worker emits `completed` after
+  // both (with joint steps the ack is part of the final write, so `queue.ack` is not called).
+  worker.on('completed', () => options.onAck());
   const done = worker.run();
   return {
     async stop() {

@@ -223,7 +223,13 @@ async function consumer(contender: Contender): Promise<Consumer> {
       BENCH_REDIS_PORT: String(server.port),
       ...(emulator ? { BENCH_SQS_ENDPOINT: emulator.endpoint } : {}),
     },
-    execArgv: process.execArgv, // tsx, as this process was started
+    // tsx, as this process was started; BENCH_PROFILE=<dir> writes each consumer's CPU profile there.
+    execArgv: [
+      ...process.execArgv,
+      ...(process.env.BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+        : []),
+    ],
   });
   const box = mailbox();
   child.on('message', (message: FromConsumer) => box.put(message));
