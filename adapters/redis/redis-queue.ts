@@ -12,6 +12,7 @@ import {
   type Queue,
   type QueueRunSteps,
   type RunStore,
+  type StartedClaim,
 } from 'loopwork';
 import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import { isCluster, type RedisClient } from './client';
@@ -81,7 +82,8 @@ const HOLD = 'loopwork:dead-letter';
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 type ScriptClient = RedisClient & Record<keyof typeof SCRIPTS, Script>;
 type Fields = string[];
-type Taken = [level: Priority, streamId: string, fields: Fields, count: number];
+/** A claimed entry; claimStart adds the record of the run it started. */
+type Taken = [level: Priority, streamId: string, fields: Fields, count: number, started?: string[]];
 
 /** Everything a settle operation needs to find and fence the delivery; the rest is read from Redis. */
 interface Receipt {
@@ -309,11 +311,20 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     );
   }
 
-  /** One claim script run on one queue; `limit` is the delivery limit that applies. */
-  async function claimFrom(queue: string, claim: ClaimOptions, max: number, limit: number) {
+  /**
+   * One claim script run on one queue; `limit` is the delivery limit that applies. With `start`
+   * (the joint claimAndStart), the runs of fresh messages are started in the same script.
+   */
+  async function claimFrom(
+    queue: string,
+    claim: ClaimOptions,
+    max: number,
+    limit: number,
+    start: Array<string | number> | undefined,
+  ) {
     const keys = keysOf(queue);
     const [taken, held, nextDue, lastIds] = (await run(
-      'claim',
+      start ? 'claimStart' : 'claim',
       keys.delayed,
       keys.leases,
       ...keys.streams,
@@ -323,6 +334,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       claim.leaseMs,
       Number.isFinite(limit) ? limit : 0,
       HOLD,
+      ...(start ?? []),
     )) as [Taken[], Taken[], number, string[]];
     const toMessage = ([level, streamId, list, count]: Taken, consumer: string) => {
       const fields = fieldsOf(list);
@@ -344,7 +356,12 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       return message;
     };
     return {
-      messages: taken.map((entry) => toMessage(entry, claim.consumer)),
+      messages: taken.map(
+        (entry): StartedClaim => ({
+          message: toMessage(entry, claim.consumer),
+          ...(Array.isArray(entry[4]) ? { started: fromPairs(entry[4]) } : {}),
+        }),
+      ),
       held: held.map((entry): Held => {
         const message = toMessage(entry, HOLD);
         const deliveries = message.deliveryCount;
@@ -505,6 +522,61 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     };
   }
 
+  /** A claim (see Queue.claim); with `start`, claimAndStart's (see jointWith). */
+  async function claimWith(
+    queues: readonly string[],
+    claim: ClaimOptions,
+    start?: Array<string | number>,
+  ): Promise<StartedClaim[]> {
+    const max = claim.max ?? 1;
+    if (!positiveInteger(max)) {
+      throw new InvalidOptionError(`[loopwork:redis] max must be a positive integer, got ${max}`);
+    }
+    if (claim.maxDeliveries !== undefined && !validLimit(claim.maxDeliveries)) {
+      throw new InvalidOptionError(
+        `[loopwork:redis] maxDeliveries must be a positive integer, got ${claim.maxDeliveries}`,
+      );
+    }
+    if (claim.consumer === HOLD) {
+      throw new InvalidOptionError(
+        `[loopwork:redis] consumer "${HOLD}" is reserved for messages being dead-lettered`,
+      );
+    }
+    const limit = Math.min(maxDeliveries, claim.maxDeliveries ?? Number.POSITIVE_INFINITY);
+    const deadline = Date.now() + (claim.waitMs ?? 0);
+    return withGroups(queues, async () => {
+      while (!closed && !claim.signal?.aborted) {
+        const taken: StartedClaim[] = [];
+        const waits: Wait[] = [];
+        let nextDue = Number.POSITIVE_INFINITY;
+        let deadLettered = false;
+        // Start from a different queue each claim, so a busy queue cannot starve the others.
+        const first = rotation++ % queues.length;
+        for (const name of [...queues.slice(first), ...queues.slice(0, first)]) {
+          const result = await claimFrom(name, claim, max - taken.length, limit, start);
+          taken.push(...result.messages);
+          for (const held of result.held) {
+            if (await deadLetterHeld(held, claim.onDeadLetter)) deadLettered = true;
+          }
+          if (result.nextDue >= 0) nextDue = Math.min(nextDue, result.nextDue);
+          const wait = waitApart ? undefined : waits[0];
+          if (wait) {
+            wait.streams.push(...keysOf(name).streams);
+            wait.after.push(...result.lastIds);
+          } else waits.push({ streams: [...keysOf(name).streams], after: [...result.lastIds] });
+          if (taken.length >= max) break;
+        }
+        const remaining = deadline - Date.now();
+        if (taken.length > 0 || remaining <= 0) return taken;
+        // A dead letter may have made the next member of its group claimable.
+        if (deadLettered) continue;
+        // Sleep until something may be claimable: a new entry, a due delay or an expiring lease.
+        await waitForNew(waits, Math.min(remaining, nextDue), claim.signal);
+      }
+      return [];
+    });
+  }
+
   /**
    * The joint steps with `runs` (see Queue.jointWith): offered for a Redis run store on this very
    * client whose keys can share a script with the queue's: always on one server; on a Cluster
@@ -515,6 +587,14 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     if (handle?.client !== options.client) return undefined;
     if (isCluster(options.client) && options.hashTag !== handle.prefix) return undefined;
     return {
+      async claimAndStart(queues, claim) {
+        if (typeof claim.workerId !== 'string' || claim.workerId === '') {
+          throw new InvalidOptionError(
+            `[loopwork:redis] claimAndStart needs workerId, a non-empty string, got ${JSON.stringify(claim.workerId)}`,
+          );
+        }
+        return claimWith(queues, claim, handle.startArgs(claim.workerId));
+      },
       async transitionAndAck(runId, transition, message) {
         const settleWith = settleScript(message);
         const write = handle.transition(runId, transition);
@@ -560,55 +640,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       return { id, deduplicated: Number(deduplicated) === 1 };
     },
 
-    async claim(queues, claim) {
-      const max = claim.max ?? 1;
-      if (!positiveInteger(max)) {
-        throw new InvalidOptionError(`[loopwork:redis] max must be a positive integer, got ${max}`);
-      }
-      if (claim.maxDeliveries !== undefined && !validLimit(claim.maxDeliveries)) {
-        throw new InvalidOptionError(
-          `[loopwork:redis] maxDeliveries must be a positive integer, got ${claim.maxDeliveries}`,
-        );
-      }
-      if (claim.consumer === HOLD) {
-        throw new InvalidOptionError(
-          `[loopwork:redis] consumer "${HOLD}" is reserved for messages being dead-lettered`,
-        );
-      }
-      const limit = Math.min(maxDeliveries, claim.maxDeliveries ?? Number.POSITIVE_INFINITY);
-      const deadline = Date.now() + (claim.waitMs ?? 0);
-      return withGroups(queues, async () => {
-        while (!closed && !claim.signal?.aborted) {
-          const taken: ClaimedMessage[] = [];
-          const waits: Wait[] = [];
-          let nextDue = Number.POSITIVE_INFINITY;
-          let deadLettered = false;
-          // Start from a different queue each claim, so a busy queue cannot starve the others.
-          const start = rotation++ % queues.length;
-          for (const name of [...queues.slice(start), ...queues.slice(0, start)]) {
-            const result = await claimFrom(name, claim, max - taken.length, limit);
-            taken.push(...result.messages);
-            for (const held of result.held) {
-              if (await deadLetterHeld(held, claim.onDeadLetter)) deadLettered = true;
-            }
-            if (result.nextDue >= 0) nextDue = Math.min(nextDue, result.nextDue);
-            const wait = waitApart ? undefined : waits[0];
-            if (wait) {
-              wait.streams.push(...keysOf(name).streams);
-              wait.after.push(...result.lastIds);
-            } else waits.push({ streams: [...keysOf(name).streams], after: [...result.lastIds] });
-            if (taken.length >= max) break;
-          }
-          const remaining = deadline - Date.now();
-          if (taken.length > 0 || remaining <= 0) return taken;
-          // A dead letter may have made the next member of its group claimable.
-          if (deadLettered) continue;
-          // Sleep until something may be claimable: a new entry, a due delay or an expiring lease.
-          await waitForNew(waits, Math.min(remaining, nextDue), claim.signal);
-        }
-        return [];
-      });
-    },
+    claim: async (queues, claim) => (await claimWith(queues, claim)).map((taken) => taken.message),
 
     ack: (message) => fenced(message, 'ack', 'ack'),
 

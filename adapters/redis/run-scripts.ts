@@ -144,6 +144,8 @@ export interface RunStoreHandle {
   prefix: string;
   /** Keys, then arguments, of {@link CREATE_RUN} for `record`. */
   create(record: RunRecord): { keys: string[]; args: Array<string | number> };
+  /** The joint claimStart's arguments after the claim's: the worker id, then where the runs are and how long they are kept. */
+  startArgs(workerId: string): Array<string | number>;
   /** Keys, then arguments, of {@link TRANSITION_RUN}. */
   transition(
     runId: string,
@@ -166,6 +168,7 @@ export function runStoreHandle(
   return {
     client,
     prefix,
+    startArgs: (workerId) => [workerId, indexPrefix, runPrefix, String(retainMs)],
     create: (record) => ({
       keys: [keys.run(record.runId), keys.runsByStatus(record.status), keys.runsAll],
       args: [record.runId, stalenessClock(record), record.queuedAt, runPrefix, ...toFields(record)],

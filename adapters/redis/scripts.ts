@@ -27,6 +27,10 @@ local function toStream(stream, m)
     table.insert(fields, 'g')
     table.insert(fields, m.g)
   end
+  if m.r then
+    table.insert(fields, 'r')
+    table.insert(fields, m.r)
+  end
   return redis.call('XADD', stream, '*', unpack(fields))
 end`;
 
@@ -34,7 +38,7 @@ end`;
 const TO_DELAYED = `
 local function toDelayed(delayed, due, m)
   redis.call('ZADD', delayed, due, cjson.encode({
-    id = m.id, body = m.body, level = m.level, dc0 = tonumber(m.dc0 or 0), dd = m.dd or '', g = m.g}))
+    id = m.id, body = m.body, level = m.level, dc0 = tonumber(m.dc0 or 0), dd = m.dd or '', g = m.g, r = m.r}))
 end`;
 
 /**
@@ -102,7 +106,9 @@ if ARGV[3] ~= '' then
   if existing then return {existing, 1} end
   redis.call('HSET', KEYS[5], ARGV[3], ARGV[1])
 end
-local m = {id = ARGV[1], body = ARGV[2], level = ARGV[5], dc0 = 0, dd = ARGV[3]}
+-- ARGV[8], given only by the joint createEnqueue, is the run id (its record's first argument):
+-- kept with the message as field r, so claimStart can start the run in the claim.
+local m = {id = ARGV[1], body = ARGV[2], level = ARGV[5], dc0 = 0, dd = ARGV[3], r = ARGV[8]}
 local due = 0
 if tonumber(ARGV[4]) > 0 then
   ${NOW}
@@ -112,7 +118,7 @@ if ARGV[6] == '1' then
   m.g = ARGV[7]
   if redis.call('HEXISTS', KEYS[6], m.g) == 1 then
     redis.call('RPUSH', KEYS[7], cjson.encode({
-      id = m.id, body = m.body, level = m.level, dd = m.dd, due = string.format('%.0f', due)}))
+      id = m.id, body = m.body, level = m.level, dd = m.dd, r = m.r, due = string.format('%.0f', due)}))
     return {m.id, 0}
   end
   redis.call('HSET', KEYS[6], m.g, m.id)
@@ -126,26 +132,11 @@ if ARGV[5] ~= 'high' and ARGV[5] ~= 'normal' and ARGV[5] ~= 'low' then
   return redis.error_reply('[loopwork:redis] unknown priority level: ' .. ARGV[5])
 end`;
 
-export const SCRIPTS = {
-  /** See ENQUEUE. */
-  enqueue: {
-    numberOfKeys: 7,
-    lua: `${TO_STREAM}${TO_DELAYED}${ENQUEUE}`,
-  },
-  /**
-   * KEYS: delayed, leases, high, normal, low. ARGV: group, consumer, max, leaseMs, limit (most
-   * deliveries per message, 0: unlimited), hold (the consumer that holds messages over the limit).
-   * Moves due delayed entries into their streams, takes over entries whose lease ran out, then
-   * reads new entries by priority. An entry over the limit is leased too (so nobody else takes it
-   * meanwhile) but held apart for dead-lettering: given to `hold` with its count put back, so a
-   * take that no consumer sees is not counted as a delivery. → {{level, id, fields, count}…} taken,
-   * the same of held entries (count = deliveries made), ms until the next delayed entry is due or
-   * lease runs out (-1: none), and the last id of each stream (for a blocking wait after them);
-   * the last two only when nothing was taken (-1 and {} otherwise: the claim does not wait).
-   */
-  claim: {
-    numberOfKeys: 5,
-    lua: `${TO_STREAM}
+/**
+ * The claim (see `claim` below), calling `start(fields, deliveries, now)` for each message it
+ * takes: the joint claimStart's starts the message's run, the plain claim's does nothing.
+ */
+const CLAIM = `
 ${NOW}
 local group, consumer, max, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local limit, hold = tonumber(ARGV[5]), ARGV[6]
@@ -169,7 +160,7 @@ local function take(level, id, fields, count)
     redis.call('XCLAIM', streams[level], group, hold, 0, id, 'RETRYCOUNT', count - 1, 'JUSTID')
     table.insert(held, {level, id, fields, count - 1})
   else
-    table.insert(out, {level, id, fields, count})
+    table.insert(out, {level, id, fields, count, start(fields, dc0 + count, now)})
   end
 end
 for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 2 * max)) do
@@ -212,7 +203,57 @@ for _, level in ipairs(levels) do
   local last = redis.call('XREVRANGE', streams[level], '+', '-', 'COUNT', 1)
   table.insert(lastIds, #last > 0 and last[1][1] or '0-0')
 end
-return {out, held, nextDue, lastIds}`,
+return {out, held, nextDue, lastIds}`;
+
+export const SCRIPTS = {
+  /** See ENQUEUE. */
+  enqueue: {
+    numberOfKeys: 7,
+    lua: `${TO_STREAM}${TO_DELAYED}${ENQUEUE}`,
+  },
+  /**
+   * KEYS: delayed, leases, high, normal, low. ARGV: group, consumer, max, leaseMs, limit (most
+   * deliveries per message, 0: unlimited), hold (the consumer that holds messages over the limit).
+   * Moves due delayed entries into their streams, takes over entries whose lease ran out, then
+   * reads new entries by priority. An entry over the limit is leased too (so nobody else takes it
+   * meanwhile) but held apart for dead-lettering: given to `hold` with its count put back, so a
+   * take that no consumer sees is not counted as a delivery. → {{level, id, fields, count}…} taken,
+   * the same of held entries (count = deliveries made), ms until the next delayed entry is due or
+   * lease runs out (-1: none), and the last id of each stream (for a blocking wait after them);
+   * the last two only when nothing was taken (-1 and {} otherwise: the claim does not wait).
+   */
+  claim: {
+    numberOfKeys: 5,
+    lua: `${TO_STREAM}
+local function start() return nil end
+${CLAIM}`,
+  },
+  /**
+   * Joint step: `claim`, and each message the joint createEnqueue sent (field r, the run id) on
+   * its first delivery starts its run in the same step, as the worker's fresh start would: fenced
+   * on the record as the dispatcher made it (queued, version 1, attempt 0); running, attempt 1,
+   * this worker (ARGV[7]) and message, started now. KEYS: claim's. ARGV: claim's 6, then the
+   * worker id, the run store's status-index prefix, its run-key prefix, its retainMs. → as claim,
+   * a taken entry with the started record (HGETALL) fifth when its run started.
+   */
+  claimStart: {
+    numberOfKeys: 5,
+    lua: `${TO_STREAM}
+${luaFunction('transitionRun', TRANSITION_RUN)}
+local function start(fields, deliveries, now)
+  if deliveries ~= 1 then return nil end
+  local runId, id
+  for i = 1, #fields, 2 do
+    if fields[i] == 'r' then runId = fields[i + 1] elseif fields[i] == 'id' then id = fields[i + 1] end
+  end
+  if not runId or not id then return nil end
+  local at = string.format('%d', now)
+  local written = transitionRun({ARGV[9] .. runId}, {ARGV[8], runId, 'queued', 'running', '1', '0', at, ARGV[10], '0',
+    8, 'attempt', '1', 'workerId', ARGV[7], 'messageId', id, 'startedAt', at, 'availableAt'})
+  if written == 0 then return nil end
+  return written
+end
+${CLAIM}`,
   },
   /** Settle keys and arguments (see SETTLE_PRELUDE). → 1 | 0 (lost) */
   ack: {

@@ -38,6 +38,7 @@ export type {
   QueueCapabilities,
   QueueRunSteps,
   QueueStats,
+  StartedClaim,
 } from './queue';
 export type { RedriveResult } from './redrive';
 export type { AttemptEnd } from './run-attempt';

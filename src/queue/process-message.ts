@@ -42,9 +42,10 @@ export async function processMessage(
   message: ClaimedMessage,
   controller: AbortController,
   deps: WorkerDeps,
+  started?: RunRecord,
 ): Promise<JobOutcome> {
   try {
-    return await processOne(message, controller, deps);
+    return await processOne(message, controller, deps, started);
   } catch (error) {
     if (!LeaseLostError.isInstance(error)) {
       deps.report(error);
@@ -59,6 +60,7 @@ async function processOne(
   message: ClaimedMessage,
   controller: AbortController,
   deps: WorkerDeps,
+  started: RunRecord | undefined,
 ): Promise<JobOutcome> {
   const parsed = await parseMessage(message, deps);
   if ('error' in parsed) {
@@ -81,7 +83,15 @@ async function processOne(
   if (deps.instrumentation?.attempt) record = await deps.runs.get(runId);
   else {
     const first = delivery();
-    const written = await deps.runs.transition(runId, freshStart(first));
+    // The queue's claim may have made this write already (claimAndStart), for this very run.
+    const ours = started?.runId === runId && started.messageId === message.id;
+    if (started && !ours)
+      deps.report(
+        new Error(
+          `[loopwork:worker] the ${deps.queue.adapter} queue's claimAndStart gave message ${message.id} (run "${runId}") the record of run "${started.runId}" from message ${started.messageId}: a bug in the queue adapter; the record is read instead`,
+        ),
+      );
+    const written = ours ? started : await deps.runs.transition(runId, freshStart(first));
     if (written && confirmsFreshStart(written, first)) {
       deps.emit('claimed', written);
       const end = await runAttempt(message, written, handler, payload, controller, deps);

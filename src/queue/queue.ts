@@ -114,6 +114,23 @@ export interface QueueRunSteps {
     body: string,
     options?: EnqueueOptions,
   ): Promise<{ id: string; deduplicated: boolean }>;
+  /**
+   * Optional: `claim(queues, options)`, where each message `createAndEnqueue` sent, on its first
+   * delivery, also starts its run as a worker's first write would (`freshStart` with this
+   * `workerId` and message: fenced on the record as the dispatcher made it, queued at version 1,
+   * attempt 0), in the same step. Resolves with the messages in claim order, each with the record
+   * that start wrote when it applied; the worker then goes on from that record.
+   */
+  claimAndStart?(
+    queues: readonly string[],
+    options: ClaimOptions & { workerId: string },
+  ): Promise<StartedClaim[]>;
+}
+
+/** A message claimed by {@link QueueRunSteps.claimAndStart}, with its run's record when the claim started it. */
+export interface StartedClaim {
+  message: ClaimedMessage;
+  started?: RunRecord;
 }
 
 /**

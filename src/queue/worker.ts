@@ -13,7 +13,7 @@ import { WORKER_DEFAULTS } from './defaults';
 import { DueQueue } from './due-queue';
 import { jointSteps } from './joint-steps';
 import { onQueueDeadLetter, processMessage } from './process-message';
-import type { ClaimedMessage, Queue } from './queue';
+import type { DeadLetter, Queue, StartedClaim } from './queue';
 import { Interrupt } from './run-attempt';
 import type { JobOutcome, TaskHandler } from './task-handler';
 import type { WorkerDeps } from './worker-deps';
@@ -209,24 +209,31 @@ export function createWorker(options: WorkerOptions): Worker {
       })
       .catch(report);
 
-  async function claim(max: number, waitMs: number): Promise<ClaimedMessage[]> {
-    const messages = await options.queue.claim(queues, {
+  // The queue starts fresh runs in its claim when it can; not under an instrumentation, which is
+  // told each run's record as it was before its start (the queue wait).
+  const claimAndStart = options.instrumentation?.attempt ? undefined : deps.joint?.claimAndStart;
+
+  async function claim(max: number, waitMs: number): Promise<StartedClaim[]> {
+    const claimOptions = {
       consumer: id,
       leaseMs: settings.leaseMs,
       max,
       waitMs,
       signal: stopping.signal,
       maxDeliveries: settings.maxDeliveries,
-      onDeadLetter: (letter) => onQueueDeadLetter(letter, deps),
-    });
+      onDeadLetter: (letter: DeadLetter) => onQueueDeadLetter(letter, deps),
+    };
+    const claimed = claimAndStart
+      ? await claimAndStart(queues, { ...claimOptions, workerId: id })
+      : (await options.queue.claim(queues, claimOptions)).map((message) => ({ message }));
     stats.lastPollAt = Date.now();
-    if (messages.length > 0) stats.lastClaimAt = stats.lastPollAt;
-    return messages;
+    if (claimed.length > 0) stats.lastClaimAt = stats.lastPollAt;
+    return claimed;
   }
 
-  function start(message: ClaimedMessage): Promise<JobOutcome> {
+  function start({ message, started }: StartedClaim): Promise<JobOutcome> {
     const controller = new AbortController();
-    const done = processMessage(message, controller, deps).finally(() => {
+    const done = processMessage(message, controller, deps, started).finally(() => {
       running.delete(message.receipt);
       stats.running = running.size;
       stats.processed += 1;
@@ -262,7 +269,7 @@ export function createWorker(options: WorkerOptions): Worker {
         while (!stopping.signal.aborted) {
           await waitForSlot();
           if (stopping.signal.aborted) break;
-          let messages: ClaimedMessage[];
+          let messages: StartedClaim[];
           try {
             messages = await claim(settings.concurrency - running.size, settings.pollWaitMs);
           } catch (error) {
@@ -281,7 +288,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     },
     async runOnce(runOptions = {}) {
-      let message: ClaimedMessage | undefined;
+      let message: StartedClaim | undefined;
       try {
         [message] = await claim(1, runOptions.waitMs ?? settings.pollWaitMs);
       } catch (error) {

@@ -184,10 +184,91 @@ describe('createAndEnqueue', () => {
   });
 });
 
+describe('claimAndStart', () => {
+  const claimStart = (joint: QueueRunSteps, options: { leaseMs?: number; max?: number } = {}) => {
+    if (!joint.claimAndStart) throw new Error('expected claimAndStart');
+    return joint.claimAndStart(['q'], {
+      consumer: 'c1',
+      workerId: 'w1',
+      leaseMs: options.leaseMs ?? 30_000,
+      max: options.max ?? 10,
+    });
+  };
+
+  it('starts the run of a message createAndEnqueue sent, in the claim, as a fresh start would', async () => {
+    const { queue, runs, joint } = setup();
+    await joint.createAndEnqueue(queuedRun('fresh'), 'q', 'b');
+    const [claimed, ...rest] = await claimStart(joint);
+    expect(rest).toEqual([]);
+    expect(claimed?.started).toEqual(await runs.get('fresh'));
+    expect(claimed?.started).toMatchObject({
+      status: 'running',
+      attempt: 1,
+      version: 2,
+      workerId: 'w1',
+      messageId: claimed?.message.id,
+    });
+    expect(claimed?.started?.startedAt).toEqual(expect.any(Number));
+    expect(claimed?.started?.availableAt).toBeUndefined();
+    await queue.close();
+  });
+
+  it('starts nothing else: a plain message, a run no longer fresh, a second delivery', async () => {
+    const { queue, runs, joint } = setup();
+    await queue.enqueue('q', 'plain');
+    // A run that moved on before its message came (cancelled while queued).
+    await joint.createAndEnqueue(queuedRun('moved'), 'q', 'moved');
+    await runs.transition('moved', { from: ['queued'], to: 'cancelled', version: 1 });
+    const moved = await runs.get('moved');
+    const claimed = await claimStart(joint, { leaseMs: 100 });
+    expect(claimed.map((c) => [c.message.body, c.started])).toEqual([
+      ['plain', undefined],
+      ['moved', undefined],
+    ]);
+    expect(await runs.get('moved')).toEqual(moved);
+    // Delivered again after the lease: never a start (the worker decides a takeover itself).
+    await joint.createAndEnqueue(queuedRun('again'), 'q', 'again');
+    const [first] = await queue.claim(['q'], { consumer: 'c0', leaseMs: 100 });
+    expect(first?.body).toBe('again');
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const redelivered = await claimStart(joint);
+    expect(redelivered.map((c) => [c.message.body, c.message.deliveryCount, c.started])).toEqual([
+      ['plain', 2, undefined],
+      ['moved', 2, undefined],
+      ['again', 2, undefined],
+    ]);
+    expect(await runs.get('again')).toMatchObject({ status: 'queued', version: 1 });
+    await queue.close();
+  });
+
+  it('a delayed message and a group’s next member keep their run id until they are claimed', async () => {
+    const { queue, runs, joint } = setup();
+    await joint.createAndEnqueue(queuedRun('g1'), 'q', 'g1', { groupId: 'conv' });
+    await joint.createAndEnqueue(queuedRun('g2'), 'q', 'g2', { groupId: 'conv' });
+    await joint.createAndEnqueue(queuedRun('later'), 'q', 'later', { delayMs: 100 });
+    const [g1] = await claimStart(joint);
+    expect(g1?.started?.runId).toBe('g1');
+    if (g1) await queue.ack(g1.message);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const next = await claimStart(joint);
+    expect(next.map((c) => c.started?.runId).sort()).toEqual(['g2', 'later']);
+    expect((await runs.get('later'))?.status).toBe('running');
+    await queue.close();
+  });
+
+  it('refuses a claim without a worker id', async () => {
+    const { queue, joint } = setup();
+    await expect(
+      joint.claimAndStart?.(['q'], { consumer: 'c1', leaseMs: 1_000, workerId: '' }),
+    ).rejects.toThrow(/claimAndStart needs workerId/);
+    await queue.close();
+  });
+});
+
 describe('a worker and dispatcher with joint steps', () => {
-  it('dispatch records and enqueues in one step, the worker ends and acks in one: no separate ack', async () => {
+  it('dispatch records and enqueues in one step, the worker claims and starts in one, ends and acks in one', async () => {
     const { queue, runs } = setup();
-    const calls = { ack: 0, enqueue: 0 };
+    const calls = { ack: 0, enqueue: 0, claim: 0 };
     // The same adapter objects, counting the calls the joint steps replace.
     const counted: Queue = {
       ...queue,
@@ -198,6 +279,10 @@ describe('a worker and dispatcher with joint steps', () => {
       enqueue: (...args) => {
         calls.enqueue += 1;
         return queue.enqueue(...args);
+      },
+      claim: (...args) => {
+        calls.claim += 1;
+        return queue.claim(...args);
       },
     };
     const task = defineTask({ type: 'echo', queue: 'q', payload: z.object({ n: z.number() }) });
@@ -212,7 +297,7 @@ describe('a worker and dispatcher with joint steps', () => {
     for (let i = 0; i < 5; i++) expect(await worker.runOnce({ waitMs: 1_000 })).toBe('completed');
     for (const [n, runId] of ids.entries())
       expect(await runs.get(runId)).toMatchObject({ status: 'completed', output: n * 2 });
-    expect(calls).toEqual({ ack: 0, enqueue: 0 });
+    expect(calls).toEqual({ ack: 0, enqueue: 0, claim: 0 });
     expect(await queue.stats?.('q')).toMatchObject({ ready: 0, leased: 0 });
     await queue.close();
   });
