@@ -6,6 +6,7 @@ import {
   STORE_DEFAULTS,
 } from 'loopwork';
 import { duplicateOf } from './duplicate';
+import { EVENT_LOG_HANDLE, type EventLogHandle } from './handles';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
 
@@ -77,6 +78,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
       );
   }
   const encode = createEventEncoder(options.maxEventBytes, 'redis');
+  const prefix = options.prefix ?? 'loopwork';
 
   async function read(
     runId: string,
@@ -95,7 +97,7 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
     return entries.map(toEvent);
   }
 
-  return {
+  const log: EventLog = {
     specificationVersion: 'loopwork.event-log.v1',
     async append(runId, data) {
       return client.loopworkAppendEvent(keys.events(runId), encode(data).json, retainMs);
@@ -158,4 +160,13 @@ export function createRedisEventLog(options: RedisEventLogOptions): EventLog {
       }
     },
   };
+  // For the queue's final write, which may append the run's task-finished event (see handles.ts).
+  const handle: EventLogHandle = {
+    client: options.client,
+    prefix,
+    retainMs,
+    encode: (data) => encode(data).json,
+  };
+  Object.defineProperty(log, EVENT_LOG_HANDLE, { value: handle });
+  return log;
 }

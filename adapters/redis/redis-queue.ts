@@ -5,6 +5,8 @@ import {
   ConflictError,
   type DeadLetter,
   type EnqueueOptions,
+  type EventLog,
+  type HeartbeatStore,
   InvalidOptionError,
   LeaseLostError,
   LoopworkError,
@@ -17,8 +19,17 @@ import {
 import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import { isCluster, type RedisClient } from './client';
 import { duplicateOf } from './duplicate';
-import { LEVELS, queueKeys } from './keys';
-import { fromPairs, RUN_STORE_HANDLE, type RunStoreHandle } from './run-scripts';
+import {
+  EVENT_LOG_HANDLE,
+  type EventLogHandle,
+  HEARTBEAT_STORE_HANDLE,
+  type HeartbeatStoreHandle,
+  handleOf,
+  RUN_STORE_HANDLE,
+  type RunStoreHandle,
+} from './handles';
+import { LEVELS, queueKeys, storeKeys } from './keys';
+import { fromPairs } from './run-scripts';
 import { SCRIPTS } from './scripts';
 
 /** Options of {@link createRedisQueue}. */
@@ -582,27 +593,65 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
    * client whose keys can share a script with the queue's: always on one server; on a Cluster
    * only when the queues' `hashTag` is the run store's prefix, which puts both in one slot.
    */
-  function jointWith(runs: RunStore): QueueRunSteps | undefined {
-    const handle = (runs as { [RUN_STORE_HANDLE]?: RunStoreHandle })[RUN_STORE_HANDLE];
+  function jointWith(
+    runs: RunStore,
+    stores: { heartbeats?: HeartbeatStore | undefined; events?: EventLog | undefined } = {},
+  ): QueueRunSteps | undefined {
+    const handle = handleOf<RunStoreHandle>(runs, RUN_STORE_HANDLE);
     if (handle?.client !== options.client) return undefined;
-    if (isCluster(options.client) && options.hashTag !== handle.prefix) return undefined;
+    const cluster = isCluster(options.client);
+    if (cluster && options.hashTag !== handle.prefix) return undefined;
+    // Heartbeats with the runs' prefix share their slot; a run's event stream has a slot of its
+    // own, so its append joins the final write on one server only.
+    const beat = handleOf<HeartbeatStoreHandle>(stores.heartbeats, HEARTBEAT_STORE_HANDLE);
+    const beats = beat?.client === options.client && beat.prefix === handle.prefix;
+    const log = handleOf<EventLogHandle>(stores.events, EVENT_LOG_HANDLE);
+    const appendsEvents = log?.client === options.client && !cluster;
+    const beatKeys = storeKeys(handle.prefix);
+    /** claimStart's arguments for a first heartbeat (see scripts.ts), or none. */
+    const firstBeat = (workerId: string, ttlMs: number | undefined) => {
+      if (!beats || ttlMs === undefined) return ['', 0, 0, '', ''];
+      if (!(Number.isFinite(ttlMs) && ttlMs > 0)) {
+        throw new InvalidOptionError(
+          `[loopwork:redis] claimAndStart: heartbeatTtlMs must be a positive number, got ${ttlMs}`,
+        );
+      }
+      // As the heartbeat store's beat writes it: the same JSON, key, expiry and index entry.
+      const expiresAt = Date.now() + ttlMs;
+      return [
+        JSON.stringify({ data: { workerId }, expiresAt }),
+        Math.max(1, Math.ceil(ttlMs)),
+        expiresAt,
+        beatKeys.heartbeat(''),
+        beatKeys.heartbeats,
+      ];
+    };
     return {
+      beats,
+      appendsEvents,
       async claimAndStart(queues, claim) {
         if (typeof claim.workerId !== 'string' || claim.workerId === '') {
           throw new InvalidOptionError(
             `[loopwork:redis] claimAndStart needs workerId, a non-empty string, got ${JSON.stringify(claim.workerId)}`,
           );
         }
-        return claimWith(queues, claim, handle.startArgs(claim.workerId));
+        return claimWith(queues, claim, [
+          ...handle.startArgs(claim.workerId),
+          ...firstBeat(claim.workerId, claim.heartbeatTtlMs),
+        ]);
       },
-      async transitionAndAck(runId, transition, message) {
+      async transitionAndAck(runId, transition, message, event) {
         const settleWith = settleScript(message);
         const write = handle.transition(runId, transition);
+        const append = event !== undefined && log && appendsEvents;
         const written = await run(
           'ackTransition',
           ...settleWith.keys,
           ...write.keys,
+          append ? storeKeys(log.prefix).events(runId) : write.keys[0]!,
           ...settleWith.args,
+          append ? log.encode(event) : '',
+          append ? log.retainMs : 0,
           ...write.args,
         );
         return Array.isArray(written) ? fromPairs(written as string[]) : undefined;

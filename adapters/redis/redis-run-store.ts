@@ -8,17 +8,10 @@ import {
 } from 'loopwork';
 import { listPosition, parseRunQuery, runCursor } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
+import { RUN_STORE_HANDLE, type RunStoreHandle } from './handles';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
-import {
-  CREATE_RUN,
-  fromHash,
-  fromPairs,
-  RUN_STORE_HANDLE,
-  type RunStoreHandle,
-  runStoreHandle,
-  TRANSITION_RUN,
-} from './run-scripts';
+import { CREATE_RUN, fromHash, fromPairs, runStoreHandle, TRANSITION_RUN } from './run-scripts';
 
 /** Options of {@link createRedisRunStore}. */
 export interface RedisRunStoreOptions extends RedisStoreOptions {

@@ -12,6 +12,7 @@ import {
 } from 'loopwork';
 import { DeltaEncoder, replayCheckpoint } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
+import { HEARTBEAT_STORE_HANDLE, type HeartbeatStoreHandle } from './handles';
 import { storeKeys } from './keys';
 
 /** Options shared by the Redis stores. */
@@ -176,8 +177,9 @@ export function createRedisSessionStore(options: RedisSessionStoreOptions): Sess
 /** Heartbeats on Redis: `SET … PX` per key, plus a sorted set by expiry for listing by prefix. */
 export function createRedisHeartbeatStore(options: RedisStoreOptions): HeartbeatStore {
   const client = scripted(options.client);
-  const keys = storeKeys(options.prefix ?? 'loopwork');
-  return {
+  const prefix = options.prefix ?? 'loopwork';
+  const keys = storeKeys(prefix);
+  const store: HeartbeatStore = {
     specificationVersion: 'loopwork.heartbeat-store.v1',
     async beat(key, ttlMs, data = {}) {
       const expiresAt = Date.now() + ttlMs;
@@ -211,6 +213,10 @@ export function createRedisHeartbeatStore(options: RedisStoreOptions): Heartbeat
       });
     },
   };
+  // For the queue's claim, which may write a started run's first beat (see handles.ts).
+  const handle: HeartbeatStoreHandle = { client: options.client, prefix };
+  Object.defineProperty(store, HEARTBEAT_STORE_HANDLE, { value: handle });
+  return store;
 }
 
 /** Blobs on Redis: one binary-safe string per key, plus a sorted set of keys for prefix listing. */

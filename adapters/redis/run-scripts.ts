@@ -1,6 +1,7 @@
-import type { RunRecord, RunTransition } from 'loopwork';
+import type { RunRecord } from 'loopwork';
 import { stalenessClock } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
+import type { RunStoreHandle } from './handles';
 import { storeKeys } from './keys';
 
 /**
@@ -132,29 +133,6 @@ export function fromPairs(list: string[]): RunRecord | undefined {
   for (let i = 0; i + 1 < list.length; i += 2) hash[list[i] as string] = list[i + 1] as string;
   return fromHash(hash);
 }
-
-/**
- * What the queue needs of a Redis run store to write its runs inside its own scripts (the joint
- * steps): the client, the keys' hash tag, and each script's keys and arguments. Found on the store
- * under {@link RUN_STORE_HANDLE}, so it stays off the public surface.
- */
-export interface RunStoreHandle {
-  client: RedisClient;
-  /** The key prefix; every key of a run shares the hash tag `{prefix}`. */
-  prefix: string;
-  /** Keys, then arguments, of {@link CREATE_RUN} for `record`. */
-  create(record: RunRecord): { keys: string[]; args: Array<string | number> };
-  /** The joint claimStart's arguments after the claim's: the worker id, then where the runs are and how long they are kept. */
-  startArgs(workerId: string): Array<string | number>;
-  /** Keys, then arguments, of {@link TRANSITION_RUN}. */
-  transition(
-    runId: string,
-    transition: RunTransition,
-  ): { keys: string[]; args: Array<string | number> };
-}
-
-/** Where a Redis run store keeps its {@link RunStoreHandle} (a registered symbol: it survives two copies of the package). */
-export const RUN_STORE_HANDLE = Symbol.for('loopwork.redis.run-store');
 
 /** The handle of a run store made by `createRedisRunStore` with these settings. */
 export function runStoreHandle(

@@ -233,8 +233,9 @@ ${CLAIM}`,
    * its first delivery starts its run in the same step, as the worker's fresh start would: fenced
    * on the record as the dispatcher made it (queued, version 1, attempt 0); running, attempt 1,
    * this worker (ARGV[7]) and message, started now. KEYS: claim's. ARGV: claim's 6, then the
-   * worker id, the run store's status-index prefix, its run-key prefix, its retainMs. → as claim,
-   * a taken entry with the started record (HGETALL) fifth when its run started.
+   * worker id, the run store's status-index prefix, its run-key prefix, its retainMs, then the
+   * first heartbeat's JSON ('' = none), ttl ms, expiry, the heartbeat key prefix and index.
+   * → as claim, a taken entry with the started record (HGETALL) fifth when its run started.
    */
   claimStart: {
     numberOfKeys: 5,
@@ -251,6 +252,11 @@ local function start(fields, deliveries, now)
   local written = transitionRun({ARGV[9] .. runId}, {ARGV[8], runId, 'queued', 'running', '1', '0', at, ARGV[10], '0',
     8, 'attempt', '1', 'workerId', ARGV[7], 'messageId', id, 'startedAt', at, 'availableAt'})
   if written == 0 then return nil end
+  if ARGV[11] ~= '' then
+    -- The run's first heartbeat, as the heartbeat store writes it (see loopworkBeat).
+    redis.call('SET', ARGV[14] .. 'run:' .. runId, ARGV[11], 'PX', ARGV[12])
+    redis.call('ZADD', ARGV[15], ARGV[13], 'run:' .. runId)
+  end
   return written
 end
 ${CLAIM}`,
@@ -311,17 +317,23 @@ return enqueue(KEYS, ARGV)`,
   /**
    * Joint step: a run's transition (TRANSITION_RUN), then, only when it applied, the ack of its
    * message (fenced as `ack` is; a lost lease leaves the message and still answers the record).
-   * KEYS: the settle keys, then the run hash. ARGV: the settle arguments (6), then TRANSITION_RUN's.
-   * → the record | 0 when the transition did not apply (nothing written).
+   * When it applied and ARGV[7] is not '', that event is appended to the run's event stream too
+   * (as the event log's append does). KEYS: the settle keys, the run hash, the run's event stream.
+   * ARGV: the settle arguments (6), the event's JSON ('' = none), the stream's retainMs, then
+   * TRANSITION_RUN's. → the record | 0 when the transition did not apply (nothing written).
    */
   ackTransition: {
-    numberOfKeys: 10,
+    numberOfKeys: 11,
     lua: `${TO_STREAM}${TO_DELAYED}
 ${luaFunction('transitionRun', TRANSITION_RUN)}
 ${luaFunction('ack', `${SETTLE_PRELUDE}${LEAVE}\nreturn 1`)}
 ${CHECK_LEVEL}
-local written = transitionRun({KEYS[10]}, {unpack(ARGV, 7)})
+local written = transitionRun({KEYS[10]}, {unpack(ARGV, 9)})
 if written == 0 then return 0 end
+if ARGV[7] ~= '' then
+  redis.call('XADD', KEYS[11], '*', 'data', ARGV[7])
+  redis.call('PEXPIRE', KEYS[11], ARGV[8])
+end
 local acked = ack(KEYS, ARGV)
 -- An error reply of the settle (a receipt naming another group) is passed on; the write stands.
 if type(acked) == 'table' then return acked end

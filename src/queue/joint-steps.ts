@@ -1,4 +1,6 @@
 import { InvalidOptionError } from '../errors';
+import type { EventLog } from '../store/event-log';
+import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
 import type { Queue, QueueRunSteps } from './queue';
 
@@ -7,9 +9,13 @@ import type { Queue, QueueRunSteps } from './queue';
  * none. Checked once, when a worker or dispatcher is made: a queue that answers with something
  * else is refused then, not at its first task.
  */
-export function jointSteps(queue: Queue, runs: RunStore): QueueRunSteps | undefined {
+export function jointSteps(
+  queue: Queue,
+  runs: RunStore,
+  stores: { heartbeats?: HeartbeatStore | undefined; events?: EventLog | undefined } = {},
+): QueueRunSteps | undefined {
   if (typeof queue.jointWith !== 'function') return undefined;
-  const steps = queue.jointWith(runs);
+  const steps = queue.jointWith(runs, stores);
   if (steps === undefined) return undefined;
   if (
     typeof steps !== 'object' ||

@@ -94,7 +94,9 @@ async function processOne(
     const written = ours ? started : await deps.runs.transition(runId, freshStart(first));
     if (written && confirmsFreshStart(written, first)) {
       deps.emit('claimed', written);
-      const end = await runAttempt(message, written, handler, payload, controller, deps);
+      // A claim that started the run wrote its first heartbeat too when the queue beats.
+      const beaten = ours && deps.joint?.beats === true;
+      const end = await runAttempt(message, written, handler, payload, controller, deps, beaten);
       return settle(message, written, end, handler, deps);
     }
     record = written ?? (await deps.runs.get(runId));
@@ -103,8 +105,8 @@ async function processOne(
     const verdict = classifyDelivery(record, delivery());
     if (verdict.kind === 'drop') return leftover(message, record, deps);
     if (verdict.kind === 'dead_letter') return deadLetter(message, undefined, verdict.error, deps);
-    if (verdict.kind === 'end') {
-      const ended = await writeFinal(message, runId, verdict.transition, deps);
+    if (verdict.kind === 'end' && record) {
+      const ended = await writeFinal(message, record, verdict.transition, deps);
       if (ended) return finish(message, ended, 'failed', deps);
       record = await deps.runs.get(runId);
       continue;
@@ -208,9 +210,9 @@ async function settle(
       handler.task.retryDelayMs,
       Date.now(),
     );
-    if (settlement.kind === 'superseded') return leftover(message, record, deps);
+    if (settlement.kind === 'superseded' || !record) return leftover(message, record, deps);
     if (settlement.kind === 'final') {
-      const ended = await writeFinal(message, started.runId, settlement.transition, deps);
+      const ended = await writeFinal(message, record, settlement.transition, deps);
       if (ended)
         return finish(message, ended, end.kind === 'returned' ? 'completed' : 'failed', deps);
       record = await deps.runs.get(started.runId);
@@ -246,33 +248,60 @@ async function settle(
 }
 
 /**
- * A run's final write; with the queue's joint steps, the message's ack in the same step. Resolves
- * with the written record, or undefined when the write did not apply (the message untouched).
+ * A run's final write, from `record` as it is at the transition's version; with the queue's joint
+ * steps, the message's ack (and, where the queue appends events, the `task-finished` event) in the
+ * same step. Resolves with the written record, or undefined when the write did not apply (nothing
+ * else done).
  */
-function writeFinal(
+async function writeFinal(
   message: ClaimedMessage,
-  runId: string,
+  record: RunRecord,
   transition: RunTransition,
   deps: WorkerDeps,
-): Promise<RunRecord | undefined> {
-  return deps.joint
-    ? deps.joint.transitionAndAck(runId, transition, message)
-    : deps.runs.transition(runId, transition);
+): Promise<Final | undefined> {
+  const { joint } = deps;
+  if (!joint) {
+    const written = await deps.runs.transition(record.runId, transition);
+    return written && { run: written, acked: false, appended: false };
+  }
+  if (!(joint.appendsEvents && deps.events)) {
+    const written = await joint.transitionAndAck(record.runId, transition, message);
+    return written && { run: written, acked: true, appended: false };
+  }
+  // The event is made from the record as the write leaves it: the write is fenced on the version
+  // `record` is at, so what it writes is known before it is sent.
+  const event = deps.redactor.value(finishedEvent(afterTransition(record, transition)));
+  const written = await joint.transitionAndAck(record.runId, transition, message, event);
+  return written && { run: written, acked: true, appended: true };
+}
+
+/** A final write done: the record, and whether the ack and the `task-finished` event went with it. */
+interface Final {
+  run: RunRecord;
+  acked: boolean;
+  appended: boolean;
+}
+
+/** `record` as `transition` leaves it (but for the store's own `version` and `updatedAt`). */
+function afterTransition(record: RunRecord, transition: RunTransition): RunRecord {
+  const next: RunRecord = { ...record, ...transition.set, status: transition.to };
+  for (const field of transition.unset ?? []) delete next[field];
+  return next;
 }
 
 /** After a run's final write ({@link writeFinal}): its `task-finished` event, the ack, the worker event. */
 async function finish(
   message: ClaimedMessage,
-  run: RunRecord,
+  { run, acked, appended }: Final,
   kind: 'completed' | 'failed',
   deps: WorkerDeps,
 ): Promise<JobOutcome> {
   // Sent together: the ack does not wait for the event's reply (one round trip, not two). Both
   // only follow the final write; an append failure is reported and never holds the ack back.
-  // With joint steps the final write already acked.
+  // With joint steps the final write already acked (and appended, where the queue can).
   await Promise.all([
-    appendEvent(run.runId, finishedEvent(run), deps),
-    deps.joint ? undefined : settleQuietly(deps.queue.ack(message)),
+    appended ? undefined : appendEvent(run.runId, finishedEvent(run), deps),
+    acked ? undefined : settleQuietly(deps.queue.ack(message)),
   ]);
   if (run.status === 'cancelled') deps.emit('cancelled', run);
   else if (kind === 'completed') deps.emit('completed', run);

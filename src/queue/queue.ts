@@ -1,3 +1,5 @@
+import type { EventLog } from '../store/event-log';
+import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunRecord, RunStore, RunTransition } from '../store/run-store';
 
 /** How urgently a message should be claimed; adapters map the levels onto what they have. */
@@ -94,15 +96,27 @@ export interface ClaimOptions {
  */
 export interface QueueRunSteps {
   /**
-   * `runs.transition(runId, transition)`, then, only when it applied, `ack(message)`. Resolves
-   * with the written record, or undefined when the transition did not apply (the message is left
-   * as it was). A lost lease does not undo the write: the ack is skipped, as a worker skips a
-   * failed ack after its final write (the message comes back and finds its run ended).
+   * True when `claimAndStart`, given `heartbeatTtlMs`, also writes each started run's first
+   * heartbeat (`run:<runId>`, data `{ workerId }`) to the heartbeat store passed to `jointWith`.
+   */
+  readonly beats?: boolean;
+  /**
+   * True when `transitionAndAck`, given an event, also appends it to the run's log in the event
+   * log passed to `jointWith`.
+   */
+  readonly appendsEvents?: boolean;
+  /**
+   * `runs.transition(runId, transition)`, then, only when it applied, `ack(message)` and, when
+   * `event` is given (see `appendsEvents`), `events.append(runId, event)`. Resolves with the
+   * written record, or undefined when the transition did not apply (nothing else is done). A lost
+   * lease does not undo the write: the ack is skipped, as a worker skips a failed ack after its
+   * final write (the message comes back and finds its run ended).
    */
   transitionAndAck(
     runId: string,
     transition: RunTransition,
     message: ClaimedMessage,
+    event?: unknown,
   ): Promise<RunRecord | undefined>;
   /**
    * `runs.create(record)`, then `enqueue(queue, body, options)`: both or neither. Rejects with
@@ -123,7 +137,7 @@ export interface QueueRunSteps {
    */
   claimAndStart?(
     queues: readonly string[],
-    options: ClaimOptions & { workerId: string },
+    options: ClaimOptions & { workerId: string; heartbeatTtlMs?: number },
   ): Promise<StartedClaim[]>;
 }
 
@@ -170,9 +184,13 @@ export interface Queue {
   /**
    * Optional: the joint steps with run store `runs`, when this queue can write both in one atomic
    * step (the Redis queue and a Redis run store on the same client and, on a Cluster, in one hash
-   * slot); undefined otherwise. Asked once by each worker and dispatcher.
+   * slot); undefined otherwise. Given the worker's heartbeat store and event log, the steps may
+   * also write those (`beats`, `appendsEvents`). Asked once by each worker and dispatcher.
    */
-  jointWith?(runs: RunStore): QueueRunSteps | undefined;
+  jointWith?(
+    runs: RunStore,
+    stores?: { heartbeats?: HeartbeatStore | undefined; events?: EventLog | undefined },
+  ): QueueRunSteps | undefined;
   /** Optional: counts the queue's messages by state (for dashboards and `loopwork queues stats`). */
   stats?(queue: string): Promise<QueueStats>;
   /** Stops waiting claims (they resolve empty) and releases resources. Idempotent. */

@@ -38,6 +38,7 @@ export type AttemptEnd =
  * signal is abandoned: its late result is ignored, its `fence` is aborted (so its own writes and
  * `emit`s stop) and the run is settled without it. Rejects only when storing the output fails
  * (the blob store is down): an infrastructure error, which leaves the message for another try.
+ * `firstBeatWritten`: the run's first heartbeat is already written (by the claim that started it).
  */
 export async function runAttempt(
   message: ClaimedMessage,
@@ -46,6 +47,7 @@ export async function runAttempt(
   payload: unknown,
   controller: AbortController,
   deps: WorkerDeps,
+  firstBeatWritten = false,
 ): Promise<AttemptEnd> {
   const { runId } = record;
   const fence = new AbortController();
@@ -69,7 +71,8 @@ export async function runAttempt(
     deps.heartbeats
       ?.beat(`run:${runId}`, deps.heartbeatTtlMs, { workerId: deps.workerId })
       .catch(deps.report);
-  void beat();
+  // The queue's claim may have written the first beat with the start (QueueRunSteps.beats).
+  if (!firstBeatWritten) void beat();
   // Heartbeats, lease renewals, the time limit and the grace period all go on the worker's one
   // timer (deps.due), not on timers of the attempt's own.
   const heartbeat = deps.due.every(deps.heartbeatTtlMs / 3, beat);

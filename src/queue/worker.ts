@@ -169,7 +169,10 @@ export function createWorker(options: WorkerOptions): Worker {
     ...settings,
     queue: options.queue,
     runs: options.runs,
-    joint: jointSteps(options.queue, options.runs),
+    joint: jointSteps(options.queue, options.runs, {
+      heartbeats: options.heartbeats,
+      events: options.events,
+    }),
     heartbeats: options.heartbeats,
     events: options.events,
     blobs: options.blobs,
@@ -224,7 +227,14 @@ export function createWorker(options: WorkerOptions): Worker {
       onDeadLetter: (letter: DeadLetter) => onQueueDeadLetter(letter, deps),
     };
     const claimed = claimAndStart
-      ? await claimAndStart(queues, { ...claimOptions, workerId: id })
+      ? await claimAndStart(queues, {
+          ...claimOptions,
+          workerId: id,
+          // Each started run's first heartbeat too, when the queue can write it.
+          ...(deps.joint?.beats && deps.heartbeats
+            ? { heartbeatTtlMs: settings.heartbeatTtlMs }
+            : {}),
+        })
       : (await options.queue.claim(queues, claimOptions)).map((message) => ({ message }));
     stats.lastPollAt = Date.now();
     if (claimed.length > 0) stats.lastClaimAt = stats.lastPollAt;

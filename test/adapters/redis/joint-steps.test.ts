@@ -15,9 +15,15 @@ import {
   type RunRecord,
   type RunStore,
 } from 'loopwork';
-import { createRedisQueue, createRedisRunStore } from 'loopwork/redis';
+import {
+  createRedisEventLog,
+  createRedisHeartbeatStore,
+  createRedisQueue,
+  createRedisRunStore,
+} from 'loopwork/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { finishedEvent } from '../../../src/queue/task-events';
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server';
 
 let server: RedisServer;
@@ -261,6 +267,115 @@ describe('claimAndStart', () => {
     await expect(
       joint.claimAndStart?.(['q'], { consumer: 'c1', leaseMs: 1_000, workerId: '' }),
     ).rejects.toThrow(/claimAndStart needs workerId/);
+    await queue.close();
+  });
+});
+
+describe('with the heartbeat store and event log (beats, appendsEvents)', () => {
+  function stores(p = prefix()) {
+    const queue = createRedisQueue({ client, prefix: p });
+    const runs = createRedisRunStore({ client, prefix: p });
+    const heartbeats = createRedisHeartbeatStore({ client, prefix: p });
+    const events = createRedisEventLog({ client, prefix: p, maxEventBytes: 2_000 });
+    const joint = queue.jointWith?.(runs, { heartbeats, events });
+    if (!joint?.claimAndStart) throw new Error('expected joint steps');
+    return { p, queue, runs, heartbeats, events, joint };
+  }
+
+  it('are offered for stores on the same client (heartbeats: with the runs’ prefix)', async () => {
+    const { p, queue, runs, joint } = stores();
+    expect(joint).toMatchObject({ beats: true, appendsEvents: true });
+    const other = server.client();
+    try {
+      expect(queue.jointWith?.(runs)).toMatchObject({ beats: false, appendsEvents: false });
+      const elsewhere = queue.jointWith?.(runs, {
+        heartbeats: createRedisHeartbeatStore({ client, prefix: `${p}-other` }),
+        events: createRedisEventLog({ client: other, prefix: p }),
+      });
+      expect(elsewhere).toMatchObject({ beats: false, appendsEvents: false });
+    } finally {
+      other.disconnect();
+      await queue.close();
+    }
+  });
+
+  it('a claim that starts a run writes its first heartbeat, as the heartbeat store would', async () => {
+    const { queue, joint, heartbeats } = stores();
+    await joint.createAndEnqueue(queuedRun('beating'), 'q', 'b');
+    await joint.createAndEnqueue(queuedRun('quiet'), 'q', 'b');
+    const before = Date.now();
+    const options = { consumer: 'c1', workerId: 'w1', leaseMs: 30_000 };
+    await joint.claimAndStart?.(['q'], { ...options, heartbeatTtlMs: 60_000 });
+    const beat = await heartbeats.get('run:beating');
+    expect(beat?.data).toEqual({ workerId: 'w1' });
+    expect(beat?.expiresAt).toBeGreaterThanOrEqual(before + 60_000);
+    expect((await heartbeats.list('run:')).map((b) => b.key)).toEqual(['run:beating']);
+    // Without heartbeatTtlMs, no beat.
+    await joint.claimAndStart?.(['q'], options);
+    expect(await heartbeats.get('run:quiet')).toBeUndefined();
+    await expect(joint.claimAndStart?.(['q'], { ...options, heartbeatTtlMs: -1 })).rejects.toThrow(
+      /heartbeatTtlMs must be a positive number/,
+    );
+    await queue.close();
+  });
+
+  it('a final write given an event appends it when it applies, and only then', async () => {
+    const { queue, runs, events, joint } = stores();
+    const { runId, message, running } = await started(queue, runs, joint);
+    const event = { type: 'task-finished', runId, status: 'completed', attempt: 1 };
+    const stale = { ...completion(running), version: running.version - 1 };
+    expect(await joint.transitionAndAck(runId, stale, message, event)).toBeUndefined();
+    expect(await events.read(runId)).toEqual([]);
+    await joint.transitionAndAck(runId, completion(running), message, event);
+    expect((await events.read(runId)).map((e) => e.data)).toEqual([event]);
+    // Encoded as the log's own append would: a too-large event becomes the same placeholder.
+    const big = { type: 'task-finished', runId, note: 'x'.repeat(5_000) };
+    const second = await started(queue, runs, joint);
+    await joint.transitionAndAck(second.runId, completion(second.running), second.message, big);
+    await events.append('compare', big);
+    const [stored] = await events.read(second.runId);
+    const [appended] = await events.read('compare');
+    expect(stored?.data).toEqual(appended?.data);
+    expect(JSON.stringify(stored?.data)).not.toContain('xxxxxxxx');
+    await queue.close();
+  });
+
+  it('a worker’s runs get their task-finished event once, as without joint steps', async () => {
+    const { queue, runs, heartbeats, events } = stores();
+    const task = defineTask({
+      type: 'beat',
+      queue: 'q',
+      maxAttempts: 1,
+      payload: z.object({ n: z.number() }),
+    });
+    const dispatcher = createDispatcher({ queue, runs });
+    const seen: unknown[] = [];
+    const worker = createWorker({
+      queue,
+      runs,
+      heartbeats,
+      events,
+      handlers: [
+        handleTask(task, async ({ n }, context) => {
+          seen.push((await heartbeats.get(`run:${context.runId}`))?.data);
+          if (n === 1) throw new Error('no retry for this one');
+          return n;
+        }),
+      ],
+    });
+    const ok = (await dispatcher.dispatch(task, { n: 0 })).runId;
+    const failing = (await dispatcher.dispatch(task, { n: 1 })).runId;
+    expect(await worker.runOnce({ waitMs: 1_000 })).toBe('completed');
+    expect(await worker.runOnce({ waitMs: 1_000 })).toBe('failed');
+    expect(seen).toEqual([{ workerId: worker.id }, { workerId: worker.id }]);
+    for (const runId of [ok, failing]) {
+      const record = await runs.get(runId);
+      const finished = (await events.read(runId)).filter(
+        (e) => (e.data as { type: string }).type === 'task-finished',
+      );
+      expect(finished.map((e) => e.data)).toEqual([finishedEvent(record!)]);
+    }
+    expect((await runs.get(failing))?.status).toBe('failed');
     await queue.close();
   });
 });

@@ -4,7 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
 import { InvalidOptionError } from 'loopwork';
-import { createRedisQueue, createRedisRunStore, ReplicationError } from 'loopwork/redis';
+import {
+  createRedisEventLog,
+  createRedisHeartbeatStore,
+  createRedisQueue,
+  createRedisRunStore,
+  ReplicationError,
+} from 'loopwork/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisCluster, startRedisCluster } from '../../helpers/redis-cluster';
 
@@ -139,6 +145,12 @@ describe('joint steps with a run store (jointWith)', () => {
     expect(apart.jointWith?.(runs)).toBeUndefined();
     const joint = together.jointWith?.(runs);
     expect(joint).toBeDefined();
+    // Heartbeats share the runs' slot; a run's event stream has its own, so no append joins in.
+    const withStores = together.jointWith?.(runs, {
+      heartbeats: createRedisHeartbeatStore({ client, prefix }),
+      events: createRedisEventLog({ client, prefix }),
+    });
+    expect(withStores).toMatchObject({ beats: true, appendsEvents: false });
     const now = Date.now();
     const record = {
       runId: 'r1',
@@ -155,6 +167,7 @@ describe('joint steps with a run store (jointWith)', () => {
     const [message] = await together.claim(['q'], lease);
     expect(message?.body).toBe('body');
     if (!message) return;
+    expect(message.deliveryCount).toBe(1);
     const running = await runs.transition('r1', { from: ['queued'], to: 'running', version: 1 });
     const written = await joint?.transitionAndAck(
       'r1',
@@ -165,5 +178,37 @@ describe('joint steps with a run store (jointWith)', () => {
     expect(await together.stats?.('q')).toMatchObject({ ready: 0, leased: 0 });
     await apart.close();
     await together.close();
+  });
+});
+
+describe('claimAndStart on a Cluster (hashTag = the stores’ prefix)', () => {
+  it('starts the run and writes its first heartbeat in the claim', async () => {
+    const prefix = `jc${randomUUID().slice(0, 6)}`;
+    const runs = createRedisRunStore({ client, prefix });
+    const heartbeats = createRedisHeartbeatStore({ client, prefix });
+    const queue = createRedisQueue({ client, prefix, hashTag: prefix });
+    const joint = queue.jointWith?.(runs, { heartbeats });
+    const now = Date.now();
+    await joint?.createAndEnqueue(
+      {
+        runId: 'c1',
+        taskType: 't',
+        status: 'queued',
+        payload: {},
+        attempt: 0,
+        maxAttempts: 1,
+        version: 1,
+        queuedAt: now,
+        updatedAt: now,
+      },
+      'q',
+      'body',
+    );
+    const [claimed] =
+      (await joint?.claimAndStart?.(['q'], { ...lease, workerId: 'w', heartbeatTtlMs: 5_000 })) ??
+      [];
+    expect(claimed?.started).toMatchObject({ runId: 'c1', status: 'running', workerId: 'w' });
+    expect((await heartbeats.get('run:c1'))?.data).toEqual({ workerId: 'w' });
+    await queue.close();
   });
 });
