@@ -247,15 +247,23 @@ export function createWorker(options: WorkerOptions): Worker {
       running.delete(message.receipt);
       stats.running = running.size;
       stats.processed += 1;
+      slotFreed?.();
     });
     running.set(message.receipt, { controller, done });
     stats.running = running.size;
     return done;
   }
 
+  // Wakes the claim loop when a task ends. Not a Promise.race over the running tasks: that would
+  // add a reaction to every running task's promise per wait, held until each ends (hours, for
+  // long runs at a high concurrency).
+  let slotFreed: (() => void) | undefined;
   async function waitForSlot(): Promise<void> {
     while (running.size >= settings.concurrency)
-      await Promise.race([...running.values()].map((task) => task.done));
+      await new Promise<void>((resolve) => {
+        slotFreed = resolve;
+      });
+    slotFreed = undefined;
   }
 
   const worker: Worker = {
