@@ -12,6 +12,11 @@ export { eventLogConformance } from './conformance/event-log-conformance';
 export type { ConformanceRunner, ConformanceTiming } from './conformance/harness';
 export type { HeartbeatStoreConformanceOptions } from './conformance/heartbeat-store-conformance';
 export { heartbeatStoreConformance } from './conformance/heartbeat-store-conformance';
+export type {
+  JointStepsConformanceOptions,
+  JointStepsSubject,
+} from './conformance/joint-steps-conformance';
+export { jointStepsConformance } from './conformance/joint-steps-conformance';
 export type { LifecycleConformanceOptions } from './conformance/lifecycle-conformance';
 export { lifecycleConformance } from './conformance/lifecycle-conformance';
 export type { QueueConformanceOptions } from './conformance/queue-conformance';

@@ -106,6 +106,7 @@ const TESTING = [
   'blobStoreConformance',
   'eventLogConformance',
   'heartbeatStoreConformance',
+  'jointStepsConformance',
   'lifecycleConformance',
   'modelAdapterConformance',
   'queueConformance',

@@ -6,11 +6,14 @@ import {
   createMemorySessionStore,
   loopRuntime,
   type Queue,
+  type QueueRunSteps,
   type RunRecordStatus,
+  type RunStore,
 } from 'loopwork';
 import {
   type ConformanceRunner,
   eventLogConformance,
+  jointStepsConformance,
   lifecycleConformance,
   queueConformance,
   runStoreConformance,
@@ -56,11 +59,62 @@ const queueCase =
       },
     });
 
+/**
+ * Joint steps made of the separate calls (a reference that is right but not atomic), on the
+ * memory queue and run store; `broken` swaps one step for a wrong one.
+ */
+const jointCase =
+  (breakSteps: (steps: QueueRunSteps, queue: Queue, runs: RunStore) => QueueRunSteps) =>
+  (runner: ConformanceRunner, broken: boolean) =>
+    jointStepsConformance({
+      ...runner,
+      create: async () => {
+        const queue = createMemoryQueue();
+        const runs = createMemoryRunStore();
+        const steps: QueueRunSteps = {
+          async transitionAndAck(runId, transition, message) {
+            const written = await runs.transition(runId, transition);
+            if (written) await queue.ack(message).catch(() => {});
+            return written;
+          },
+          async createAndEnqueue(record, name, body, options) {
+            await runs.create(record);
+            return queue.enqueue(name, body, options);
+          },
+        };
+        const offered = broken ? breakSteps(steps, queue, runs) : steps;
+        return { queue: { ...queue, jointWith: () => offered }, runs };
+      },
+    });
+
 const cases: Array<{
   breaks: string;
   caughtBy: string[];
   register: (runner: ConformanceRunner, broken: boolean) => void;
 }> = [
+  {
+    breaks: 'a joint final write acks though the write did not apply',
+    caughtBy: ['transitionAndAck: a write that does not apply does nothing else'],
+    register: jointCase((steps, queue) => ({
+      ...steps,
+      async transitionAndAck(runId, transition, message) {
+        await queue.ack(message);
+        return steps.transitionAndAck(runId, transition, message);
+      },
+    })),
+  },
+  {
+    breaks: 'a joint dispatch enqueues a run that already exists',
+    caughtBy: ['createAndEnqueue: record and message; a run that exists gets neither again'],
+    register: jointCase((steps, queue, runs) => ({
+      ...steps,
+      async createAndEnqueue(record, name, body, options) {
+        const sent = await queue.enqueue(name, body, options);
+        await runs.create(record);
+        return sent;
+      },
+    })),
+  },
   {
     breaks: 'the queue ignores priority',
     caughtBy: ['priority: high before normal before low, FIFO within a level'],
