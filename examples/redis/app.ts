@@ -43,7 +43,13 @@ const answer = (request: ModelRequest): ScriptedTurn => {
   return { chunks: ['Your message has ', `${counted.words} words.`] };
 };
 
-/** Connects to Redis and builds the loopwork parts on it, every key under {@link prefix}. */
+/**
+ * Connects to Redis and builds the loopwork parts on it, every key under {@link prefix}. One
+ * client for the queue and the stores: the queue can then write a task's steps together with its
+ * run record in one script each (`queue.jointWith(runs, { heartbeats, events })`, docs/queues.md):
+ * a dispatch records and enqueues at once, a claim starts the run and writes its first heartbeat,
+ * and the final write acks the message and appends the `task-finished` event.
+ */
 export function connect() {
   const client = new Redis(redisUrl);
   const queue = createRedisQueue({ client, prefix });

@@ -23,7 +23,11 @@ const watchdog = createWatchdog({ runs, heartbeats, dispatcher, events, tasks: [
 
 stopOnSignals(worker);
 watchdog.start();
-console.log(`ready: worker ${worker.id} on ${prefix}`);
+// The same client under the queue and the stores: the worker uses the queue's joint steps.
+const joint = queue.jointWith?.(runs, { heartbeats, events });
+if (!joint?.claimAndStart || !joint.beats || !joint.appendsEvents)
+  throw new Error('expected the Redis queue to offer every joint step for stores on its client');
+console.log(`ready: worker ${worker.id} on ${prefix} (joint steps: claim+start, end+ack+event)`);
 await worker.run(); // until SIGTERM / SIGINT; running tasks finish first
 watchdog.stop();
 await queue.close();
