@@ -1,4 +1,4 @@
-import type { RunRecord } from 'loopwork';
+import { isFinal, type RunRecord } from 'loopwork';
 import { stalenessClock } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
 import type { RunStoreHandle } from './handles';
@@ -11,16 +11,6 @@ import { storeKeys } from './keys';
  * message in one step (see `jointWith` in redis-queue.ts).
  */
 
-export const FINAL = new Set([
-  'completed',
-  'max_turns',
-  'budget_exceeded',
-  'waiting_input',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'dead_lettered',
-]);
 /** Fields stored as JSON; Lua never decodes them (its cjson would turn [] into {} and round numbers). */
 const JSON_FIELDS = new Set(['payload', 'output', 'outputRef', 'usage', 'error', 'cancel']);
 const NUMBER_FIELDS = new Set([
@@ -164,7 +154,7 @@ export function runStoreHandle(
           transition.attempt === undefined ? '' : String(transition.attempt),
           Date.now(),
           String(retainMs),
-          FINAL.has(transition.to) ? '1' : '0',
+          isFinal(transition.to) ? '1' : '0',
           set.length,
           ...set,
           ...(transition.unset ?? []),

@@ -76,33 +76,27 @@ const completion = (record: RunRecord) => ({
   unset: ['error' as const],
 });
 
-// What every queue's joint steps must do, on the Redis queue with the Redis stores.
-jointStepsConformance({
-  describe,
-  it,
-  create: async () => {
-    const p = prefix();
-    return {
-      queue: createRedisQueue({ client, prefix: p }),
-      runs: createRedisRunStore({ client, prefix: p }),
-      heartbeats: createRedisHeartbeatStore({ client, prefix: p }),
-      events: createRedisEventLog({ client, prefix: p }),
-    };
-  },
-});
-describe('without the heartbeat store and event log', () => {
-  jointStepsConformance({
-    describe,
-    it,
-    create: async () => {
-      const p = prefix();
-      return {
-        queue: createRedisQueue({ client, prefix: p }),
-        runs: createRedisRunStore({ client, prefix: p }),
-      };
+// What every queue's joint steps must do, on the Redis queue with the Redis stores, with and
+// without the heartbeat store and event log.
+for (const withStores of [true, false]) {
+  describe(
+    withStores ? 'with the heartbeat store and event log' : 'with the run store alone',
+    () => {
+      jointStepsConformance({
+        describe,
+        it,
+        create: async () => {
+          const p = prefix();
+          const queue = createRedisQueue({ client, prefix: p });
+          const runs = createRedisRunStore({ client, prefix: p });
+          if (!withStores) return { queue, runs };
+          const heartbeats = createRedisHeartbeatStore({ client, prefix: p });
+          return { queue, runs, heartbeats, events: createRedisEventLog({ client, prefix: p }) };
+        },
+      });
     },
-  });
-});
+  );
+}
 
 describe('jointWith', () => {
   it('is offered for a Redis run store on the same client, and for nothing else', async () => {

@@ -3,7 +3,7 @@
 // has its own slot (one blocking connection per queue) or `hashTag` puts them all in one.
 import { randomUUID } from 'node:crypto';
 import type { Cluster } from 'ioredis';
-import { InvalidOptionError } from 'loopwork';
+import { InvalidOptionError, type RunRecord } from 'loopwork';
 import {
   createRedisEventLog,
   createRedisHeartbeatStore,
@@ -135,6 +135,22 @@ it('waitReplicas: a write its replica cannot confirm rejects with ReplicationErr
   await plain.close();
 });
 
+/** A run record as a dispatcher creates it. */
+function queuedRun(runId: string): RunRecord {
+  const now = Date.now();
+  return {
+    runId,
+    taskType: 't',
+    status: 'queued',
+    payload: {},
+    attempt: 0,
+    maxAttempts: 1,
+    version: 1,
+    queuedAt: now,
+    updatedAt: now,
+  };
+}
+
 describe('joint steps with a run store (jointWith)', () => {
   it('are offered only when the queues share the run store’s slot, and then work', async () => {
     const prefix = `jc${randomUUID().slice(0, 6)}`;
@@ -151,18 +167,7 @@ describe('joint steps with a run store (jointWith)', () => {
       events: createRedisEventLog({ client, prefix }),
     });
     expect(withStores).toMatchObject({ beats: true, appendsEvents: false });
-    const now = Date.now();
-    const record = {
-      runId: 'r1',
-      taskType: 't',
-      status: 'queued' as const,
-      payload: {},
-      attempt: 0,
-      maxAttempts: 1,
-      version: 1,
-      queuedAt: now,
-      updatedAt: now,
-    };
+    const record = queuedRun('r1');
     await joint?.createAndEnqueue(record, 'q', 'body');
     const [message] = await together.claim(['q'], lease);
     expect(message?.body).toBe('body');
@@ -188,22 +193,7 @@ describe('claimAndStart on a Cluster (hashTag = the stores’ prefix)', () => {
     const heartbeats = createRedisHeartbeatStore({ client, prefix });
     const queue = createRedisQueue({ client, prefix, hashTag: prefix });
     const joint = queue.jointWith?.(runs, { heartbeats });
-    const now = Date.now();
-    await joint?.createAndEnqueue(
-      {
-        runId: 'c1',
-        taskType: 't',
-        status: 'queued',
-        payload: {},
-        attempt: 0,
-        maxAttempts: 1,
-        version: 1,
-        queuedAt: now,
-        updatedAt: now,
-      },
-      'q',
-      'body',
-    );
+    await joint?.createAndEnqueue(queuedRun('c1'), 'q', 'body');
     const [claimed] =
       (await joint?.claimAndStart?.(['q'], { ...lease, workerId: 'w', heartbeatTtlMs: 5_000 })) ??
       [];
