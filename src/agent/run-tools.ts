@@ -209,6 +209,9 @@ async function decideAndExecute(call: ToolCallPart, context: ToolRunContext): Pr
   return execute(tool, validated.value, call, context);
 }
 
+/** Microtasks a call may take to count as answering at once (a synchronous or cached tool takes 3 or 4). */
+const QUICK_TICKS = 4;
+
 async function execute(
   tool: Tool,
   input: unknown,
@@ -233,10 +236,24 @@ async function execute(
       throw new SuspendSignal(payload);
     },
   };
+  const run = executeTool(tool, input, toolContext, call.name);
+  // Most tools answer at once (a lookup, a computation): settled within a few microtasks, such a
+  // call needs no timer, no abort listener and no race, which cost more than the call itself.
+  let quick: CallOutcome | undefined;
+  void run.then((outcome) => {
+    quick = outcome;
+  });
+  for (let tick = 0; tick < QUICK_TICKS && quick === undefined; tick++) await undefined;
+  // A listener added to an already-aborted signal never fires: the run may have been aborted
+  // while the call ran (by the tool itself, even), and the call's signal says so as it would have.
+  if (context.signal.aborted) {
+    signal.abort(context.signal.reason);
+    throw context.signal.reason;
+  }
+  if (quick !== undefined) return quick;
   // One promise for both ways the call is cut short: it resolves on the timeout, and the run's
   // abort rejects it (the run's abort wins even over a tool that ignores its signal: the loop
-  // must stop promptly). Listen before the tool starts: its synchronous part may abort the run,
-  // and a listener added to an already-aborted signal never fires.
+  // must stop promptly).
   let timer: NodeJS.Timeout | undefined;
   let onAbort = () => {};
   const interrupted = new Promise<ToolFailure>((resolve, reject) => {
@@ -255,7 +272,6 @@ async function execute(
     };
     context.signal.addEventListener('abort', onAbort, { once: true });
   });
-  const run = executeTool(tool, input, toolContext, call.name);
   try {
     const outcome = await Promise.race([run, interrupted]);
     context.signal.throwIfAborted();

@@ -84,6 +84,75 @@ describe('abort', () => {
     expect(model.requests).toHaveLength(1);
   });
 
+  it('a tool that aborts the run from its synchronous part stops it, whether it then answers or hangs', async () => {
+    for (const then of ['answers', 'hangs'] as const) {
+      const controller = new AbortController();
+      const signals: AbortSignal[] = [];
+      const stopper = defineTool({
+        name: 'stopper',
+        description: 'aborts the run before it returns',
+        input: z.object({}),
+        execute: (_input, { signal }) => {
+          signals.push(signal);
+          controller.abort(new Error('stopped from inside a tool'));
+          return then === 'answers' ? 'done' : forever();
+        },
+      });
+      const model = new ScriptedModel({
+        turns: [{ toolCalls: [{ name: 'stopper', input: {} }] }, { text: 'never' }],
+      });
+      const result = await runAgent({
+        model,
+        prompt: 'hi',
+        tools: [stopper],
+        signal: controller.signal,
+      });
+      expect(result.status, then).toBe('aborted');
+      expect(model.requests, then).toHaveLength(1);
+      expect(signals[0]?.aborted, then).toBe(true);
+    }
+  });
+
+  it('a tool that answers a few microtasks late still gets its timeout and the run’s abort', async () => {
+    const ticks = async (n: number) => {
+      for (let i = 0; i < n; i++) await undefined;
+    };
+    const controller = new AbortController();
+    const later = defineTool({
+      name: 'later',
+      description: 'settles after some microtasks, then hangs on the second call',
+      input: z.object({ hang: z.boolean() }),
+      timeoutMs: 50,
+      execute: async ({ hang }) => {
+        await ticks(20);
+        if (hang) return forever();
+        return 'ok';
+      },
+    });
+    const model = new ScriptedModel({
+      turns: [
+        { toolCalls: [{ name: 'later', input: { hang: false } }] },
+        { toolCalls: [{ name: 'later', input: { hang: true } }] },
+        { text: 'after the timeout' },
+      ],
+    });
+    const result = await runAgent({
+      model,
+      prompt: 'hi',
+      tools: [later],
+      signal: controller.signal,
+    });
+    expect(result.status).toBe('completed');
+    const outputs = (model.requests.at(-1)?.messages ?? [])
+      .filter((message) => message.role === 'tool')
+      .flatMap((message) => (message.role === 'tool' ? message.content : []))
+      .map((part) => [part.output, part.isError]);
+    expect(outputs).toEqual([
+      ['ok', false],
+      ['Tool "later" timed out after 50 ms and was stopped.', true],
+    ]);
+  });
+
   it('mid tool: a tool that reads its signal only after the abort gets it already aborted, with the reason', async () => {
     const controller = new AbortController();
     const started = deferred();
