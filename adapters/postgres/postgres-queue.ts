@@ -2,15 +2,19 @@ import { randomUUID } from 'node:crypto';
 import {
   type ClaimedMessage,
   type ClaimOptions,
+  ConflictError,
   type DeadLetter,
   InvalidOptionError,
   LeaseLostError,
   type Priority,
   type Queue,
+  type QueueRunSteps,
+  type RunStore,
 } from 'loopwork';
 import { assertDeadLetterRef } from 'loopwork/adapter-kit';
 import type { Pool, PoolClient } from 'pg';
 import { Listener } from './listener';
+import { POSTGRES_RUN_STORE_HANDLE, type PostgresRunStoreHandle } from './postgres-run-store';
 import { channelOf, checkPool, schemaOf, tableOf } from './schema';
 
 /** Options of {@link createPostgresQueue}. */
@@ -219,18 +223,122 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
     return Number(rows[0]?.n) === 1;
   }
 
+  /**
+   * The joint steps with `runs` (see Queue.jointWith): offered for a Postgres run store on this
+   * very pool, whose writes can then share a statement with the queue's. A run's final write and
+   * its ack are one statement after the read a transition always makes (two round trips, not
+   * three); a dispatch's record and message are one statement (one, not two).
+   */
+  function jointWith(runs: RunStore): QueueRunSteps | undefined {
+    const handle = (runs as { [POSTGRES_RUN_STORE_HANDLE]?: PostgresRunStoreHandle })[
+      POSTGRES_RUN_STORE_HANDLE
+    ];
+    if (handle?.pool !== pool) return undefined;
+    return {
+      async transitionAndAck(runId, transition, message) {
+        for (;;) {
+          const row = await handle.read(runId);
+          if (!row) return undefined;
+          const updated = handle.next(row.record, transition);
+          if (!updated) return undefined;
+          // The ack only when the update applied; a receipt that is not ours any more deletes
+          // nothing, and the write stands (as a worker's ack after its final write).
+          const { rows } = await pool.query<{ applied: string }>(
+            `with u as (
+              update ${handle.table} set status = $3, clock = $4, version = $5, record = $6
+              where run_id = $1 and version = $2 returning 1
+            ), d as (
+              delete from ${messages} where id = $7 and receipt = $8 and exists (select 1 from u)
+              returning group_id
+            )
+            select (select count(*) from u) as applied,
+              (select count(pg_notify($9, $10)) from d where group_id is not null) as woke`,
+            [
+              runId,
+              row.version,
+              ...handle.updateValues(updated),
+              message.id,
+              message.receipt,
+              channel,
+              message.queue,
+            ],
+          );
+          if (Number(rows[0]?.applied) === 1) return updated;
+          // Someone wrote the run between the read and the update: judge it again.
+        }
+      },
+      async createAndEnqueue(record, name, body, enqueueOptions = {}) {
+        const level = levelOf(enqueueOptions.priority);
+        const insert = handle.insert(record);
+        const at = insert.values.length;
+        const dedupeId = enqueueOptions.dedupeId ?? null;
+        const { rows } = await pool.query<{ created: string; id: string | null }>(
+          `with r as (
+            insert into ${handle.table} (${insert.columns})
+            values (${insert.values.map((_, i) => `$${i + 1}`).join(', ')})
+            on conflict (run_id) do nothing returning run_id
+          ), ins as (
+            insert into ${messages} (id, queue, body, priority, available_at, dedupe_id, group_id)
+            select $${at + 1}, $${at + 2}, $${at + 3}, $${at + 4},
+              now() + $${at + 5} * interval '1 millisecond', $${at + 6}, $${at + 7}
+            where exists (select 1 from r)
+            on conflict (queue, dedupe_id) where dedupe_id is not null do nothing
+            returning id
+          )
+          select (select count(*) from r) as created, (select id from ins) as id,
+            (select pg_notify($${at + 8}, $${at + 2}) from ins) is null as n`,
+          [
+            ...insert.values,
+            randomUUID(),
+            name,
+            body,
+            LEVELS[level],
+            Math.max(0, Math.round(enqueueOptions.delayMs ?? 0)),
+            dedupeId,
+            enqueueOptions.groupId ?? null,
+            channel,
+          ],
+        );
+        if (Number(rows[0]?.created) !== 1) {
+          throw new ConflictError(
+            `[loopwork:postgres] run "${record.runId}" already exists`,
+            null,
+            1,
+          );
+        }
+        const id = rows[0]?.id;
+        if (id) return { id, deduplicated: false };
+        // The run is new but a live message has its dedupe id (a leftover): that one stands.
+        const { rows: existing } = await pool.query<{ id: string }>(
+          `select id from ${messages} where queue = $1 and dedupe_id = $2`,
+          [name, dedupeId],
+        );
+        if (existing[0]) return { id: existing[0].id, deduplicated: true };
+        // It was settled meanwhile: enqueue as a plain enqueue would.
+        return queue.enqueue(name, body, enqueueOptions);
+      },
+    };
+  }
+
+  /** A checked priority level (InvalidOptionError naming `priority`). */
+  function levelOf(priority: Priority | undefined): Priority {
+    const level = priority ?? 'normal';
+    if (!(level in LEVELS)) {
+      throw new InvalidOptionError(
+        `[loopwork:postgres] priority must be 'high', 'normal' or 'low', got ${JSON.stringify(level)}`,
+      );
+    }
+    return level;
+  }
+
   const queue: Queue = {
     specificationVersion: 'loopwork.queue.v2',
     adapter: 'postgres',
+    jointWith,
     capabilities: { priority: true, delay: true, dedupe: true, groups: true },
 
     async enqueue(name, body, enqueueOptions = {}) {
-      const level = enqueueOptions.priority ?? 'normal';
-      if (!(level in LEVELS)) {
-        throw new InvalidOptionError(
-          `[loopwork:postgres] priority must be 'high', 'normal' or 'low', got ${JSON.stringify(level)}`,
-        );
-      }
+      const level = levelOf(enqueueOptions.priority);
       const delayMs = Math.max(0, Math.round(enqueueOptions.delayMs ?? 0));
       const dedupeId = enqueueOptions.dedupeId ?? null;
       // The dedupe row may be settled, or committed by someone else, between the insert's

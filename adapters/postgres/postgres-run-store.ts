@@ -1,4 +1,4 @@
-import { ConflictError, type RunRecord, type RunStore } from 'loopwork';
+import { ConflictError, type RunRecord, type RunStore, type RunTransition } from 'loopwork';
 import { listPosition, parseRunQuery, runCursor, stalenessClock } from 'loopwork/adapter-kit';
 import type { Pool, PoolClient } from 'pg';
 import { checkPool, schemaOf, tableOf } from './schema';
@@ -18,6 +18,66 @@ interface RunRow {
   version: number;
   record: string;
 }
+
+/**
+ * What the Postgres queue needs of a Postgres run store to write its runs in its own statements
+ * (the joint steps of `createPostgresQueue(…).jointWith(runs)`): kept under
+ * {@link POSTGRES_RUN_STORE_HANDLE}, not enumerable, so a wrapped store has none.
+ */
+export interface PostgresRunStoreHandle {
+  pool: Pool | PoolClient;
+  /** The quoted, schema-qualified `runs` table. */
+  table: string;
+  /** The insert's column list, and its values for `record`, in that order. */
+  insert(record: RunRecord): { columns: string; values: unknown[] };
+  /** The run's row as stored, or undefined. */
+  read(runId: string): Promise<{ version: number; record: RunRecord } | undefined>;
+  /** The record `transition` makes of `current`, or undefined when a precondition fails. */
+  next(current: RunRecord, transition: RunTransition): RunRecord | undefined;
+  /** The update's values after `run_id` and the expected version: status, clock, version, record. */
+  updateValues(updated: RunRecord): unknown[];
+}
+
+/** Where a Postgres run store keeps its {@link PostgresRunStoreHandle}. */
+export const POSTGRES_RUN_STORE_HANDLE = Symbol.for('loopwork.postgres.run-store');
+
+const INSERT_COLUMNS = 'run_id, task_type, status, group_id, queued_at, clock, version, record';
+
+const insertValues = (record: RunRecord): unknown[] => [
+  record.runId,
+  record.taskType,
+  record.status,
+  record.groupId ?? null,
+  record.queuedAt,
+  stalenessClock(record),
+  record.version,
+  JSON.stringify(record),
+];
+
+/** The record `transition` makes of `current` (status, version + 1, updatedAt), or undefined. */
+function nextRecord(current: RunRecord, transition: RunTransition): RunRecord | undefined {
+  if (!transition.from.includes(current.status)) return undefined;
+  if (transition.version !== undefined && current.version !== transition.version) return undefined;
+  if (transition.attempt !== undefined && current.attempt !== transition.attempt) return undefined;
+  const next: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(transition.set ?? {})) {
+    if (value !== undefined) next[key] = value;
+  }
+  for (const key of transition.unset ?? []) delete next[key];
+  return {
+    ...(next as unknown as RunRecord),
+    status: transition.to,
+    version: current.version + 1,
+    updatedAt: Math.max(Date.now(), current.updatedAt + 1),
+  };
+}
+
+const updateValues = (updated: RunRecord): unknown[] => [
+  updated.status,
+  stalenessClock(updated),
+  updated.version,
+  JSON.stringify(updated),
+];
 
 /**
  * Run records in one Postgres table (`runs`): the record as JSON text (kept exactly as written),
@@ -49,22 +109,13 @@ export function createPostgresRunStore(options: PostgresRunStoreOptions): RunSto
 
   const parse = (row: RunRow) => JSON.parse(row.record) as RunRecord;
 
-  return {
+  const store: RunStore = {
     specificationVersion: 'loopwork.run-store.v2',
     async create(record) {
       const { rowCount } = await pool.query(
-        `insert into ${runs} (run_id, task_type, status, group_id, queued_at, clock, version, record)
+        `insert into ${runs} (${INSERT_COLUMNS})
          values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (run_id) do nothing`,
-        [
-          record.runId,
-          record.taskType,
-          record.status,
-          record.groupId ?? null,
-          record.queuedAt,
-          stalenessClock(record),
-          record.version,
-          JSON.stringify(record),
-        ],
+        insertValues(record),
       );
       if (rowCount !== 1) {
         throw new ConflictError(
@@ -84,36 +135,12 @@ export function createPostgresRunStore(options: PostgresRunStoreOptions): RunSto
       for (;;) {
         const row = await read(runId);
         if (!row) return undefined;
-        const current = parse(row);
-        if (!transition.from.includes(current.status)) return undefined;
-        if (transition.version !== undefined && current.version !== transition.version) {
-          return undefined;
-        }
-        if (transition.attempt !== undefined && current.attempt !== transition.attempt) {
-          return undefined;
-        }
-        const next: Record<string, unknown> = { ...current };
-        for (const [key, value] of Object.entries(transition.set ?? {})) {
-          if (value !== undefined) next[key] = value;
-        }
-        for (const key of transition.unset ?? []) delete next[key];
-        const updated = {
-          ...(next as unknown as RunRecord),
-          status: transition.to,
-          version: current.version + 1,
-          updatedAt: Math.max(Date.now(), current.updatedAt + 1),
-        };
+        const updated = nextRecord(parse(row), transition);
+        if (!updated) return undefined;
         const { rowCount } = await pool.query(
           `update ${runs} set status = $3, clock = $4, version = $5, record = $6
            where run_id = $1 and version = $2`,
-          [
-            runId,
-            row.version,
-            updated.status,
-            stalenessClock(updated),
-            updated.version,
-            JSON.stringify(updated),
-          ],
+          [runId, row.version, ...updateValues(updated)],
         );
         if (rowCount === 1) return updated;
         // Someone wrote it between our read and write: judge the preconditions again.
@@ -158,4 +185,17 @@ export function createPostgresRunStore(options: PostgresRunStoreOptions): RunSto
       return rows.map(parse);
     },
   };
+  const handle: PostgresRunStoreHandle = {
+    pool,
+    table: runs,
+    insert: (record) => ({ columns: INSERT_COLUMNS, values: insertValues(record) }),
+    async read(runId) {
+      const row = await read(runId);
+      return row && { version: row.version, record: parse(row) };
+    },
+    next: nextRecord,
+    updateValues,
+  };
+  Object.defineProperty(store, POSTGRES_RUN_STORE_HANDLE, { value: handle });
+  return store;
 }

@@ -181,7 +181,21 @@ export function jointStepsConformance(options: JointStepsConformanceOptions): vo
 
     test('claimAndStart: starts a jointly dispatched run on its first delivery, and nothing else', async (s) => {
       const claimAndStart = s.steps.claimAndStart;
-      if (!claimAndStart) return;
+      if (!claimAndStart) {
+        // Without it, no step may start a run: a jointly sent message is claimed with its run
+        // queued, and nothing claims to write heartbeats.
+        assert.ok(!s.steps.beats, 'beats is only for claimAndStart');
+        const record = queuedRun();
+        await s.steps.createAndEnqueue(record, s.queueName, 'plain claim');
+        const [message] = await s.queue.claim([s.queueName], {
+          consumer: 'c1',
+          leaseMs: 30_000,
+          waitMs: 1_000,
+        });
+        assert.equal(message?.body, 'plain claim');
+        assert.deepEqual(await s.runs.get(record.runId), record);
+        return;
+      }
       const claim = (leaseMs = 30_000) =>
         claimAndStart([s.queueName], {
           consumer: 'c1',

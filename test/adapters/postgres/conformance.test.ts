@@ -11,13 +11,14 @@ import {
   blobStoreConformance,
   eventLogConformance,
   heartbeatStoreConformance,
+  jointStepsConformance,
   lifecycleConformance,
   queueConformance,
   runStoreConformance,
   sessionStoreConformance,
 } from 'loopwork/testing';
 import type pg from 'pg';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshSchema } from '../../helpers/postgres';
 
 // Every suite against a real Postgres, in a schema of this file's own, dropped at the end.
@@ -66,4 +67,33 @@ lifecycleConformance({
   createQueue: async () => createPostgresQueue({ pool, schema }),
   createRunStore: async () => createPostgresRunStore({ pool, schema }),
   createEventLog: async () => createPostgresEventLog({ pool, schema }),
+});
+jointStepsConformance({
+  describe,
+  it,
+  create: async () => ({
+    queue: createPostgresQueue({ pool, schema }),
+    runs: createPostgresRunStore({ pool, schema }),
+  }),
+});
+
+describe('jointWith on Postgres', () => {
+  it('is offered for a Postgres run store on the same pool only, and not for a wrapped one', async () => {
+    const queue = createPostgresQueue({ pool, schema });
+    const runs = createPostgresRunStore({ pool, schema });
+    const steps = queue.jointWith?.(runs);
+    expect(steps).toBeDefined();
+    // The joint steps are the plain ones: no claim that starts runs, no heartbeat, no events.
+    expect(steps?.claimAndStart).toBeUndefined();
+    expect(steps?.beats).toBeFalsy();
+    expect(steps?.appendsEvents).toBeFalsy();
+    const client = await pool.connect();
+    try {
+      expect(queue.jointWith?.(createPostgresRunStore({ pool: client, schema }))).toBeUndefined();
+      expect(queue.jointWith?.({ ...runs })).toBeUndefined();
+    } finally {
+      client.release();
+      await queue.close();
+    }
+  });
 });
