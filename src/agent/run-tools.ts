@@ -223,7 +223,7 @@ async function execute(
   // The call's signal, aborted by its timeout or by the run (below), is made only when the tool
   // reads it: most tools never do, and an AbortController costs ~2 µs on Node 20 (AbortSignal.any
   // ~10 µs), a large part of the loop's per-turn overhead.
-  const signal = lazySignal();
+  const signal = lazySignal(context.signal);
   const toolContext = {
     runId: context.runId,
     toolCallId: call.id,
@@ -248,9 +248,13 @@ async function execute(
   // while the call ran (by the tool itself, even), and the call's signal says so as it would have.
   if (context.signal.aborted) {
     signal.abort(context.signal.reason);
+    signal.release();
     throw context.signal.reason;
   }
-  if (quick !== undefined) return quick;
+  if (quick !== undefined) {
+    signal.release();
+    return quick;
+  }
   // One promise for both ways the call is cut short: it resolves on the timeout, and the run's
   // abort rejects it (the run's abort wins even over a tool that ignores its signal: the loop
   // must stop promptly).
@@ -279,6 +283,7 @@ async function execute(
   } finally {
     clearTimeout(timer);
     context.signal.removeEventListener('abort', onAbort);
+    signal.release();
   }
 }
 
@@ -298,26 +303,44 @@ async function executeTool(
 }
 
 /**
- * An AbortSignal made on first `get()`: aborting before that only records the reason, and the
- * signal is then born aborted with it.
+ * The call's AbortSignal, made on first `get()`: aborting before that only records the reason,
+ * and the signal is then born aborted with it. Once made, it follows the run's signal (`run`)
+ * until `release()`, so a tool that reads it sees the run's abort at once, even one that happened
+ * during its own synchronous part (before the call's abort listener exists).
  */
-function lazySignal() {
+function lazySignal(run: AbortSignal) {
   let controller: AbortController | undefined;
   let reason: unknown;
   let aborted = false;
+  let followed = false;
+  const follow = () => {
+    // The run aborted: so is the call.
+    abort(run.reason);
+  };
+  function abort(why: unknown): void {
+    if (aborted) return;
+    aborted = true;
+    reason = why;
+    controller?.abort(why);
+  }
   return {
     get(): AbortSignal {
       if (!controller) {
         controller = new AbortController();
+        if (!aborted && run.aborted) abort(run.reason);
         if (aborted) controller.abort(reason);
+        else {
+          run.addEventListener('abort', follow, { once: true });
+          followed = true;
+        }
       }
       return controller.signal;
     },
-    abort(why: unknown): void {
-      if (aborted) return;
-      aborted = true;
-      reason = why;
-      controller?.abort(why);
+    abort,
+    /** The call is over: stop following the run's signal. */
+    release(): void {
+      if (followed) run.removeEventListener('abort', follow);
+      followed = false;
     },
   };
 }

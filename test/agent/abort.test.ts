@@ -88,13 +88,16 @@ describe('abort', () => {
     for (const then of ['answers', 'hangs'] as const) {
       const controller = new AbortController();
       const signals: AbortSignal[] = [];
+      const seen: boolean[] = [];
       const stopper = defineTool({
         name: 'stopper',
         description: 'aborts the run before it returns',
         input: z.object({}),
-        execute: (_input, { signal }) => {
-          signals.push(signal);
+        execute: (_input, context) => {
           controller.abort(new Error('stopped from inside a tool'));
+          // Its signal, first read after the run's abort, already says so.
+          seen.push(context.signal.aborted);
+          signals.push(context.signal);
           return then === 'answers' ? 'done' : forever();
         },
       });
@@ -109,8 +112,36 @@ describe('abort', () => {
       });
       expect(result.status, then).toBe('aborted');
       expect(model.requests, then).toHaveLength(1);
+      expect(seen, then).toEqual([true]);
       expect(signals[0]?.aborted, then).toBe(true);
     }
+  });
+
+  it('a tool that read its signal sees the run’s abort while its synchronous part still runs', async () => {
+    const controller = new AbortController();
+    const seen: boolean[] = [];
+    const tool = defineTool({
+      name: 'watcher',
+      description: 'reads its signal, then aborts the run, then looks again',
+      input: z.object({}),
+      execute: (_input, { signal }) => {
+        seen.push(signal.aborted);
+        controller.abort(new Error('stop'));
+        seen.push(signal.aborted);
+        return 'done';
+      },
+    });
+    const model = new ScriptedModel({
+      turns: [{ toolCalls: [{ name: 'watcher', input: {} }] }, { text: 'never' }],
+    });
+    const result = await runAgent({
+      model,
+      prompt: 'hi',
+      tools: [tool],
+      signal: controller.signal,
+    });
+    expect(result.status).toBe('aborted');
+    expect(seen).toEqual([false, true]);
   });
 
   it('a tool that answers a few microtasks late still gets its timeout and the run’s abort', async () => {
