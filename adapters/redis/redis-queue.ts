@@ -607,6 +607,7 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
     const beats = beat?.client === options.client && beat.prefix === handle.prefix;
     const log = handleOf<EventLogHandle>(stores.events, EVENT_LOG_HANDLE);
     const appendsEvents = log?.client === options.client && !cluster;
+    const logKeys = appendsEvents && log ? storeKeys(log.prefix) : undefined;
     const beatKeys = storeKeys(handle.prefix);
     /** claimStart's arguments for a first heartbeat (see scripts.ts), or none. */
     const firstBeat = (workerId: string, ttlMs: number | undefined) => {
@@ -643,12 +644,12 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       async transitionAndAck(runId, transition, message, event) {
         const settleWith = settleScript(message);
         const write = handle.transition(runId, transition);
-        const append = event !== undefined && log && appendsEvents;
+        const append = event !== undefined && log && logKeys;
         const written = await run(
           'ackTransition',
           ...settleWith.keys,
           ...write.keys,
-          append ? storeKeys(log.prefix).events(runId) : write.keys[0]!,
+          append ? logKeys.events(runId) : write.keys[0]!,
           ...settleWith.args,
           append ? log.encode(event) : '',
           append ? log.retainMs : 0,

@@ -22,6 +22,7 @@ import {
   sessionStoreConformance,
 } from 'loopwork/testing';
 import { describe, it } from 'vitest';
+import { separateCallSteps } from '../helpers/joint-steps';
 
 // A suite that passes everything proves nothing. Each case breaks one behaviour of a memory
 // implementation and checks that the conformance test meant to guard it fails (with an
@@ -71,17 +72,7 @@ const jointCase =
       create: async () => {
         const queue = createMemoryQueue();
         const runs = createMemoryRunStore();
-        const steps: QueueRunSteps = {
-          async transitionAndAck(runId, transition, message) {
-            const written = await runs.transition(runId, transition);
-            if (written) await queue.ack(message).catch(() => {});
-            return written;
-          },
-          async createAndEnqueue(record, name, body, options) {
-            await runs.create(record);
-            return queue.enqueue(name, body, options);
-          },
-        };
+        const steps = separateCallSteps(queue, runs);
         const offered = broken ? breakSteps(steps, queue, runs) : steps;
         return { queue: { ...queue, jointWith: () => offered }, runs };
       },

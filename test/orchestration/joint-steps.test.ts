@@ -11,29 +11,13 @@ import {
   handleTask,
   InvalidOptionError,
   type Queue,
-  type QueueRunSteps,
-  type RunStore,
 } from 'loopwork';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { separateCallSteps } from '../helpers/joint-steps';
 
 const task = defineTask({ type: 'joint', payload: z.object({ n: z.number() }), maxAttempts: 1 });
 const handlers = [handleTask(task, async ({ n }) => n + 1)];
-
-/** Joint steps made of the separate calls, on the memory queue and run store. */
-function steps(queue: Queue, runs: RunStore): QueueRunSteps {
-  return {
-    async transitionAndAck(runId, transition, message) {
-      const written = await runs.transition(runId, transition);
-      if (written) await queue.ack(message).catch(() => {});
-      return written;
-    },
-    async createAndEnqueue(record, name, body, options) {
-      await runs.create(record);
-      return queue.enqueue(name, body, options);
-    },
-  };
-}
 
 describe('joint steps, from the worker and dispatcher', () => {
   it('a jointWith that answers neither undefined nor the steps is refused when they are made', () => {
@@ -64,7 +48,7 @@ describe('joint steps, from the worker and dispatcher', () => {
   it('a claimAndStart that answers another run’s record is reported; the run starts and completes the safe way', async () => {
     const memory = createMemoryQueue();
     const runs = createMemoryRunStore();
-    const base = steps(memory, runs);
+    const base = separateCallSteps(memory, runs);
     const queue: Queue = {
       ...memory,
       jointWith: () => ({
