@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../errors';
+import { describeThrown } from '../internal/describe-thrown';
 import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
@@ -15,7 +16,15 @@ export function jointSteps(
   stores: { heartbeats?: HeartbeatStore | undefined; events?: EventLog | undefined } = {},
 ): QueueRunSteps | undefined {
   if (typeof queue.jointWith !== 'function') return undefined;
-  const steps = queue.jointWith(runs, stores);
+  let steps: QueueRunSteps | undefined;
+  try {
+    steps = queue.jointWith(runs, stores);
+  } catch (error) {
+    // Whatever it threw (undefined, a null-prototype object…), the error says whose it is.
+    throw new InvalidOptionError(
+      `the ${queue.adapter} queue's jointWith(runs) threw: ${describeThrown(error)} (a bug in the queue adapter)`,
+    );
+  }
   if (steps === undefined) return undefined;
   if (
     typeof steps !== 'object' ||

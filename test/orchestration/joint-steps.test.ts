@@ -33,16 +33,36 @@ describe('joint steps, from the worker and dispatcher', () => {
     }
   });
 
-  it('a jointWith that throws fails creating the worker, with its error', () => {
-    const queue: Queue = {
-      ...createMemoryQueue(),
-      jointWith: () => {
-        throw new Error('adapter exploded');
-      },
-    };
-    expect(() => createWorker({ queue, runs: createMemoryRunStore(), handlers })).toThrow(
-      'adapter exploded',
-    );
+  it('a jointWith that throws anything fails creating the worker and dispatcher with an error that names it', () => {
+    const odd = Object.assign(Object.create(null), { message: 'no prototype' });
+    for (const [label, thrown] of [
+      ['an Error', new Error('adapter exploded')],
+      ['undefined', undefined],
+      ['a null-prototype object', odd],
+    ] as const) {
+      const queue: Queue = {
+        ...createMemoryQueue(),
+        jointWith: () => {
+          throw thrown;
+        },
+      };
+      const runs = createMemoryRunStore();
+      for (const make of [
+        () => createWorker({ queue, runs, handlers }),
+        () => createDispatcher({ queue, runs }),
+      ]) {
+        let caught: unknown;
+        try {
+          make();
+        } catch (error) {
+          caught = error;
+        }
+        expect(InvalidOptionError.isInstance(caught), label).toBe(true);
+        expect((caught as Error).message).toMatch(
+          /the memory queue's jointWith\(runs\) threw: .*a bug in the queue adapter/,
+        );
+      }
+    }
   });
 
   it('a claimAndStart that answers another run’s record is reported; the run starts and completes the safe way', async () => {
