@@ -281,11 +281,12 @@ function inProcessConsumer(): Consumer {
 }
 
 /** Redis commands run per calls (client commands and those inside Lua scripts), from INFO. */
-async function commandCounts(): Promise<Map<string, number>> {
+/** Calls and server µs (`usec`) by command, from `INFO commandstats`. */
+async function commandCounts(): Promise<Map<string, { calls: number; usec: number }>> {
   const info = await admin.info('commandstats');
-  const counts = new Map<string, number>();
-  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm))
-    counts.set(match[1] as string, Number(match[2]));
+  const counts = new Map<string, { calls: number; usec: number }>();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm))
+    counts.set(match[1] as string, { calls: Number(match[2]), usec: Number(match[3]) });
   return counts;
 }
 async function redisCpuSeconds(): Promise<number> {
@@ -305,6 +306,8 @@ interface Sample {
   /** CPU of the SQS emulator per task (NaN for the other rows). */
   emulatorCpuMicros: number;
   commands: Map<string, number>;
+  /** Server µs per task by command; a script's (evalsha) includes the commands it runs. */
+  commandMicros: Map<string, number>;
   /** SQS API calls per task, both sides, by command (empty for the other rows). */
   apiCalls: Map<string, number>;
 }
@@ -337,9 +340,13 @@ async function round(contender: Contender, worker: Consumer, tasks: number): Pro
   await produce.close();
   if (report.type !== 'done') throw new Error(`unexpected message from ${contender}`);
   const commands = new Map<string, number>();
-  for (const [name, calls] of after) {
-    const delta = calls - (before.get(name) ?? 0);
-    if (delta > 0 && name !== 'info') commands.set(name, delta / tasks);
+  const commandMicros = new Map<string, number>();
+  for (const [name, { calls, usec }] of after) {
+    const delta = calls - (before.get(name)?.calls ?? 0);
+    if (delta > 0 && name !== 'info') {
+      commands.set(name, delta / tasks);
+      commandMicros.set(name, (usec - (before.get(name)?.usec ?? 0)) / tasks);
+    }
   }
   const apiCalls = new Map<string, number>();
   for (const [name, calls] of [...producerApiCalls, ...Object.entries(report.apiCalls ?? {})]) {
@@ -354,6 +361,7 @@ async function round(contender: Contender, worker: Consumer, tasks: number): Pro
     emulatorCpuMicros:
       contender === 'loopwork-sqs' ? ((emulatorAfter - emulatorBefore) * 1e6) / tasks : Number.NaN,
     commands,
+    commandMicros,
     apiCalls,
   };
 }
@@ -424,6 +432,19 @@ for (const contender of CONTENDERS) {
   const list = [...last.commands]
     .sort((a, b) => b[1] - a[1])
     .map(([name, perTask]) => `${name} ${perTask.toFixed(2)}`)
+    .join(', ');
+  console.log(`  ${pad(LABELS[contender], 38)} ${list}`);
+}
+console.log(
+  '\nRedis server µs per task by command (INFO commandstats usec; a script, evalsha, includes the ' +
+    'commands it runs), last round:',
+);
+for (const contender of CONTENDERS) {
+  const last = samples.get(contender)!.at(-1)!;
+  const list = [...last.commandMicros]
+    .sort((a, b) => b[1] - a[1])
+    .filter(([, micros]) => micros >= 0.05)
+    .map(([name, micros]) => `${name} ${micros.toFixed(1)}`)
     .join(', ');
   console.log(`  ${pad(LABELS[contender], 38)} ${list}`);
 }

@@ -226,8 +226,9 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
   /**
    * The joint steps with `runs` (see Queue.jointWith): offered for a Postgres run store on this
    * very pool, whose writes can then share a statement with the queue's. A run's final write and
-   * its ack are one statement after the read a transition always makes (two round trips, not
-   * three); a dispatch's record and message are one statement (one, not two).
+   * its ack are one statement, with no read before it when the caller's record is at the version
+   * the write is fenced on, as the worker's is (one round trip, not three); a dispatch's record and
+   * message are one statement (one, not two).
    */
   function jointWith(runs: RunStore): QueueRunSteps | undefined {
     const handle = (runs as { [POSTGRES_RUN_STORE_HANDLE]?: PostgresRunStoreHandle })[
@@ -235,9 +236,13 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
     ];
     if (handle?.pool !== pool) return undefined;
     return {
-      async transitionAndAck(runId, transition, message) {
+      async transitionAndAck(record, transition, message) {
+        const { runId } = record;
+        // Fenced on the version `record` is at: that is the row as stored, or the update will
+        // not apply (and the transition would not either). No read needed.
+        const known = transition.version !== undefined && transition.version === record.version;
+        let row = known ? { version: record.version, record } : await handle.read(runId);
         for (;;) {
-          const row = await handle.read(runId);
           if (!row) return undefined;
           const updated = handle.next(row.record, transition);
           if (!updated) return undefined;
@@ -264,7 +269,9 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
             ],
           );
           if (Number(rows[0]?.applied) === 1) return updated;
+          if (known) return undefined;
           // Someone wrote the run between the read and the update: judge it again.
+          row = await handle.read(runId);
         }
       },
       async createAndEnqueue(record, name, body, enqueueOptions = {}) {

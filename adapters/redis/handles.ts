@@ -21,11 +21,11 @@ export interface RunStoreHandle {
   create(record: RunRecord): { keys: string[]; args: Array<string | number> };
   /** The joint claimStart's arguments after the claim's: the worker id, then where the runs are and how long they are kept. */
   startArgs(workerId: string): Array<string | number>;
-  /** Keys, then arguments, of `TRANSITION_RUN`. */
+  /** Keys, then arguments, of `TRANSITION_RUN`; `set`: the field/value pairs it writes. */
   transition(
     runId: string,
     transition: RunTransition,
-  ): { keys: string[]; args: Array<string | number> };
+  ): { keys: string[]; args: Array<string | number>; set: string[] };
 }
 
 /** Where a Redis run store keeps its {@link RunStoreHandle} (a registered symbol: it survives two copies of the package). */

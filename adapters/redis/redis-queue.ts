@@ -29,7 +29,7 @@ import {
   type RunStoreHandle,
 } from './handles';
 import { LEVELS, queueKeys, storeKeys } from './keys';
-import { fromPairs } from './run-scripts';
+import { fromPairs, recordAfter } from './run-scripts';
 import { SCRIPTS } from './scripts';
 
 /** Options of {@link createRedisQueue}. */
@@ -641,10 +641,14 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           ...firstBeat(claim.workerId, claim.heartbeatTtlMs),
         ]);
       },
-      async transitionAndAck(runId, transition, message, event) {
+      async transitionAndAck(record, transition, message, event) {
+        const { runId } = record;
         const settleWith = settleScript(message);
         const write = handle.transition(runId, transition);
         const append = event !== undefined && log && logKeys;
+        // Fenced on the version `record` is at, the write leaves a record known but for its
+        // updatedAt and version: the script answers those two, not the whole hash.
+        const known = transition.version !== undefined && transition.version === record.version;
         const written = await run(
           'ackTransition',
           ...settleWith.keys,
@@ -653,9 +657,13 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
           ...settleWith.args,
           append ? log.encode(event) : '',
           append ? log.retainMs : 0,
+          known ? '1' : '',
           ...write.args,
         );
-        return Array.isArray(written) ? fromPairs(written as string[]) : undefined;
+        if (!Array.isArray(written)) return undefined;
+        return known
+          ? recordAfter(record, transition, write.set, written as [string, string])
+          : fromPairs(written as string[]);
       },
       async createAndEnqueue(record, name, body, enqueueOptions = {}) {
         const message = await enqueueScript(name, body, enqueueOptions);

@@ -11,7 +11,13 @@ import type { RedisClient } from './client';
 import { RUN_STORE_HANDLE, type RunStoreHandle } from './handles';
 import { storeKeys } from './keys';
 import type { RedisStoreOptions } from './redis-stores';
-import { CREATE_RUN, fromHash, fromPairs, runStoreHandle, TRANSITION_RUN } from './run-scripts';
+import {
+  CREATE_RUN,
+  fromHash,
+  fromPairs,
+  runStoreHandle,
+  TRANSITION_RUN_READ,
+} from './run-scripts';
 
 /** Options of {@link createRedisRunStore}. */
 export interface RedisRunStoreOptions extends RedisStoreOptions {
@@ -21,7 +27,7 @@ export interface RedisRunStoreOptions extends RedisStoreOptions {
 
 const SCRIPTS = {
   loopworkCreateRun: { numberOfKeys: 3, lua: CREATE_RUN },
-  loopworkTransitionRun: { numberOfKeys: 1, lua: TRANSITION_RUN },
+  loopworkTransitionRun: { numberOfKeys: 1, lua: TRANSITION_RUN_READ },
 } as const;
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;

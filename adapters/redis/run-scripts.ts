@@ -1,4 +1,4 @@
-import { isFinal, type RunRecord } from 'loopwork';
+import { isFinal, type RunRecord, type RunTransition } from 'loopwork';
 import { stalenessClock } from 'loopwork/adapter-kit';
 import type { RedisClient } from './client';
 import type { RunStoreHandle } from './handles';
@@ -10,6 +10,10 @@ import { storeKeys } from './keys';
  * the globals) inside the queue's joint scripts, which create or end a run and enqueue or ack its
  * message in one step (see `jointWith` in redis-queue.ts).
  */
+
+/** Wraps a script body as a local Lua function of (KEYS, ARGV). */
+export const luaFunction = (name: string, body: string) =>
+  `local function ${name}(KEYS, ARGV)${body}\nend\n`;
 
 /** Fields stored as JSON; Lua never decodes them (its cjson would turn [] into {} and round numbers). */
 const JSON_FIELDS = new Set(['payload', 'output', 'outputRef', 'usage', 'error', 'cancel']);
@@ -44,7 +48,9 @@ return 1`;
  * KEYS: run hash. ARGV: status index prefix, runId, from (csv), to, version ('' = any),
  * attempt ('' = any), now, retainMs ('' = keep), 1 when `to` is final, n = number of set
  * arguments, then n set arguments (field/value pairs), then fields to remove.
- * → the record (HGETALL) | 0 when a precondition failed.
+ * → {updatedAt, version} as written | 0 when a precondition failed. (The run store's script
+ * answers the record, read after; a caller that knows the record at the version it fenced on can
+ * build it from these two: see {@link recordAfter}.)
  *
  * The fields to remove are read with the checked ones (one HMGET), and only those present are
  * removed: the common unsets (`availableAt` on a first start, `error` on a first success)
@@ -94,11 +100,12 @@ if ARGV[9] == '1' and ARGV[8] ~= '' then
   -- Ids of final runs whose record expired by now leave their status index.
   redis.call('ZREMRANGEBYSCORE', ARGV[1] .. ARGV[4], '-inf', '(' .. string.format('%d', updatedAt - tonumber(ARGV[8])))
 end
-return redis.call('HGETALL', KEYS[1])`;
+return {string.format('%d', updatedAt), string.format('%d', (tonumber(version) or 0) + 1)}`;
 
-/** Wraps a script body as a local Lua function of (KEYS, ARGV). */
-export const luaFunction = (name: string, body: string) =>
-  `local function ${name}(KEYS, ARGV)${body}\nend\n`;
+/** The run store's transition: TRANSITION_RUN, then the record as written (HGETALL) | 0. */
+export const TRANSITION_RUN_READ = `${luaFunction('transitionRun', TRANSITION_RUN)}
+if transitionRun(KEYS, ARGV) == 0 then return 0 end
+return redis.call('HGETALL', KEYS[1])`;
 
 /** A record as hash fields: scalars as themselves, objects as JSON. */
 export function toFields(record: Partial<RunRecord>): string[] {
@@ -107,15 +114,38 @@ export function toFields(record: Partial<RunRecord>): string[] {
   );
 }
 
+/** A hash field's value as the record holds it. */
+const decode = (key: string, value: string): unknown =>
+  JSON_FIELDS.has(key) ? JSON.parse(value) : NUMBER_FIELDS.has(key) ? Number(value) : value;
+
 export function fromHash(hash: Record<string, string>): RunRecord | undefined {
   if (hash.runId === undefined) return undefined;
   const record: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(hash)) {
-    if (JSON_FIELDS.has(key)) record[key] = JSON.parse(value);
-    else if (NUMBER_FIELDS.has(key)) record[key] = Number(value);
-    else record[key] = value;
-  }
+  for (const [key, value] of Object.entries(hash)) record[key] = decode(key, value);
   return record as unknown as RunRecord;
+}
+
+/**
+ * The record a transition fenced on `record`'s version wrote, as a read of it would answer:
+ * `record` with the transition's fields as stored (`set`, the field/value pairs sent), without
+ * its removed fields, with the status and the `updatedAt` and `version` TRANSITION_RUN answered.
+ * Nothing but this transition wrote the run since that version, so no read is needed.
+ */
+export function recordAfter(
+  record: RunRecord,
+  transition: RunTransition,
+  set: string[],
+  [updatedAt, version]: [string, string],
+): RunRecord {
+  const next: Record<string, unknown> = { ...record };
+  for (let i = 0; i + 1 < set.length; i += 2) {
+    next[set[i] as string] = decode(set[i] as string, set[i + 1] as string);
+  }
+  for (const field of transition.unset ?? []) delete next[field];
+  next.status = transition.to;
+  next.updatedAt = Number(updatedAt);
+  next.version = Number(version);
+  return next as unknown as RunRecord;
 }
 
 export function fromPairs(list: string[]): RunRecord | undefined {
@@ -144,6 +174,7 @@ export function runStoreHandle(
     transition(runId, transition) {
       const set = toFields(transition.set ?? {});
       return {
+        set,
         keys: [keys.run(runId)],
         args: [
           indexPrefix,

@@ -257,7 +257,7 @@ local function start(fields, deliveries, now)
     redis.call('SET', ARGV[14] .. 'run:' .. runId, ARGV[11], 'PX', ARGV[12])
     redis.call('ZADD', ARGV[15], ARGV[13], 'run:' .. runId)
   end
-  return written
+  return redis.call('HGETALL', ARGV[9] .. runId)
 end
 ${CLAIM}`,
   },
@@ -316,11 +316,13 @@ return enqueue(KEYS, ARGV)`,
   },
   /**
    * Joint step: a run's transition (TRANSITION_RUN), then, only when it applied, the ack of its
-   * message (fenced as `ack` is; a lost lease leaves the message and still answers the record).
+   * message (fenced as `ack` is; a lost lease leaves the message and still answers the write).
    * When it applied and ARGV[7] is not '', that event is appended to the run's event stream too
    * (as the event log's append does). KEYS: the settle keys, the run hash, the run's event stream.
-   * ARGV: the settle arguments (6), the event's JSON ('' = none), the stream's retainMs, then
-   * TRANSITION_RUN's. → the record | 0 when the transition did not apply (nothing written).
+   * ARGV: the settle arguments (6), the event's JSON ('' = none), the stream's retainMs, '1' when
+   * the caller knows the record at the version the transition is fenced on (it then needs only
+   * TRANSITION_RUN's {updatedAt, version}), then TRANSITION_RUN's. → {updatedAt, version}, or the
+   * record when ARGV[9] is not '1' | 0 when the transition did not apply (nothing written).
    */
   ackTransition: {
     numberOfKeys: 11,
@@ -328,8 +330,9 @@ return enqueue(KEYS, ARGV)`,
 ${luaFunction('transitionRun', TRANSITION_RUN)}
 ${luaFunction('ack', `${SETTLE_PRELUDE}${LEAVE}\nreturn 1`)}
 ${CHECK_LEVEL}
-local written = transitionRun({KEYS[10]}, {unpack(ARGV, 9)})
+local written = transitionRun({KEYS[10]}, {unpack(ARGV, 10)})
 if written == 0 then return 0 end
+if ARGV[9] ~= '1' then written = redis.call('HGETALL', KEYS[10]) end
 if ARGV[7] ~= '' then
   redis.call('XADD', KEYS[11], '*', 'data', ARGV[7])
   redis.call('PEXPIRE', KEYS[11], ARGV[8])

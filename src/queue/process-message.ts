@@ -265,13 +265,13 @@ async function writeFinal(
     return written && { run: written, acked: false, appended: false };
   }
   if (!(joint.appendsEvents && deps.events)) {
-    const written = await joint.transitionAndAck(record.runId, transition, message);
+    const written = await joint.transitionAndAck(record, transition, message);
     return written && { run: written, acked: true, appended: false };
   }
   // The event is made from the record as the write leaves it: the write is fenced on the version
   // `record` is at, so what it writes is known before it is sent.
   const event = deps.redactor.value(finishedEvent(afterTransition(record, transition)));
-  const written = await joint.transitionAndAck(record.runId, transition, message, event);
+  const written = await joint.transitionAndAck(record, transition, message, event);
   return written && { run: written, acked: true, appended: true };
 }
 

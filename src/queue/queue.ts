@@ -106,14 +106,20 @@ export interface QueueRunSteps {
    */
   readonly appendsEvents?: boolean;
   /**
-   * `runs.transition(runId, transition)`, then, only when it applied, `ack(message)` and, when
-   * `event` is given (see `appendsEvents`), `events.append(runId, event)`. Resolves with the
-   * written record, or undefined when the transition did not apply (nothing else is done). A lost
-   * lease does not undo the write: the ack is skipped, as a worker skips a failed ack after its
-   * final write (the message comes back and finds its run ended).
+   * `runs.transition(record.runId, transition)`, then, only when it applied, `ack(message)` and,
+   * when `event` is given (see `appendsEvents`), `events.append(record.runId, event)`. Resolves
+   * with the written record, as `runs.get` would read it, or undefined when the transition did
+   * not apply (nothing else is done). A lost lease does not undo the write: the ack is skipped,
+   * as a worker skips a failed ack after its final write (the message comes back and finds its
+   * run ended).
+   *
+   * `record` is the run as the caller last read it, unchanged. When the transition is fenced on
+   * its version (`transition.version === record.version`), nothing else wrote the run in between,
+   * so the adapter may build the written record from it (skipping a read, or the record in the
+   * reply) instead of reading it back. Otherwise only its `runId` counts.
    */
   transitionAndAck(
-    runId: string,
+    record: RunRecord,
     transition: RunTransition,
     message: ClaimedMessage,
     event?: unknown,

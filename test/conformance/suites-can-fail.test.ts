@@ -88,9 +88,30 @@ const cases: Array<{
     caughtBy: ['transitionAndAck: a write that does not apply does nothing else'],
     register: jointCase((steps, queue) => ({
       ...steps,
-      async transitionAndAck(runId, transition, message) {
+      async transitionAndAck(record, transition, message) {
         await queue.ack(message);
-        return steps.transitionAndAck(runId, transition, message);
+        return steps.transitionAndAck(record, transition, message);
+      },
+    })),
+  },
+  {
+    breaks: 'a joint final write answers the caller’s record without checking it is the stored one',
+    caughtBy: [
+      'transitionAndAck: a caller record behind the store, or a write on no version, answers the record as stored',
+    ],
+    register: jointCase((steps) => ({
+      ...steps,
+      async transitionAndAck(record, transition, message) {
+        const written = await steps.transitionAndAck(record, transition, message);
+        return (
+          written && {
+            ...record,
+            ...transition.set,
+            status: transition.to,
+            version: written.version,
+            updatedAt: written.updatedAt,
+          }
+        );
       },
     })),
   },

@@ -4,8 +4,8 @@ import type { Queue, QueueRunSteps, RunStore } from 'loopwork';
 
 export function separateCallSteps(queue: Queue, runs: RunStore): QueueRunSteps {
   return {
-    async transitionAndAck(runId, transition, message) {
-      const written = await runs.transition(runId, transition);
+    async transitionAndAck(record, transition, message) {
+      const written = await runs.transition(record.runId, transition);
       if (written) await queue.ack(message).catch(() => {});
       return written;
     },

@@ -125,7 +125,7 @@ export function jointStepsConformance(options: JointStepsConformanceOptions): vo
   options.describe('joint steps (jointWith)', () => {
     test('transitionAndAck: the final write and the ack, the record as runs.transition answers it', async (s) => {
       const { runId, message, running } = await started(s, s.queueName, timing.leaseMs);
-      const written = await s.steps.transitionAndAck(runId, completion(running), message);
+      const written = await s.steps.transitionAndAck(running, completion(running), message);
       assert.deepEqual(written, await s.runs.get(runId));
       assert.equal(written?.status, 'completed');
       assert.deepEqual(written?.output, { answer: [1, 2] });
@@ -134,11 +134,39 @@ export function jointStepsConformance(options: JointStepsConformanceOptions): vo
       assert.deepEqual(await claimNothing(s.queue, s.queueName), []);
     });
 
+    test('transitionAndAck: a caller record behind the store, or a write on no version, answers the record as stored', async (s) => {
+      const { runId, message, running } = await started(s, s.queueName);
+      // Written since the caller read `running`: a record built from the caller's copy would
+      // miss this field.
+      const moved = await s.runs.transition(runId, {
+        from: ['running'],
+        to: 'running',
+        version: running.version,
+        set: { workerId: 'another-worker' },
+      });
+      assert.ok(moved, 'the run is written again');
+      const written = await s.steps.transitionAndAck(running, completion(moved), message);
+      assert.deepEqual(written, await s.runs.get(runId));
+      assert.equal(written?.workerId, 'another-worker');
+
+      const second = await started(s, s.queueName);
+      await s.runs.transition(second.runId, {
+        from: ['running'],
+        to: 'running',
+        version: second.running.version,
+        set: { workerId: 'another-worker' },
+      });
+      const anyVersion = { ...completion(second.running), version: undefined };
+      const final = await s.steps.transitionAndAck(second.running, anyVersion, second.message);
+      assert.deepEqual(final, await s.runs.get(second.runId));
+      assert.equal(final?.workerId, 'another-worker');
+    });
+
     test('transitionAndAck: a write that does not apply does nothing else', async (s) => {
       const { runId, message, running } = await started(s, s.queueName);
       const stale = { ...completion(running), version: running.version - 1 };
       const event = { type: 'task-finished', runId, status: 'completed', attempt: 1 };
-      assert.equal(await s.steps.transitionAndAck(runId, stale, message, event), undefined);
+      assert.equal(await s.steps.transitionAndAck(running, stale, message, event), undefined);
       assert.deepEqual(await s.runs.get(runId), running);
       if (s.events) assert.deepEqual(await s.events.read(runId), []);
       await assert.doesNotReject(s.queue.ack(message), 'the message is still held by its receipt');
@@ -152,7 +180,7 @@ export function jointStepsConformance(options: JointStepsConformanceOptions): vo
         'the message is delivered again after its lease',
       );
       assert.equal(again.id, message.id);
-      const written = await s.steps.transitionAndAck(runId, completion(running), message);
+      const written = await s.steps.transitionAndAck(running, completion(running), message);
       assert.equal(written?.status, 'completed');
       await assert.doesNotReject(s.queue.ack(again), "the new holder's receipt is still good");
     });

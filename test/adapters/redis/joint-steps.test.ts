@@ -122,7 +122,7 @@ describe('transitionAndAck', () => {
     const { queue, runs, joint } = setup();
     const { runId, message, running } = await started(queue, runs, joint);
     await expect(
-      joint.transitionAndAck(runId, completion(running), { ...message, receipt: 'junk' }),
+      joint.transitionAndAck(running, completion(running), { ...message, receipt: 'junk' }),
     ).rejects.toThrow(InvalidOptionError);
     expect(await runs.get(runId)).toEqual(running);
     await queue.close();
@@ -240,7 +240,7 @@ describe('with the heartbeat store and event log (beats, appendsEvents)', () => 
     const { queue, runs, events, joint } = stores();
     const second = await started(queue, runs, joint);
     const big = { type: 'task-finished', runId: second.runId, note: 'x'.repeat(5_000) };
-    await joint.transitionAndAck(second.runId, completion(second.running), second.message, big);
+    await joint.transitionAndAck(second.running, completion(second.running), second.message, big);
     await events.append('compare', big);
     const [stored] = await events.read(second.runId);
     const [appended] = await events.read('compare');

@@ -174,9 +174,10 @@ describe('joint steps with a run store (jointWith)', () => {
     if (!message) return;
     expect(message.deliveryCount).toBe(1);
     const running = await runs.transition('r1', { from: ['queued'], to: 'running', version: 1 });
+    if (!running) throw new Error('the run did not start');
     const written = await joint?.transitionAndAck(
-      'r1',
-      { from: ['running'], to: 'completed', version: running?.version },
+      running,
+      { from: ['running'], to: 'completed', version: running.version },
       message,
     );
     expect(written?.status).toBe('completed');
