@@ -474,6 +474,24 @@ export function createPostgresQueue(options: PostgresQueueOptions): Queue {
       if (rowCount !== 1) throw lost(message, 'extend');
     },
 
+    async extendMany(held, leaseMs) {
+      if (held.length === 0) return [];
+      // One statement for all: the rows whose receipt still matches, as `extend` would find them.
+      const { rows } = await pool.query<{ id: string; receipt: string }>(
+        `update ${messages} m set available_at = now() + $3 * interval '1 millisecond'
+         from unnest($1::text[], $2::text[]) as h(id, receipt)
+         where m.id = h.id and m.receipt = h.receipt
+         returning m.id, m.receipt`,
+        [
+          held.map((message) => message.id),
+          held.map((message) => message.receipt),
+          Math.max(1, Math.round(leaseMs)),
+        ],
+      );
+      const renewed = new Set(rows.map((row) => `${row.id}\0${row.receipt}`));
+      return held.map((message) => renewed.has(`${message.id}\0${message.receipt}`));
+    },
+
     async deadLetter(message, reason) {
       if (!(await moveToDead(message, reason))) throw lost(message, 'dead-letter');
     },

@@ -724,6 +724,39 @@ export function createRedisQueue(options: RedisQueueOptions): Queue {
       if (Number(ok) !== 1) throw lost(message, 'extend');
     },
 
+    async extendMany(messages, leaseMs) {
+      // One script per queue (a queue's keys share a slot); the answers go back in input order.
+      const byQueue = new Map<string, number[]>();
+      messages.forEach((message, i) => {
+        const positions = byQueue.get(message.queue) ?? [];
+        positions.push(i);
+        byQueue.set(message.queue, positions);
+      });
+      const receipts = messages.map(receiptOf);
+      const answers: boolean[] = new Array(messages.length).fill(false);
+      const ms = Math.max(1, Math.round(leaseMs));
+      await Promise.all(
+        [...byQueue].map(async ([name, positions]) => {
+          const keys = keysOf(name);
+          const renewed = (await run(
+            'extendMany',
+            ...keys.streams,
+            keys.leases,
+            group,
+            ms,
+            ...positions.flatMap((i) => {
+              const receipt = receipts[i]!;
+              return [receipt.streamId, receipt.consumer, receipt.count, receipt.level];
+            }),
+          )) as number[];
+          positions.forEach((i, j) => {
+            answers[i] = Number(renewed[j]) === 1;
+          });
+        }),
+      );
+      return answers;
+    },
+
     jointWith,
 
     deadLetter: (message, reason) => fenced(message, 'dead-letter', 'deadLetter', reason),

@@ -293,6 +293,36 @@ ${NOW}
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[5] .. '|' .. ARGV[2])
 return 1`,
   },
+  /**
+   * `extend` for many messages of one queue: KEYS: high, normal, low, leases. ARGV: group,
+   * leaseMs, then per message its stream id, consumer, count and level. Each lease is renewed
+   * only where `extend` would renew it; the renewed ones in one ZADD. → {1 | 0 (lost)} per message.
+   */
+  extendMany: {
+    numberOfKeys: 4,
+    lua: `
+local streams = {high = KEYS[1], normal = KEYS[2], low = KEYS[3]}
+${NOW}
+local group, expiry = ARGV[1], now + tonumber(ARGV[2])
+local out, leases = {}, {}
+for i = 3, #ARGV, 4 do
+  local id, level = ARGV[i], ARGV[i + 3]
+  local renewed = 0
+  if streams[level] then
+    local p = redis.call('XPENDING', streams[level], group, id, id, 1)
+    if #p > 0 and p[1][2] == ARGV[i + 1] and tonumber(p[1][4]) == tonumber(ARGV[i + 2]) then
+      renewed = 1
+      table.insert(leases, expiry)
+      table.insert(leases, level .. '|' .. id)
+    end
+  end
+  table.insert(out, renewed)
+end
+for i = 1, #leases, 1000 do
+  redis.call('ZADD', KEYS[4], unpack(leases, i, math.min(i + 999, #leases)))
+end
+return out`,
+  },
   /** Settle keys and arguments, then reason. The letter counts the deliveries made. → 1 | 0 (lost) */
   deadLetter: {
     numberOfKeys: 9,

@@ -259,6 +259,15 @@ export function createMemoryQueue(options: MemoryQueueOptions = {}): Queue {
       if (entry.lease) entry.lease.expiresAt = now() + leaseMs;
     },
 
+    async extendMany(messages, leaseMs) {
+      return messages.map((message) => {
+        const lease = entries.get(message.id)?.lease;
+        if (lease?.receipt !== message.receipt) return false;
+        lease.expiresAt = now() + leaseMs;
+        return true;
+      });
+    },
+
     async deadLetter(message, reason) {
       moveToDead(owned(message, 'dead-letter'), reason);
       wakeAll();

@@ -177,6 +177,14 @@ export interface Queue {
   release(message: ClaimedMessage, options?: { delayMs?: number }): Promise<void>;
   /** Extends the lease to `leaseMs` from now (the queue-level heartbeat). Rejects with `LeaseLostError` when lost. */
   extend(message: ClaimedMessage, leaseMs: number): Promise<void>;
+  /**
+   * Optional: what `extend(message, leaseMs)` does, for each of `messages` (of any of this queue's
+   * queues), in one call. Resolves with an answer per message, in order: true when its lease was
+   * extended, false when it was lost (where `extend` rejects with `LeaseLostError`). Rejects only
+   * when the call as a whole failed. A worker renews the leases of all its running attempts with
+   * one call per round when the queue has it, else with an `extend` each.
+   */
+  extendMany?(messages: readonly ClaimedMessage[], leaseMs: number): Promise<boolean[]>;
   /** Moves a message to the dead-letter store with a reason. Rejects with `LeaseLostError` when lost. */
   deadLetter(message: ClaimedMessage, reason: string): Promise<void>;
   /** Dead-lettered messages of a queue, oldest first. */

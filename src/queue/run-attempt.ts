@@ -1,4 +1,3 @@
-import { LeaseLostError } from '../errors';
 import { toJsonValue } from '../internal/json';
 import type { RunRecord } from '../store/run-store';
 import { isRetryable, runErrorOf } from './attempt-failure';
@@ -76,24 +75,15 @@ export async function runAttempt(
   // Heartbeats, lease renewals, the time limit and the grace period all go on the worker's one
   // timer (deps.due), not on timers of the attempt's own.
   const heartbeat = deps.due.every(deps.heartbeatTtlMs / 3, beat);
-  let checking = false;
-  const renew = deps.due.every(deps.leaseMs / 3, async () => {
-    if (checking || fence.signal.aborted) return;
-    checking = true;
-    try {
-      await deps.queue.extend(message, deps.leaseMs);
-      // Once per renewal: a cancel request, or a run that moved on without us.
-      const now = await deps.runs.get(runId);
-      if (now?.cancel !== undefined && now.attempt === record.attempt)
-        interrupt('cancelled', `cancelled: ${now.cancel.reason}`);
-      else if (now?.status !== 'running' || now.attempt !== record.attempt)
-        loseOwnership('superseded', `run "${runId}" moved on without attempt ${record.attempt}`);
-    } catch (error) {
-      if (LeaseLostError.isInstance(error)) loseOwnership('lease_lost', error.message);
-      else deps.report(error);
-    } finally {
-      checking = false;
-    }
+  // The lease is renewed with the worker's other attempts' (one call per round when the queue
+  // can), and each round reads the run for a cancel request or a run that moved on without us.
+  const unhold = deps.renewals.hold({
+    message,
+    runId,
+    attempt: record.attempt,
+    lost: (why) => loseOwnership('lease_lost', why),
+    cancelled: (why) => interrupt('cancelled', why),
+    superseded: (why) => loseOwnership('superseded', why),
   });
   const timeout = deps.due.after(handler.task.timeoutMs, () =>
     interrupt(
@@ -133,7 +123,7 @@ export async function runAttempt(
     );
   const settled = await Promise.race([running, abandoned]);
   heartbeat.cancel();
-  renew.cancel();
+  unhold();
   timeout.cancel();
   abandonTimer?.cancel();
   const reason = controller.signal.aborted ? (controller.signal.reason as Interrupt) : undefined;

@@ -12,6 +12,7 @@ import type { RunStore } from '../store/run-store';
 import { WORKER_DEFAULTS } from './defaults';
 import { DueQueue } from './due-queue';
 import { jointSteps } from './joint-steps';
+import { leaseRenewals } from './lease-renewal';
 import { onQueueDeadLetter, processMessage } from './process-message';
 import type { DeadLetter, Queue, StartedClaim } from './queue';
 import { Interrupt } from './run-attempt';
@@ -165,7 +166,7 @@ export function createWorker(options: WorkerOptions): Worker {
     options.handlers.map((handler) => [handler.task.type, handler as TaskHandler]),
   );
   const queues = [...new Set(options.handlers.map((handler) => handler.task.queue))];
-  const deps: WorkerDeps = {
+  const parts: Omit<WorkerDeps, 'renewals'> = {
     ...settings,
     queue: options.queue,
     runs: options.runs,
@@ -191,6 +192,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     },
   };
+  const deps: WorkerDeps = { ...parts, renewals: leaseRenewals(parts) };
   const stopping = new AbortController();
   const running = new Map<string, { controller: AbortController; done: Promise<JobOutcome> }>();
   const stats: WorkerStats = {
@@ -337,6 +339,7 @@ export function createWorker(options: WorkerOptions): Worker {
       abandoned = true;
       stopping.abort();
       clearInterval(workerBeat);
+      deps.renewals.stop();
       for (const task of running.values())
         task.controller.abort(new Interrupt('abandoned', 'worker abandoned'));
     },

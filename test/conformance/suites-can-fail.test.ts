@@ -164,6 +164,27 @@ const cases: Array<{
     register: queueCase((q) => ({ ...q, extend: async () => {} })),
   },
   {
+    breaks: 'extendMany answers true for every message, renewing none',
+    caughtBy: [
+      'extendMany (optional): renews each held lease, of any queue; false, in its place, for a lost one',
+    ],
+    register: queueCase((q) => ({
+      ...q,
+      extendMany: async (messages) => messages.map(() => true),
+    })),
+  },
+  {
+    breaks: 'extendMany answers in another order',
+    caughtBy: [
+      'extendMany (optional): renews each held lease, of any queue; false, in its place, for a lost one',
+    ],
+    register: queueCase((q) => ({
+      ...q,
+      extendMany: async (messages, leaseMs) =>
+        (await q.extendMany!([...messages].reverse(), leaseMs)).reverse().sort(),
+    })),
+  },
+  {
     breaks: 'the queue dead-letters without telling onDeadLetter',
     caughtBy: [
       'claim maxDeliveries: dead-letters on the 3rd delivery of 2, telling onDeadLetter first',

@@ -208,6 +208,10 @@ it('a worker cut off past its lease leaves alone the run another worker took ove
     ...queue,
     extend: (message, leaseMs) =>
       reconnected ? queue.extend(message, leaseMs) : Promise.resolve(),
+    extendMany: (messages, leaseMs) =>
+      reconnected
+        ? queue.extendMany!(messages, leaseMs)
+        : Promise.resolve(messages.map(() => true)),
   };
   const a = createWorker({
     id: 'A',

@@ -64,7 +64,8 @@ export interface QueueCall {
 
 /**
  * Wraps a queue to record ack / release / dead-letter / extend calls (made by anyone, including
- * refused ones) and to let a test hold back lease renewals.
+ * refused ones; each message of an `extendMany` as an extend) and to let a test hold back lease
+ * renewals.
  */
 export function spyQueue(inner: Queue) {
   const calls: QueueCall[] = [];
@@ -93,6 +94,15 @@ export function spyQueue(inner: Queue) {
       if (control.dropExtends) return;
       return inner.extend(message, leaseMs);
     },
+    ...(inner.extendMany
+      ? {
+          async extendMany(messages: readonly ClaimedMessage[], leaseMs: number) {
+            for (const message of messages) calls.push({ op: 'extend', message });
+            if (control.dropExtends) return messages.map(() => true);
+            return inner.extendMany!(messages, leaseMs);
+          },
+        }
+      : {}),
     deadLetter(message, reason) {
       calls.push({ op: 'deadLetter', message, reason });
       return inner.deadLetter(message, reason);

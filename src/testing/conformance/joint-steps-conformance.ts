@@ -173,7 +173,7 @@ export function jointStepsConformance(options: JointStepsConformanceOptions): vo
     });
 
     test('transitionAndAck: a lost lease does not undo the write; the new holder keeps the message', async (s) => {
-      const { runId, message, running } = await started(s, s.queueName, timing.leaseMs);
+      const { message, running } = await started(s, s.queueName, timing.leaseMs);
       const again = await pollUntil(
         async () => (await s.queue.claim([s.queueName], { consumer: 'c2', leaseMs: 30_000 }))[0],
         timing.patienceMs,

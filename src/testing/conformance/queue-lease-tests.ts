@@ -56,6 +56,40 @@ export function registerQueueLeaseTests(suite: QueueSuite): void {
     await s.queue.ack(message!);
   });
 
+  suite.test(
+    'extendMany (optional): renews each held lease, of any queue; false, in its place, for a lost one',
+    async (s) => {
+      const { queue } = s;
+      const extendMany = queue.extendMany?.bind(queue);
+      assert.ok(queue.extendMany === undefined || typeof extendMany === 'function', 'extendMany');
+      if (!extendMany) return; // an adapter without extendMany() has nothing more to prove here
+      assert.deepEqual(await extendMany([], 60_000), [], 'nothing to renew: an empty answer');
+      const { first: lost, second: taken } = await redeliver(queue, s.name);
+      await queue.enqueue(s.name, 'held');
+      await queue.enqueue(s.name2, 'held elsewhere');
+      const [held] = await claimEventually(queue, [s.name], short, timing);
+      const [elsewhere] = await claimEventually(queue, [s.name2], short, timing);
+      await sleep(timing.leaseMs / 2);
+      const answers = await extendMany(
+        [held!, lost, elsewhere!],
+        timing.leaseMs + 2 * timing.settleMs,
+      );
+      assert.deepEqual(answers, [true, false, true], 'one answer per message, in order');
+      // Watch until well past the original expiry: both renewed messages stay with their holder.
+      await sleep(timing.leaseMs / 2);
+      await claimNothing(
+        queue,
+        [s.name, s.name2],
+        timing,
+        'renewed leases must not be redelivered',
+      );
+      // The lost lease was not taken back from its new holder: its receipt still settles it.
+      await queue.ack(taken);
+      await queue.ack(held!);
+      await queue.ack(elsewhere!);
+    },
+  );
+
   suite.test('release: claimable again at once with deliveryCount 2', async (s) => {
     await s.queue.enqueue(s.name, 'retry me');
     const [first] = await claimEventually(s.queue, [s.name], long, timing);

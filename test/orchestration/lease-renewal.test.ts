@@ -1,0 +1,163 @@
+// A worker renews the leases of all its running attempts together: one extendMany a round when
+// the queue has it, and what each answer means for its own attempt only.
+import {
+  createDispatcher,
+  createMemoryQueue,
+  createMemoryRunStore,
+  createWorker,
+  defineTask,
+  handleTask,
+  type JobOutcome,
+  LeaseLostError,
+  type Queue,
+} from 'loopwork';
+import { parseEnvelope } from 'loopwork/adapter-kit';
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { deferred, track, waitFor } from './helpers';
+
+const job = defineTask({ type: 'held', payload: z.object({ n: z.number().int() }) });
+const RUNS = ['r0', 'r1', 'r2', 'r3', 'r4'];
+
+/**
+ * A memory queue whose extendMany is recorded and can answer "lost" for one run's message, and
+ * whose single extend fails the test when called while extendMany is there.
+ */
+function batchingQueue(options: { extendMany: boolean }) {
+  const memory = createMemoryQueue();
+  const batches: number[] = [];
+  const singles: string[] = [];
+  const control = { lose: undefined as string | undefined, fail: false };
+  const runOf = (body: string) => parseEnvelope(body).runId;
+  const queue: Queue = {
+    ...memory,
+    async extend(message, leaseMs) {
+      singles.push(runOf(message.body));
+      if (control.lose === runOf(message.body))
+        throw new LeaseLostError(`lease of ${control.lose} lost (test)`);
+      return memory.extend(message, leaseMs);
+    },
+    extendMany: options.extendMany
+      ? async (messages, leaseMs) => {
+          batches.push(messages.length);
+          if (control.fail) throw new Error('the queue is down (test)');
+          const answers = await memory.extendMany!(messages, leaseMs);
+          return answers.map((renewed, i) => renewed && control.lose !== runOf(messages[i]!.body));
+        }
+      : undefined,
+  };
+  return { queue, batches, singles, control };
+}
+
+async function fiveHeldRuns(queue: Queue) {
+  const runs = createMemoryRunStore();
+  const dispatcher = createDispatcher({ queue, runs });
+  const release = deferred();
+  const reasons = new Map<string, unknown>();
+  const errors: unknown[] = [];
+  const worker = track(
+    createWorker({
+      queue,
+      runs,
+      leaseMs: 90,
+      concurrency: RUNS.length,
+      pollWaitMs: 20,
+      onError: (error) => errors.push(error),
+      handlers: [
+        handleTask(job, async (_payload, { runId, signal }) => {
+          const aborted = new Promise((resolve) =>
+            signal.addEventListener('abort', resolve, { once: true }),
+          );
+          await Promise.race([release.promise, aborted]);
+          if (signal.aborted) reasons.set(runId, signal.reason);
+          return { runId };
+        }),
+      ],
+    }),
+  );
+  const outcomes = new Map<string, JobOutcome>();
+  worker.on('completed', (run) => outcomes.set(run.runId, 'completed'));
+  for (const runId of RUNS) await dispatcher.dispatch(job, { n: 1 }, { runId });
+  const running = worker.run();
+  await waitFor(() => worker.stats().running === RUNS.length, 'all five runs to start');
+  return { runs, worker, running, release, reasons, outcomes, errors };
+}
+
+describe('lease renewal', () => {
+  it('renews every running attempt’s lease in one extendMany a round; a lost one interrupts only its own attempt', async () => {
+    const { queue, batches, singles, control } = batchingQueue({ extendMany: true });
+    const held = await fiveHeldRuns(queue);
+    await waitFor(() => batches.length >= 3, 'three renewal rounds');
+    // One call a round for all five messages, and no extend of its own for any.
+    expect(batches.slice(0, 3)).toEqual([5, 5, 5]);
+    expect(singles).toEqual([]);
+
+    control.lose = 'r2';
+    await waitFor(() => held.reasons.has('r2'), 'the attempt of r2 to be interrupted');
+    expect(String((held.reasons.get('r2') as Error).message)).toMatch(/lease was lost/);
+    // The others were not touched: they run on through more rounds, and complete.
+    const afterLoss = batches.length;
+    await waitFor(() => batches.length >= afterLoss + 2, 'two more rounds');
+    expect([...held.reasons.keys()]).toEqual(['r2']);
+    held.release.resolve();
+    const others = ['r0', 'r1', 'r3', 'r4'];
+    await waitFor(
+      () => others.every((runId) => held.outcomes.has(runId)),
+      'the others to complete',
+    );
+    // r2's message was not acked by the attempt that lost it: it is left to its next holder.
+    expect(held.outcomes.has('r2')).toBe(false);
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('a failed extendMany is reported and interrupts nobody; the next round renews again', async () => {
+    const { queue, batches, control } = batchingQueue({ extendMany: true });
+    const held = await fiveHeldRuns(queue);
+    control.fail = true;
+    await waitFor(() => held.errors.length >= 1, 'the failure to be reported');
+    expect(String((held.errors[0] as Error).message)).toMatch(/the queue is down/);
+    control.fail = false;
+    const before = batches.length;
+    await waitFor(() => batches.length >= before + 3, 'three more rounds');
+    expect(held.reasons.size).toBe(0);
+    held.release.resolve();
+    await waitFor(() => held.outcomes.size === RUNS.length, 'all five runs to complete');
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('without extendMany, each lease is renewed with its own extend, all in the same round', async () => {
+    const { queue, singles, control } = batchingQueue({ extendMany: false });
+    const held = await fiveHeldRuns(queue);
+    await waitFor(() => singles.length >= 10, 'two rounds of renewals');
+    expect(new Set(singles.slice(0, 5))).toEqual(new Set(RUNS));
+    control.lose = 'r4';
+    await waitFor(() => held.reasons.has('r4'), 'the attempt of r4 to be interrupted');
+    expect(String((held.reasons.get('r4') as Error).message)).toMatch(/lease of r4 lost/);
+    held.release.resolve();
+    const others = ['r0', 'r1', 'r2', 'r3'];
+    await waitFor(
+      () => others.every((runId) => held.outcomes.has(runId)),
+      'the others to complete',
+    );
+    expect(held.outcomes.has('r4')).toBe(false);
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('an extendMany answering the wrong number of answers is reported as an adapter bug', async () => {
+    const memory = createMemoryQueue();
+    const queue: Queue = { ...memory, extendMany: async () => [true] };
+    const held = await fiveHeldRuns(queue);
+    await waitFor(() => held.errors.length >= 1, 'the bug to be reported');
+    expect(String((held.errors[0] as Error).message)).toMatch(
+      /extendMany answered an array of 1 for 5 message\(s\), not one boolean each: a bug in the queue adapter/,
+    );
+    expect(held.reasons.size).toBe(0);
+    held.release.resolve();
+    await waitFor(() => held.outcomes.size === RUNS.length, 'all five runs to complete');
+    await held.worker.stop();
+    await held.running;
+  });
+});
