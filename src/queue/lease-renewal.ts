@@ -68,9 +68,9 @@ export function leaseRenewals(
             `[loopwork:worker] the ${queue.adapter} queue's extendMany answered ${describe(extended)} for ${batch.length} message(s), not one boolean each: a bug in the queue adapter`,
           );
         }
-        extended.forEach((answer, j) =>
-          answers.push(answer === true ? true : answer === false ? lostWhy(batch[j]!) : undefined),
-        );
+        for (const [j, answer] of extended.entries()) {
+          answers.push(answer === true ? true : answer === false ? lostWhy(batch[j]!) : undefined);
+        }
       } catch (error) {
         deps.report(error);
         for (const _ of batch) answers.push(undefined);
