@@ -145,6 +145,17 @@ export function createPostgresHeartbeatStore(options: PostgresOptions): Heartbea
         [key, JSON.stringify(data), Date.now() + ttlMs],
       );
     },
+    async beatMany(many, ttlMs) {
+      if (many.length === 0) return;
+      // The last beat of a key given twice wins, as two beats in a row would leave it.
+      const latest = new Map(many.map(({ key, data = {} }) => [key, JSON.stringify(data)]));
+      await pool.query(
+        `insert into ${heartbeats} (key, data, expires_at)
+         select key, data, $3::bigint from unnest($1::text[], $2::text[]) as b(key, data)
+         on conflict (key) do update set data = excluded.data, expires_at = excluded.expires_at`,
+        [[...latest.keys()], [...latest.values()], Date.now() + ttlMs],
+      );
+    },
     async get(key) {
       const { rows } = await pool.query<{ data: string; expires_at: string }>(
         `select data, expires_at from ${heartbeats} where key = $1 and expires_at > $2`,

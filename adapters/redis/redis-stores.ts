@@ -70,6 +70,23 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return 1`,
   },
+  /**
+   * Many beats of one ttl: KEYS: the index, then each heartbeat's key. ARGV: ttl ms, expiry, then
+   * each heartbeat's JSON and index member. The index entries in one ZADD per 1,000.
+   */
+  loopworkBeatMany: {
+    lua: `
+local entries = {}
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'PX', ARGV[1])
+  entries[#entries + 1] = ARGV[2]
+  entries[#entries + 1] = ARGV[2 * i]
+end
+for i = 1, #entries, 2000 do
+  redis.call('ZADD', KEYS[1], unpack(entries, i, math.min(i + 1999, #entries)))
+end
+return 1`,
+  },
 } as const;
 
 type StoreClient = RedisClient & {
@@ -81,6 +98,8 @@ type StoreClient = RedisClient & {
     expiresAt: number,
     member: string,
   ): Promise<number>;
+  /** numberOfKeys first (the script's keys vary with the beats). */
+  loopworkBeatMany(numberOfKeys: number, ...args: Array<string | number>): Promise<number>;
   saveSession(
     key: string,
     deltas: string,
@@ -190,6 +209,18 @@ export function createRedisHeartbeatStore(options: RedisStoreOptions): Heartbeat
         Math.max(1, Math.ceil(ttlMs)),
         expiresAt,
         key,
+      );
+    },
+    async beatMany(many, ttlMs) {
+      if (many.length === 0) return;
+      const expiresAt = Date.now() + ttlMs;
+      await client.loopworkBeatMany(
+        1 + many.length,
+        keys.heartbeats,
+        ...many.map(({ key }) => keys.heartbeat(key)),
+        Math.max(1, Math.ceil(ttlMs)),
+        expiresAt,
+        ...many.flatMap(({ key, data = {} }) => [JSON.stringify({ data, expiresAt }), key]),
       );
     },
     async get(key) {

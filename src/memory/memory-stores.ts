@@ -128,6 +128,10 @@ export function createMemoryHeartbeatStore(): HeartbeatStore {
     async beat(key, ttlMs, data = {}) {
       beats.set(key, { data: copy(data), expiresAt: Date.now() + ttlMs });
     },
+    async beatMany(many, ttlMs) {
+      const expiresAt = Date.now() + ttlMs;
+      for (const { key, data = {} } of many) beats.set(key, { data: copy(data), expiresAt });
+    },
     async get(key) {
       const beat = live(key);
       return beat && copy(beat);

@@ -73,8 +73,9 @@ export async function runAttempt(
   // The queue's claim may have written the first beat with the start (QueueRunSteps.beats).
   if (!firstBeatWritten) void beat();
   // Heartbeats, lease renewals, the time limit and the grace period all go on the worker's one
-  // timer (deps.due), not on timers of the attempt's own.
-  const heartbeat = deps.due.every(deps.heartbeatTtlMs / 3, beat);
+  // timer (deps.due), not on timers of the attempt's own; heartbeats and renewals in rounds for
+  // all the worker's attempts (one call each when the stores can).
+  const unbeat = deps.heartbeats ? deps.renewals.beat(runId) : undefined;
   // The lease is renewed with the worker's other attempts' (one call per round when the queue
   // can), and each round reads the run for a cancel request or a run that moved on without us.
   const unhold = deps.renewals.hold({
@@ -122,7 +123,7 @@ export async function runAttempt(
       (error: unknown) => ({ ok: false, error }),
     );
   const settled = await Promise.race([running, abandoned]);
-  heartbeat.cancel();
+  unbeat?.();
   unhold();
   timeout.cancel();
   abandonTimer?.cancel();

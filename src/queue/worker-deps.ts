@@ -5,8 +5,8 @@ import type { EventLog } from '../store/event-log';
 import type { HeartbeatStore } from '../store/heartbeat-store';
 import type { RunStore } from '../store/run-store';
 import type { DueQueue } from './due-queue';
-import type { LeaseRenewals } from './lease-renewal';
 import type { Queue, QueueRunSteps } from './queue';
+import type { Renewals } from './renewals';
 import type { TaskHandler } from './task-handler';
 import type { EmitWorkerEvent } from './worker-events';
 
@@ -40,6 +40,6 @@ export interface WorkerDeps {
   emit: EmitWorkerEvent;
   /** The worker's one timer: every attempt's heartbeats, renewals, time limit and grace period. */
   due: DueQueue;
-  /** Renews the leases of all running attempts together. */
-  renewals: LeaseRenewals;
+  /** Renews the leases, and beats the heartbeats, of all running attempts together. */
+  renewals: Renewals;
 }

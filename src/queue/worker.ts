@@ -12,9 +12,9 @@ import type { RunStore } from '../store/run-store';
 import { WORKER_DEFAULTS } from './defaults';
 import { DueQueue } from './due-queue';
 import { jointSteps } from './joint-steps';
-import { leaseRenewals } from './lease-renewal';
 import { onQueueDeadLetter, processMessage } from './process-message';
 import type { DeadLetter, Queue, StartedClaim } from './queue';
+import { renewals } from './renewals';
 import { Interrupt } from './run-attempt';
 import type { JobOutcome, TaskHandler } from './task-handler';
 import type { WorkerDeps } from './worker-deps';
@@ -192,7 +192,7 @@ export function createWorker(options: WorkerOptions): Worker {
       }
     },
   };
-  const deps: WorkerDeps = { ...parts, renewals: leaseRenewals(parts) };
+  const deps: WorkerDeps = { ...parts, renewals: renewals(parts) };
   const stopping = new AbortController();
   const running = new Map<string, { controller: AbortController; done: Promise<JobOutcome> }>();
   const stats: WorkerStats = {

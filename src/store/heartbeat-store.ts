@@ -12,6 +12,15 @@ export interface HeartbeatStore {
   readonly specificationVersion: 'loopwork.heartbeat-store.v1';
   /** Sets `key` alive for `ttlMs` from now, with `data`. */
   beat(key: string, ttlMs: number, data?: Record<string, unknown>): Promise<void>;
+  /**
+   * Optional: what `beat(key, ttlMs, data)` does for each of `beats`, in one call. A worker beats
+   * for all its running runs with one call per round when the store has it, else with a `beat`
+   * each.
+   */
+  beatMany?(
+    beats: ReadonlyArray<{ key: string; data?: Record<string, unknown> }>,
+    ttlMs: number,
+  ): Promise<void>;
   /** The heartbeat under `key`, or undefined when it expired or never existed. */
   get(key: string): Promise<Heartbeat | undefined>;
   /** Removes a heartbeat (a clean stop). */

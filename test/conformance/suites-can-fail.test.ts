@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import {
   createMemoryEventLog,
+  createMemoryHeartbeatStore,
   createMemoryQueue,
   createMemoryRunStore,
   createMemorySessionStore,
@@ -13,6 +14,7 @@ import {
 import {
   type ConformanceRunner,
   eventLogConformance,
+  heartbeatStoreConformance,
   jointStepsConformance,
   lifecycleConformance,
   queueConformance,
@@ -263,6 +265,28 @@ const cases: Array<{
       eventLogConformance({
         ...runner,
         createLog: async (options) => createMemoryEventLog(broken ? {} : options),
+      }),
+  },
+  {
+    breaks: 'the heartbeat store’s beatMany keeps one data for all its beats',
+    caughtBy: [
+      'beatMany (optional): each key beaten with its own data, listed, and gone after the TTL',
+    ],
+    register: (runner, broken) =>
+      heartbeatStoreConformance({
+        ...runner,
+        createStore: async () => {
+          const store = createMemoryHeartbeatStore();
+          if (!broken) return store;
+          return {
+            ...store,
+            beatMany: (beats, ttlMs) =>
+              store.beatMany!(
+                beats.map(({ key }) => ({ key, data: beats[0]?.data ?? {} })),
+                ttlMs,
+              ),
+          };
+        },
       }),
   },
   {

@@ -1,11 +1,14 @@
-// A worker renews the leases of all its running attempts together: one extendMany a round when
-// the queue has it, and what each answer means for its own attempt only.
+// A worker renews the leases of all its running attempts together (one extendMany a round when
+// the queue has it, and what each answer means for its own attempt only), and beats their runs'
+// heartbeats together (one beatMany a round when the store has it).
 import {
   createDispatcher,
+  createMemoryHeartbeatStore,
   createMemoryQueue,
   createMemoryRunStore,
   createWorker,
   defineTask,
+  type HeartbeatStore,
   handleTask,
   type JobOutcome,
   LeaseLostError,
@@ -49,7 +52,7 @@ function batchingQueue(options: { extendMany: boolean }) {
   return { queue, batches, singles, control };
 }
 
-async function fiveHeldRuns(queue: Queue) {
+async function fiveHeldRuns(queue: Queue, heartbeats?: HeartbeatStore) {
   const runs = createMemoryRunStore();
   const dispatcher = createDispatcher({ queue, runs });
   const release = deferred();
@@ -60,6 +63,7 @@ async function fiveHeldRuns(queue: Queue) {
       queue,
       runs,
       leaseMs: 90,
+      ...(heartbeats ? { heartbeats, heartbeatTtlMs: 90 } : {}),
       concurrency: RUNS.length,
       pollWaitMs: 20,
       onError: (error) => errors.push(error),
@@ -157,6 +161,42 @@ describe('lease renewal', () => {
     expect(held.reasons.size).toBe(0);
     held.release.resolve();
     await waitFor(() => held.outcomes.size === RUNS.length, 'all five runs to complete');
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('beats every running run’s heartbeat in one beatMany a round, keeping them alive past their TTL', async () => {
+    const memory = createMemoryHeartbeatStore();
+    const singles: string[] = [];
+    const rounds: string[][] = [];
+    const heartbeats: HeartbeatStore = {
+      ...memory,
+      async beat(key, ttlMs, data) {
+        if (key.startsWith('run:')) singles.push(key);
+        return memory.beat(key, ttlMs, data);
+      },
+      async beatMany(beats, ttlMs) {
+        rounds.push(beats.map(({ key }) => key).sort());
+        return memory.beatMany!(beats, ttlMs);
+      },
+    };
+    const { queue } = batchingQueue({ extendMany: true });
+    const held = await fiveHeldRuns(queue, heartbeats);
+    // Well past the 90 ms TTL: only the rounds keep the heartbeats alive.
+    await waitFor(() => rounds.length >= 6, 'six heartbeat rounds');
+    const keys = RUNS.map((runId) => `run:${runId}`);
+    expect(rounds.slice(0, 6)).toEqual(Array.from({ length: 6 }, () => keys));
+    // Each attempt beat once by itself, when it started; the rest came in rounds.
+    expect(singles.sort()).toEqual(keys);
+    for (const key of keys) {
+      expect((await heartbeats.get(key))?.data).toEqual({ workerId: held.worker.id });
+    }
+    held.release.resolve();
+    await waitFor(() => held.outcomes.size === RUNS.length, 'all five runs to complete');
+    // No attempt is running: the rounds stop.
+    const after = rounds.length;
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(rounds.length).toBeLessThanOrEqual(after + 1);
     await held.worker.stop();
     await held.running;
   });

@@ -82,6 +82,31 @@ export function heartbeatStoreConformance(options: HeartbeatStoreConformanceOpti
       assert.deepEqual(await store.list(key), [], 'list leaves out expired heartbeats');
     });
 
+    test('beatMany (optional): each key beaten with its own data, listed, and gone after the TTL', async (store, key) => {
+      const beatMany = store.beatMany?.bind(store);
+      assert.ok(store.beatMany === undefined || typeof beatMany === 'function', 'beatMany');
+      if (!beatMany) return; // a store without beatMany() has nothing more to prove here
+      await beatMany([], long);
+      await store.beat(`${key}:w1`, long, { n: 0 });
+      await beatMany(
+        [{ key: `${key}:w1`, data: { n: 1, tags: ['a'] } }, { key: `${key}:w2` }],
+        timing.leaseMs,
+      );
+      assert.deepEqual((await store.get(`${key}:w1`))?.data, { n: 1, tags: ['a'] });
+      assert.deepEqual((await store.get(`${key}:w2`))?.data, {});
+      assert.deepEqual((await store.list(`${key}:`)).map((b) => [b.key, b.data]).sort(), [
+        [`${key}:w1`, { n: 1, tags: ['a'] }],
+        [`${key}:w2`, {}],
+      ]);
+      // One TTL for all, shorter than the earlier beat's: the batch sets it, as a beat would.
+      await pollUntil(
+        async () => ((await store.list(`${key}:`)).length === 0 ? true : undefined),
+        timing.leaseMs + timing.patienceMs,
+        `the heartbeats were still alive ${timing.leaseMs + timing.patienceMs} ms after a ${timing.leaseMs} ms TTL`,
+      );
+      assert.equal(await store.get(`${key}:w1`), undefined);
+    });
+
     test('remove ends a heartbeat; removing a missing key is a no-op', async (store, key) => {
       await store.beat(key, long, { n: 1 });
       await store.remove(key);

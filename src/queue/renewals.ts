@@ -3,7 +3,7 @@ import type { Scheduled } from './due-queue';
 import type { ClaimedMessage } from './queue';
 import type { WorkerDeps } from './worker-deps';
 
-/** Messages in one `extendMany` call at most. */
+/** Messages in one `extendMany` call, or heartbeats in one `beatMany`, at most. */
 const MAX_BATCH = 500;
 
 /** A running attempt's hold on its message, and what to do when a renewal finds it gone. */
@@ -20,7 +20,10 @@ export interface LeaseHold {
 }
 
 /**
- * Renews the leases of every running attempt of a worker on one schedule: every `leaseMs / 3`,
+ * What a worker renews for its running attempts, each on one schedule for all of them: their
+ * leases (`hold`) and their runs' heartbeats (`beat`).
+ *
+ * Leases every `leaseMs / 3`,
  * one `extendMany` per batch of held messages when the queue has it (one round trip, and one
  * script on Redis, instead of one per message), else an `extend` each, all sent at once. Then each
  * renewed attempt's run is read once, for a cancel request or a run that moved on without it.
@@ -28,13 +31,46 @@ export interface LeaseHold {
  * longer than `leaseMs / 3` unrenewed, as with a timer per attempt. A round still in flight when
  * the next is due makes the next skip (a slow queue is not sent a second wave).
  */
-export function leaseRenewals(
-  deps: Pick<WorkerDeps, 'queue' | 'runs' | 'leaseMs' | 'report' | 'due'>,
+export function renewals(
+  deps: Pick<
+    WorkerDeps,
+    'queue' | 'runs' | 'heartbeats' | 'leaseMs' | 'heartbeatTtlMs' | 'workerId' | 'report' | 'due'
+  >,
 ) {
   const held = new Set<LeaseHold>();
   let schedule: Scheduled | undefined;
   let renewing = false;
   let stopped = false;
+  /** Runs whose `run:<runId>` heartbeat is beaten every `heartbeatTtlMs / 3`, with how many attempts hold each. */
+  const beating = new Map<string, number>();
+  let beatSchedule: Scheduled | undefined;
+  let beatingNow = false;
+
+  /**
+   * One round of heartbeats: one `beatMany` per batch when the store has it, else a `beat` each,
+   * sent together. A failure is reported; the next round beats again.
+   */
+  async function beatAll(): Promise<void> {
+    const store = deps.heartbeats;
+    if (!store || beatingNow || stopped || beating.size === 0) return;
+    beatingNow = true;
+    try {
+      const data = { workerId: deps.workerId };
+      const keys = [...beating.keys()].map((runId) => `run:${runId}`);
+      if (!store.beatMany) {
+        await Promise.all(
+          keys.map((key) => store.beat(key, deps.heartbeatTtlMs, data).catch(deps.report)),
+        );
+        return;
+      }
+      for (let i = 0; i < keys.length; i += MAX_BATCH) {
+        const batch = keys.slice(i, i + MAX_BATCH).map((key) => ({ key, data }));
+        await store.beatMany(batch, deps.heartbeatTtlMs).catch(deps.report);
+      }
+    } finally {
+      beatingNow = false;
+    }
+  }
 
   /**
    * Per message: true renewed, a string saying why when its lease was lost, undefined unknown
@@ -122,16 +158,41 @@ export function leaseRenewals(
         }
       };
     },
-    /** Renews nothing more (an abandoned worker, as a dead process would). */
+    /**
+     * Beats run `runId`'s heartbeat every `heartbeatTtlMs / 3` until the returned function is
+     * called (the attempt beats once itself when it starts).
+     */
+    beat(runId: string): () => void {
+      beating.set(runId, (beating.get(runId) ?? 0) + 1);
+      beatSchedule ??= deps.due.every(
+        deps.heartbeatTtlMs / 3,
+        () => void beatAll().catch(deps.report),
+      );
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        const left = (beating.get(runId) ?? 1) - 1;
+        if (left > 0) beating.set(runId, left);
+        else beating.delete(runId);
+        if (beating.size === 0) {
+          beatSchedule?.cancel();
+          beatSchedule = undefined;
+        }
+      };
+    },
+    /** Renews and beats nothing more (an abandoned worker, as a dead process would). */
     stop(): void {
       stopped = true;
       schedule?.cancel();
       schedule = undefined;
+      beatSchedule?.cancel();
+      beatSchedule = undefined;
     },
   };
 }
 
-export type LeaseRenewals = ReturnType<typeof leaseRenewals>;
+export type Renewals = ReturnType<typeof renewals>;
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of ${value.length}`;
