@@ -1,4 +1,10 @@
-import { ConflictError, type RunRecord, type RunStore, type RunTransition } from 'loopwork';
+import {
+  ConflictError,
+  type RunRecord,
+  type RunStanding,
+  type RunStore,
+  type RunTransition,
+} from 'loopwork';
 import { listPosition, parseRunQuery, runCursor, stalenessClock } from 'loopwork/adapter-kit';
 import type { Pool, PoolClient } from 'pg';
 import { checkPool, schemaOf, tableOf } from './schema';
@@ -145,6 +151,29 @@ export function createPostgresRunStore(options: PostgresRunStoreOptions): RunSto
         if (rowCount === 1) return updated;
         // Someone wrote it between our read and write: judge the preconditions again.
       }
+    },
+
+    async getStandings(runIds) {
+      if (runIds.length === 0) return [];
+      const { rows } = await pool.query<{
+        run_id: string;
+        status: RunStanding['status'];
+        attempt: number;
+        cancel: RunStanding['cancel'] | null;
+      }>(
+        `select run_id, status, j -> 'attempt' as attempt, j -> 'cancel' as cancel
+         from ${runs}, lateral (select record::jsonb as j) as r
+         where run_id = any($1::text[])`,
+        [[...runIds]],
+      );
+      const byId = new Map(rows.map((row) => [row.run_id, row]));
+      return runIds.map((runId) => {
+        const row = byId.get(runId);
+        if (!row) return undefined;
+        const standing: RunStanding = { status: row.status, attempt: Number(row.attempt) };
+        if (row.cancel !== null) standing.cancel = row.cancel;
+        return standing;
+      });
     },
 
     async list(query = {}) {

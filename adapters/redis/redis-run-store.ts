@@ -3,6 +3,7 @@ import {
   InvalidOptionError,
   type ParsedRunQuery,
   type RunRecord,
+  type RunStanding,
   type RunStore,
   STORE_DEFAULTS,
 } from 'loopwork';
@@ -28,7 +29,22 @@ export interface RedisRunStoreOptions extends RedisStoreOptions {
 const SCRIPTS = {
   loopworkCreateRun: { numberOfKeys: 3, lua: CREATE_RUN },
   loopworkTransitionRun: { numberOfKeys: 1, lua: TRANSITION_RUN_READ },
+  /** KEYS: run hashes (numberOfKeys first). → status, attempt and cancel of each, in order. */
+  loopworkRunStandings: {
+    lua: `
+local out = {}
+for i = 1, #KEYS do
+  local fields = redis.call('HMGET', KEYS[i], 'status', 'attempt', 'cancel')
+  out[#out + 1] = fields[1] or false
+  out[#out + 1] = fields[2] or false
+  out[#out + 1] = fields[3] or false
+end
+return out`,
+  },
 } as const;
+
+/** Runs read in one standings script at most. */
+const STANDINGS_BATCH = 500;
 
 type Script = (...args: Array<string | number>) => Promise<unknown>;
 type ScriptClient = RedisClient & Record<keyof typeof SCRIPTS, Script>;
@@ -154,6 +170,30 @@ export function createRedisRunStore(options: RedisRunStoreOptions): RunStore {
         return { runs, cursor: runCursor(listPosition(runs.at(-1)!, query)) };
       // The scan budget ran out before the page filled: carry on from the last id looked at.
       return !exhausted && last ? { runs, cursor: runCursor(last) } : { runs };
+    },
+    async getStandings(runIds) {
+      const standings: Array<RunStanding | undefined> = [];
+      for (let i = 0; i < runIds.length; i += STANDINGS_BATCH) {
+        const batch = runIds.slice(i, i + STANDINGS_BATCH);
+        const flat = (await client.loopworkRunStandings(
+          batch.length,
+          ...batch.map((runId) => keys.run(runId)),
+        )) as Array<string | null>;
+        for (let j = 0; j < batch.length; j++) {
+          const [status, attempt, cancel] = flat.slice(3 * j, 3 * j + 3);
+          if (!status) {
+            standings.push(undefined);
+            continue;
+          }
+          const standing: RunStanding = {
+            status: status as RunStanding['status'],
+            attempt: Number(attempt),
+          };
+          if (cancel) standing.cancel = JSON.parse(cancel);
+          standings.push(standing);
+        }
+      }
+      return standings;
     },
     async listStale(status, before, limit = 100) {
       const index = keys.runsByStatus(status);

@@ -112,6 +112,17 @@ export function createMemoryRunStore(options: MemoryRunStoreOptions = {}): RunSt
         .slice(0, limit)
         .map(copy);
     },
+    async getStandings(runIds) {
+      sweep();
+      return runIds.map((runId) => {
+        const record = records.get(runId);
+        if (!record) return undefined;
+        const { status, attempt, cancel } = record;
+        return cancel === undefined
+          ? { status, attempt }
+          : { status, attempt, cancel: copy(cancel) };
+      });
+    },
   };
 }
 

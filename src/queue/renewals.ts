@@ -1,4 +1,5 @@
 import { LeaseLostError } from '../errors';
+import type { RunStanding } from '../store/run-store';
 import type { Scheduled } from './due-queue';
 import type { ClaimedMessage } from './queue';
 import type { WorkerDeps } from './worker-deps';
@@ -25,8 +26,10 @@ export interface LeaseHold {
  *
  * Leases every `leaseMs / 3`,
  * one `extendMany` per batch of held messages when the queue has it (one round trip, and one
- * script on Redis, instead of one per message), else an `extend` each, all sent at once. Then each
- * renewed attempt's run is read once, for a cancel request or a run that moved on without it.
+ * script on Redis, instead of one per message), else an `extend` each, all sent at once. Then the
+ * renewed attempts' runs are read, for a cancel request or a run that moved on without them: one
+ * `getStandings` per batch when the run store has it (a few fields, not the record), else a `get`
+ * each.
  * A message held for less than the interval is renewed on the next round, so no lease goes
  * longer than `leaseMs / 3` unrenewed, as with a timer per attempt. A round still in flight when
  * the next is due makes the next skip (a slow queue is not sent a second wave).
@@ -115,6 +118,38 @@ export function renewals(
     return answers;
   }
 
+  /**
+   * Per run: its standing, undefined when there is no such run, null when unknown (the error is
+   * reported). One `getStandings` per batch when the store has it, else a `get` each.
+   */
+  async function standingsOf(runIds: string[]): Promise<Array<RunStanding | undefined | null>> {
+    const { runs } = deps;
+    const unknown = (error: unknown) => {
+      deps.report(error);
+      return null;
+    };
+    if (!runs.getStandings) {
+      return Promise.all(runIds.map((runId) => runs.get(runId).catch(unknown)));
+    }
+    const standings: Array<RunStanding | undefined | null> = [];
+    for (let i = 0; i < runIds.length; i += MAX_BATCH) {
+      const batch = runIds.slice(i, i + MAX_BATCH);
+      try {
+        const answered = await runs.getStandings(batch);
+        if (!Array.isArray(answered) || answered.length !== batch.length) {
+          throw new Error(
+            `[loopwork:worker] the run store's getStandings answered ${describe(answered)} for ${batch.length} run(s), not one standing each: a bug in the run store adapter`,
+          );
+        }
+        standings.push(...answered);
+      } catch (error) {
+        deps.report(error);
+        for (const _ of batch) standings.push(null);
+      }
+    }
+    return standings;
+  }
+
   async function renew(): Promise<void> {
     if (renewing || stopped || held.size === 0) return;
     renewing = true;
@@ -127,19 +162,15 @@ export function renewals(
         return answer === true;
       });
       // Once per renewal: a cancel request, or a run that moved on without the attempt.
-      await Promise.all(
-        renewed.map(async (hold) => {
-          const now = await deps.runs.get(hold.runId).catch((error: unknown) => {
-            deps.report(error);
-            return null;
-          });
-          if (now === null || !held.has(hold)) return;
-          if (now?.cancel !== undefined && now.attempt === hold.attempt)
-            hold.cancelled(`cancelled: ${now.cancel.reason}`);
-          else if (now?.status !== 'running' || now.attempt !== hold.attempt)
-            hold.superseded(`run "${hold.runId}" moved on without attempt ${hold.attempt}`);
-        }),
-      );
+      const standings = await standingsOf(renewed.map((hold) => hold.runId));
+      for (const [i, hold] of renewed.entries()) {
+        const now = standings[i];
+        if (now === null || !held.has(hold)) continue;
+        if (now?.cancel !== undefined && now.attempt === hold.attempt)
+          hold.cancelled(`cancelled: ${now.cancel.reason}`);
+        else if (now?.status !== 'running' || now.attempt !== hold.attempt)
+          hold.superseded(`run "${hold.runId}" moved on without attempt ${hold.attempt}`);
+      }
     } finally {
       renewing = false;
     }

@@ -16,6 +16,7 @@ export type {
   RunRecord,
   RunRecordChanges,
   RunRecordStatus,
+  RunStanding,
   RunStore,
   RunTransition,
 } from './run-store';

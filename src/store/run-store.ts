@@ -152,4 +152,14 @@ export interface RunStore {
    * before `before`. @defaultValue limit 100
    */
   listStale(status: RunRecordStatus, before: number, limit?: number): Promise<RunRecord[]>;
+  /**
+   * Optional: for each of `runIds`, in order, the run's {@link RunStanding} (what a worker checks of
+   * its running runs once per lease renewal: a cancel request, a run that moved on), or undefined
+   * when there is no such run. One call for all, reading only these fields: a worker checks all
+   * its running runs with it, else with a `get` each.
+   */
+  getStandings?(runIds: readonly string[]): Promise<Array<RunStanding | undefined>>;
 }
+
+/** The fields of a run that say whether its current attempt may go on (see {@link RunStore.getStandings}). */
+export type RunStanding = Pick<RunRecord, 'status' | 'attempt' | 'cancel'>;

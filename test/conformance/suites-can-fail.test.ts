@@ -290,6 +290,25 @@ const cases: Array<{
       }),
   },
   {
+    breaks: 'the run store’s getStandings leaves out the runs it does not find',
+    caughtBy: [
+      'getStandings (optional): status, attempt and cancel of each run, in order; undefined for none',
+    ],
+    register: (runner, broken) =>
+      runStoreConformance({
+        ...runner,
+        createStore: async () => {
+          const runs = createMemoryRunStore();
+          if (!broken) return runs;
+          return {
+            ...runs,
+            getStandings: async (ids) =>
+              (await runs.getStandings!([...ids].reverse())).reverse().filter(Boolean),
+          };
+        },
+      }),
+  },
+  {
     breaks: 'run-store transition ignores `from`',
     caughtBy: ['transition from a status the run is not in resolves undefined and changes nothing'],
     register: (runner, broken) =>

@@ -13,6 +13,7 @@ import {
   type JobOutcome,
   LeaseLostError,
   type Queue,
+  type RunStore,
 } from 'loopwork';
 import { parseEnvelope } from 'loopwork/adapter-kit';
 import { describe, expect, it } from 'vitest';
@@ -52,8 +53,12 @@ function batchingQueue(options: { extendMany: boolean }) {
   return { queue, batches, singles, control };
 }
 
-async function fiveHeldRuns(queue: Queue, heartbeats?: HeartbeatStore) {
-  const runs = createMemoryRunStore();
+async function fiveHeldRuns(
+  queue: Queue,
+  heartbeats?: HeartbeatStore,
+  wrapRuns: (runs: RunStore) => RunStore = (runs) => runs,
+) {
+  const runs = wrapRuns(createMemoryRunStore());
   const dispatcher = createDispatcher({ queue, runs });
   const release = deferred();
   const reasons = new Map<string, unknown>();
@@ -197,6 +202,64 @@ describe('lease renewal', () => {
     const after = rounds.length;
     await new Promise((resolve) => setTimeout(resolve, 120));
     expect(rounds.length).toBeLessThanOrEqual(after + 1);
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('reads the runs of a round with one getStandings, not a get each; a cancel stops only its own run', async () => {
+    const { queue, batches } = batchingQueue({ extendMany: true });
+    const reads: number[] = [];
+    let gets = 0;
+    let countGets = false;
+    const held = await fiveHeldRuns(queue, undefined, (runs) => ({
+      ...runs,
+      async get(runId) {
+        if (countGets) gets++;
+        return runs.get(runId);
+      },
+      async getStandings(runIds) {
+        reads.push(runIds.length);
+        return runs.getStandings!(runIds);
+      },
+    }));
+    countGets = true;
+    await waitFor(() => reads.length >= 3, 'three rounds of reads');
+    expect(reads.slice(0, 3)).toEqual([5, 5, 5]);
+    expect(gets).toBe(0);
+    const { runs } = held;
+    const running = await runs.get('r1');
+    await runs.transition('r1', {
+      from: ['running'],
+      to: 'running',
+      version: running!.version,
+      set: { cancel: { reason: 'the user closed the tab', requestedAt: Date.now() } },
+    });
+    await waitFor(() => held.reasons.has('r1'), 'the attempt of r1 to be interrupted');
+    expect(String((held.reasons.get('r1') as Error).message)).toMatch(/the user closed the tab/);
+    expect([...held.reasons.keys()]).toEqual(['r1']);
+    expect(batches.length).toBeGreaterThanOrEqual(3);
+    held.release.resolve();
+    await waitFor(
+      async () => (await runs.get('r1'))?.status === 'cancelled' && held.outcomes.size === 4,
+      'r1 cancelled and the other four completed',
+    );
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('a getStandings answering the wrong number of standings is reported as an adapter bug, stopping nobody', async () => {
+    const { queue } = batchingQueue({ extendMany: true });
+    const held = await fiveHeldRuns(queue, undefined, (runs) => ({
+      ...runs,
+      getStandings: async () => [],
+    }));
+    await waitFor(() => held.errors.length >= 1, 'the bug to be reported');
+    expect(String((held.errors[0] as Error).message)).toMatch(
+      /getStandings answered an array of 0 for 5 run\(s\), not one standing each: a bug in the run store adapter/,
+    );
+    expect(held.reasons.size).toBe(0);
+    held.release.resolve();
+    await waitFor(() => held.outcomes.size === RUNS.length, 'all five runs to complete');
     await held.worker.stop();
     await held.running;
   });

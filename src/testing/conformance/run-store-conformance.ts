@@ -162,6 +162,35 @@ export function runStoreConformance(options: RunStoreConformanceOptions): void {
       assert.deepEqual(await store.get(id), again);
     });
 
+    test('getStandings (optional): status, attempt and cancel of each run, in order; undefined for none', async (store, id) => {
+      const getStandings = store.getStandings?.bind(store);
+      assert.ok(
+        store.getStandings === undefined || typeof getStandings === 'function',
+        'getStandings',
+      );
+      if (!getStandings) return; // a store without getStandings() has nothing more to prove here
+      assert.deepEqual(await getStandings([]), []);
+      await store.create(record(`${id}-queued`));
+      await store.create(record(`${id}-running`));
+      const running = await store.transition(`${id}-running`, {
+        from: ['queued'],
+        to: 'running',
+        set: { attempt: 2, workerId: 'w1' },
+      });
+      const cancel = { reason: 'the user closed the tab', requestedAt: 1_700_000_000_123 };
+      await store.transition(`${id}-running`, {
+        from: ['running'],
+        to: 'running',
+        version: running!.version,
+        set: { cancel },
+      });
+      assert.deepEqual(await getStandings([`${id}-running`, `${id}-none`, `${id}-queued`]), [
+        { status: 'running', attempt: 2, cancel },
+        undefined,
+        { status: 'queued', attempt: 0 },
+      ]);
+    });
+
     test('transition from a status the run is not in resolves undefined and changes nothing', async (store, id) => {
       await store.create(record(id));
       const before = await store.get(id);
