@@ -1,4 +1,5 @@
 import { LeaseLostError } from '../errors';
+import { Holds } from '../internal/holds';
 import type { RunStanding } from '../store/run-store';
 import type { Scheduled } from './due-queue';
 import type { ClaimedMessage } from './queue';
@@ -44,8 +45,8 @@ export function renewals(
   let schedule: Scheduled | undefined;
   let renewing = false;
   let stopped = false;
-  /** Runs whose `run:<runId>` heartbeat is beaten every `heartbeatTtlMs / 3`, with how many attempts hold each. */
-  const beating = new Map<string, number>();
+  /** Runs whose `run:<runId>` heartbeat is beaten every `heartbeatTtlMs / 3`, by the attempts that hold each. */
+  const beating = new Holds<string>();
   let beatSchedule: Scheduled | undefined;
   let beatingNow = false;
 
@@ -194,18 +195,13 @@ export function renewals(
      * called (the attempt beats once itself when it starts).
      */
     beat(runId: string): () => void {
-      beating.set(runId, (beating.get(runId) ?? 0) + 1);
+      const release = beating.hold(runId);
       beatSchedule ??= deps.due.every(
         deps.heartbeatTtlMs / 3,
         () => void beatAll().catch(deps.report),
       );
-      let done = false;
       return () => {
-        if (done) return;
-        done = true;
-        const left = (beating.get(runId) ?? 1) - 1;
-        if (left > 0) beating.set(runId, left);
-        else beating.delete(runId);
+        release();
         if (beating.size === 0) {
           beatSchedule?.cancel();
           beatSchedule = undefined;

@@ -1,3 +1,4 @@
+import { Holds } from '../internal/holds';
 import { eventIdBefore, eventIdProblem } from '../store/event-id';
 import type { ResolvedSseOptions } from './sse-options';
 
@@ -83,21 +84,10 @@ function lastEventId(url: URL, headers: Headers): { after: string | undefined } 
  * of `authorize` or the log is reported to `onError` and answered 500.
  */
 export function createAdmission(options: ResolvedSseOptions) {
-  const clients = new Map<string, number>();
+  const clients = new Holds<string>();
 
-  const take = (runId: string): (() => void) | undefined => {
-    const count = clients.get(runId) ?? 0;
-    if (count >= options.maxClientsPerRun) return undefined;
-    clients.set(runId, count + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const left = (clients.get(runId) ?? 1) - 1;
-      if (left > 0) clients.set(runId, left);
-      else clients.delete(runId);
-    };
-  };
+  const take = (runId: string): (() => void) | undefined =>
+    clients.count(runId) >= options.maxClientsPerRun ? undefined : clients.hold(runId);
 
   /** True when the client's last id is the run's final event: nothing is after it, and it is final. */
   async function finishedBefore(runId: string, after: string): Promise<boolean> {
