@@ -1,4 +1,9 @@
-import { ChangeMessageVisibilityCommand, DeleteMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type ChangeMessageVisibilityBatchCommandOutput,
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { type ClaimedMessage, InvalidOptionError, LeaseLostError, type Queue } from 'loopwork';
 import { sendDeadLetter } from './dead-letter-queue';
 import { isLeaseError, sqsFailure } from './errors';
@@ -154,10 +159,78 @@ export function createSettlement(options: SettlementOptions) {
     if (Number.isFinite(lease.expiresAt)) lease.expiresAt = sentAt + plan.seconds * 1000;
   };
 
+  /**
+   * `extend` for many messages: ChangeMessageVisibilityBatch, 10 entries a call (SQS's limit) per
+   * queue, the calls sent together. A delivery settled, run out or at its 12-hour cap is answered
+   * false without asking SQS, as `extend` refuses it; an entry SQS refuses for its receipt handle
+   * is false too. Any other refusal, of a call or an entry, rejects the whole call.
+   */
+  const extendMany: NonNullable<Queue['extendMany']> = async (messages, leaseMs) => {
+    const answers: boolean[] = messages.map(() => false);
+    const sentAt = Date.now();
+    const byUrl = new Map<string, Array<{ i: number; handle: string; lease: Lease }>>();
+    let seconds = 0;
+    for (const [i, message] of messages.entries()) {
+      let held: ReturnType<typeof hold>;
+      try {
+        held = hold(message, 'extend');
+      } catch (error) {
+        if (LeaseLostError.isInstance(error)) continue;
+        throw error;
+      }
+      const plan = planExtension(held.lease, sentAt, leaseMs);
+      if (!plan.ok) continue;
+      seconds = plan.seconds;
+      const entries = byUrl.get(held.receipt.u) ?? [];
+      entries.push({ i, handle: held.receipt.h, lease: held.lease });
+      byUrl.set(held.receipt.u, entries);
+    }
+    const calls = [...byUrl].flatMap(([url, entries]) =>
+      Array.from({ length: Math.ceil(entries.length / 10) }, (_, k) => ({
+        url,
+        chunk: entries.slice(10 * k, 10 * k + 10),
+      })),
+    );
+    await Promise.all(
+      calls.map(async ({ url, chunk }) => {
+        let answer: ChangeMessageVisibilityBatchCommandOutput;
+        try {
+          answer = await client.send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: url,
+              Entries: chunk.map((entry, k) => ({
+                Id: String(k),
+                ReceiptHandle: entry.handle,
+                VisibilityTimeout: seconds,
+              })),
+            }),
+          );
+        } catch (error) {
+          throw sqsFailure(`extendMany of ${chunk.length} message(s) on ${url}`, error);
+        }
+        for (const { Id } of answer.Successful ?? []) {
+          const entry = chunk[Number(Id)];
+          if (!entry) continue;
+          answers[entry.i] = true;
+          if (Number.isFinite(entry.lease.expiresAt))
+            entry.lease.expiresAt = sentAt + seconds * 1000;
+        }
+        for (const failed of answer.Failed ?? []) {
+          if (isLeaseError({ name: failed.Code, message: failed.Message })) continue;
+          throw sqsFailure(`extendMany of ${chunk.length} message(s) on ${url}`, {
+            name: failed.Code,
+            message: failed.Message,
+          });
+        }
+      }),
+    );
+    return answers;
+  };
+
   const deadLetter: Queue['deadLetter'] = (message, reason) =>
     moveToDeadLetters(message, reason, message.deliveryCount, originalOf(message));
 
-  return { track, moveToDeadLetters, ack, release, extend, deadLetter };
+  return { track, moveToDeadLetters, ack, release, extend, extendMany, deadLetter };
 }
 
 /** The settle operations of one SQS queue instance. */

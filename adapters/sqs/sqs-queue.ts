@@ -43,6 +43,7 @@ export interface SqsQueue extends Queue {
  * | --- | --- |
  * | claim, `leaseMs` | ReceiveMessage (long poll, up to 10 a call), `VisibilityTimeout` rounded up to whole seconds |
  * | extend | ChangeMessageVisibility, within the 12-hour cap from the receive |
+ * | extendMany | ChangeMessageVisibilityBatch, 10 messages a call, the calls sent together |
  * | release, `delayMs` | ChangeMessageVisibility (0 = at once) |
  * | ack | DeleteMessage |
  * | deliveryCount | `ApproximateReceiveCount` |
@@ -98,6 +99,7 @@ export function createSqsQueue(options: SqsQueueOptions): SqsQueue {
     ack: settlement.ack,
     release: settlement.release,
     extend: settlement.extend,
+    extendMany: settlement.extendMany,
     deadLetter: settlement.deadLetter,
 
     async deadLetters(name, listOptions = {}) {

@@ -276,6 +276,55 @@ describe('the 12-hour visibility cap', () => {
   });
 });
 
+describe('extendMany', () => {
+  it('renews 14 leases in ChangeMessageVisibilityBatch calls of 10; a message SQS no longer holds is false, one at its 12-hour cap too', async () => {
+    const { name, url, queue } = await fresh();
+    for (let i = 0; i < 14; i++) await queue.enqueue(name, `m${i}`);
+    const held: ClaimedMessage[] = [];
+    while (held.length < 14) {
+      held.push(
+        ...(await queue.claim([name], { consumer: 'c1', leaseMs: 2_000, max: 10, waitMs: 3_000 })),
+      );
+    }
+    // Deleted through another adapter instance: this one still thinks it holds the message, so
+    // only SQS's answer (a Failed entry for the receipt handle) can say it is gone.
+    const other = createSqsQueue({ client: emulator.sqs, queueUrl: () => url });
+    await other.ack(held[3]!);
+    const receipt = JSON.parse(held[5]!.receipt) as { r: number };
+    const capped: ClaimedMessage = {
+      ...held[5]!,
+      receipt: JSON.stringify({ ...receipt, r: Date.now() - (12 * 3_600_000 - 10_000) }),
+    };
+    const batch = [...held.slice(0, 5), capped, ...held.slice(6)];
+    const sent: number[] = [];
+    emulator.sqs.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName === 'ChangeMessageVisibilityBatchCommand')
+          sent.push((args.input as { Entries: unknown[] }).Entries.length);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countVisibilityBatches' },
+    );
+    try {
+      const answers = await queue.extendMany!(batch, 30_000);
+      expect(answers).toEqual(batch.map((_, i) => i !== 3 && i !== 5));
+    } finally {
+      emulator.sqs.middlewareStack.remove('countVisibilityBatches');
+    }
+    // 13 asked of SQS (the capped one is refused before): a call of 10 and one of 3.
+    expect(sent.sort((a, b) => a - b)).toEqual([3, 10]);
+    // Past the first 2-second lease, only the message that was not renewed comes back.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const again = await queue.claim([name], {
+      consumer: 'c2',
+      leaseMs: 30_000,
+      max: 10,
+      waitMs: 1_000,
+    });
+    expect(again.map((message) => message.id)).toEqual([held[5]!.id]);
+  });
+});
+
 describe('stale receipts, where fauxqs and AWS differ', () => {
   it('a receipt whose lease ran out is refused by the adapter itself, even before anyone took the message again', async () => {
     const { name, queue } = await fresh();
