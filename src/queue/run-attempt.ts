@@ -78,13 +78,20 @@ export async function runAttempt(
   const unbeat = deps.heartbeats ? deps.renewals.beat(runId) : undefined;
   // The lease is renewed with the worker's other attempts' (one call per round when the queue
   // can), and each round reads the run for a cancel request or a run that moved on without us.
+  // Once the message or the run is no longer ours, the renewals stop, while the handler winds down.
   const unhold = deps.renewals.hold({
     message,
     runId,
     attempt: record.attempt,
-    lost: (why) => loseOwnership('lease_lost', why),
+    lost: (why) => {
+      loseOwnership('lease_lost', why);
+      unhold();
+    },
     cancelled: (why) => interrupt('cancelled', why),
-    superseded: (why) => loseOwnership('superseded', why),
+    superseded: (why) => {
+      loseOwnership('superseded', why);
+      unhold();
+    },
   });
   const timeout = deps.due.after(handler.task.timeoutMs, () =>
     interrupt(

@@ -263,4 +263,37 @@ describe('lease renewal', () => {
     await held.worker.stop();
     await held.running;
   });
+
+  it('once its lease is lost, an attempt’s message is not renewed again while its handler winds down', async () => {
+    const { queue, batches, control } = batchingQueue({ extendMany: true });
+    const runs = createMemoryRunStore();
+    const stopped = deferred();
+    const worker = track(
+      createWorker({
+        queue,
+        runs,
+        leaseMs: 60,
+        abortGraceMs: 5_000,
+        pollWaitMs: 20,
+        onError: () => {},
+        handlers: [
+          handleTask(job, async (_payload, { signal }) => {
+            await new Promise((resolve) => signal.addEventListener('abort', resolve));
+            await stopped.promise; // slow to stop: the attempt stays open after the loss
+            return 'late';
+          }),
+        ],
+      }),
+    );
+    await createDispatcher({ queue, runs }).dispatch(job, { n: 1 }, { runId: 'r0' });
+    control.lose = 'r0';
+    const outcome = worker.runOnce();
+    await waitFor(() => batches.length >= 1, 'the first renewal round');
+    const afterLoss = batches.length;
+    // Rounds come every 20 ms; several would have passed.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(batches.length).toBe(afterLoss);
+    stopped.resolve();
+    expect(await outcome).toBe('lease_lost');
+  });
 });
