@@ -296,4 +296,70 @@ describe('lease renewal', () => {
     stopped.resolve();
     expect(await outcome).toBe('lease_lost');
   });
+
+  it('rounds whose calls reject with odd values (undefined, a null-prototype object) are reported and stop nobody', async () => {
+    const memory = createMemoryQueue();
+    let extendCalls = 0;
+    const queue: Queue = {
+      ...memory,
+      extendMany: async () => {
+        extendCalls++;
+        throw undefined;
+      },
+    };
+    const oddity = Object.assign(Object.create(null), { code: 'weird' });
+    const memoryBeats = createMemoryHeartbeatStore();
+    const heartbeats: HeartbeatStore = {
+      ...memoryBeats,
+      beatMany: async () => {
+        throw oddity;
+      },
+    };
+    const held = await fiveHeldRuns(queue, heartbeats, (runs) => ({
+      ...runs,
+      getStandings: async () => {
+        throw oddity;
+      },
+    }));
+    await waitFor(
+      () => extendCalls >= 3 && held.errors.length >= 6,
+      'three rounds of each, reported',
+    );
+    expect(held.reasons.size).toBe(0);
+    held.release.resolve();
+    await waitFor(() => held.outcomes.size === RUNS.length, 'all five runs to complete');
+    await held.worker.stop();
+    await held.running;
+  });
+
+  it('a getStandings that rejects after the leases were renewed is reported; the next round checks again and sees a cancel', async () => {
+    const { queue } = batchingQueue({ extendMany: true });
+    let failing = true;
+    let reads = 0;
+    const held = await fiveHeldRuns(queue, undefined, (runs) => ({
+      ...runs,
+      getStandings: async (runIds) => {
+        reads++;
+        if (failing) throw new Error('the run store is down (test)');
+        return runs.getStandings!(runIds);
+      },
+    }));
+    await waitFor(() => reads >= 2, 'two failed reads');
+    expect(held.errors.map((error) => String((error as Error).message))).toContain(
+      'the run store is down (test)',
+    );
+    const running = await held.runs.get('r3');
+    await held.runs.transition('r3', {
+      from: ['running'],
+      to: 'running',
+      version: running!.version,
+      set: { cancel: { reason: 'stop r3', requestedAt: Date.now() } },
+    });
+    failing = false;
+    await waitFor(() => held.reasons.has('r3'), 'the cancel of r3 to be seen');
+    expect([...held.reasons.keys()]).toEqual(['r3']);
+    held.release.resolve();
+    await held.worker.stop();
+    await held.running;
+  });
 });
